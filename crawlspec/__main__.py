@@ -1,0 +1,3 @@
+from crawlspec.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""Exceptions that carry their exit code and, where there is one, their fix.
+
+Every error a user can cause ends as one of these, is printed as one readable message on stderr
+(never a traceback) and maps to an exit code of `crawlspec.exit_codes`.
+"""
+
+from __future__ import annotations
+
+from crawlspec import exit_codes
+
+
+class CrawlspecError(Exception):
+    """Base class: `str(err)` is the full message shown to the user."""
+
+    exit_code: int = exit_codes.FAILURE
+
+
+class SpecError(CrawlspecError):
+    """The composed spec or the command-line arguments are invalid (nothing was sent)."""
+
+    exit_code = exit_codes.INVALID_INPUT
+
+    def __init__(self, problems: list[str] | str):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class CredentialsFileError(CrawlspecError):
+    """Secrets file missing, unreadable, malformed, or lacking a key (nothing was sent)."""
+
+    exit_code = exit_codes.INVALID_INPUT
+
+
+class CredentialsRejected(CrawlspecError):
+    """The API refused the client key/secret (or the project lacks the scope)."""
+
+    exit_code = exit_codes.CREDENTIALS_REJECTED
+
+
+class DatabaseLocationError(CrawlspecError):
+    """The database URL is malformed or points where no database can be created."""
+
+    exit_code = exit_codes.INVALID_INPUT
+
+
+class DatabaseUnavailable(CrawlspecError):
+    """The database refused the connection or went away; committed work is safe, resume later."""
+
+    exit_code = exit_codes.RESUMABLE
+
+
+class QuotaExhausted(CrawlspecError):
+    """No request may be sent now: daily budget (ledger), max_api_requests, or a 429 from the API."""
+
+    exit_code = exit_codes.RESUMABLE
+
+    def __init__(self, message: str, *, source: str = "ledger"):
+        self.source = source  # "ledger" | "limit" | "api"
+        super().__init__(message)
+
+
+class Interrupted(CrawlspecError):
+    """SIGINT/SIGTERM received; the in-flight page was committed or abandoned cleanly."""
+
+    exit_code = exit_codes.RESUMABLE
+
+
+class ApiError(CrawlspecError):
+    """The API answered with an error that retrying will not fix (fatal for the window)."""
+
+    exit_code = exit_codes.FAILURE
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
+                 log_id: str | None = None, endpoint: str | None = None):
+        self.status = status
+        self.code = code
+        self.api_message = message
+        self.log_id = log_id
+        self.endpoint = endpoint
+        detail = f"HTTP {status} {code or ''}".strip() if status is not None else (code or "error")
+        suffix = f" (log_id {log_id})" if log_id else ""
+        where = f"{endpoint}: " if endpoint else ""
+        super().__init__(f"{where}{detail}: {message}{suffix}")
+
+
+class RetriesExhausted(ApiError):
+    """A transient failure (5xx, timeout, non-JSON body) persisted after every retry."""
+
+
+class SearchIdRejected(ApiError):
+    """The API kept rejecting a search_id/cursor it issued; the window must restart from cursor 0."""
+
+
+class UserNotFound(ApiError):
+    """User endpoints: 'cannot find the user' or 'cannot return this user's information'. Not an error
+    for a crawl: it is recorded so the user is not asked for again today."""

@@ -1,0 +1,68 @@
+"""Shared fixtures: the installed `crawlspec` executable, databases, and an in-process simulator."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def crawlspec_exe() -> str:
+    """The console script installed next to this interpreter (the one a user would run)."""
+    candidate = Path(sys.executable).parent / "crawlspec"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("crawlspec")
+    if not found:
+        pytest.fail("the `crawlspec` console script is not installed: run `pip install '.[test]'` first")
+    return found
+
+
+def _pg_server_url() -> str | None:
+    url = os.environ.get("CRAWLSPEC_TEST_PG_URL")
+    if url:
+        return url
+    if os.environ.get("CI"):
+        pytest.fail("CI is set but CRAWLSPEC_TEST_PG_URL is missing: PostgreSQL is required in CI")
+    return None
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database on the test server, dropped afterwards."""
+    server_url = _pg_server_url()
+    if server_url is None:
+        pytest.skip("no PostgreSQL server (set CRAWLSPEC_TEST_PG_URL)")
+    import sqlalchemy as sa
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    base = sa.engine.make_url(server_url)
+    url = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'crawl.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Both storage back ends: a real SQLite file and a real PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'crawl.db'}"
+    return request.getfixturevalue("pg_url")
