@@ -66,3 +66,57 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'crawl.db'}"
     return request.getfixturevalue("pg_url")
+
+
+# --- simulator ---------------------------------------------------------------------------------
+SIM_KEY = "test-client-key"
+SIM_SECRET = "test-client-secret-9f3a7c"
+
+
+@pytest.fixture
+def start_sim():
+    """Factory: start a seeded simulator on a free port (stopped at teardown)."""
+    from datetime import date
+
+    from crawlspec.sim import SimOptions, start_simulator
+
+    running = []
+
+    def start(**options):
+        options.setdefault("seed", 7)
+        options.setdefault("videos", 3000)
+        options.setdefault("start", date(2024, 3, 1))
+        options.setdefault("days", 31)
+        options.setdefault("client_key", SIM_KEY)
+        options.setdefault("client_secret", SIM_SECRET)
+        sim = start_simulator(SimOptions(**options), host="127.0.0.1", port=0)
+        running.append(sim)
+        return sim
+
+    yield start
+    for sim in running:
+        sim.stop()
+
+
+@pytest.fixture
+def sim_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment for a `crawlspec` subprocess talking to a test simulator."""
+    env = dict(os.environ)
+    env.update({"CRAWLSPEC_CLIENT_KEY": SIM_KEY, "CRAWLSPEC_CLIENT_SECRET": SIM_SECRET})
+    env.pop("CRAWLSPEC_TODAY", None)
+    return env
+
+
+def read_corpus_dump(path: Path) -> dict[str, list[dict]]:
+    """The simulator's JSON-lines dump, grouped by kind (videos keep their `deleted` flag)."""
+    import json
+
+    kinds: dict[str, list[dict]] = {"video": [], "comment": [], "user": []}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            record = json.loads(line)
+            item = dict(record["data"])
+            if record["kind"] == "video":
+                item["_deleted"] = record.get("deleted", False)
+            kinds.setdefault(record["kind"], []).append(item)
+    return kinds

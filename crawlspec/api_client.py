@@ -1,0 +1,261 @@
+"""The older tool's high-level Python API, on crawlspec's client, runner and storage.
+
+    from crawlspec.api_client import ApiClientConfig, TikTokApiClient, VideoQueryConfig
+
+Differences from the older tool, on purpose (README, "Python library"):
+- `ApiClientConfig(api_base_url=...)` points the client at any Research API (or the simulator);
+- `VideoQueryConfig.end_date` is **inclusive** (the older tool treated it as exclusive), as in specs and
+  the API's own examples; any span is split into windows of at most `days_per_query` (<= 30) days;
+- `fetch_and_store_all` runs the checkpointed runner: killed, it resumes where it stopped, and days it
+  already stored are not fetched again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from crawlspec.api_fields import VIDEO_FIELDS_DEFAULT
+from crawlspec.client import (
+    DEFAULT_BASE_URL,
+    RawArchive,
+    TikTokApiRequestClient,
+    TikTokCommentsRequest,
+    TikTokUserInfoRequest,
+    TikTokVideoRequest,
+    load_credentials,
+)
+from crawlspec.errors import QuotaExhausted
+from crawlspec.query import Cond, Fields, Op, VideoQuery
+from crawlspec.windows import split_window
+
+__all__ = [
+    "ApiClientConfig", "ApiRateLimitWaitStrategy", "TikTokApiClient", "TikTokApiClientFetchResult",
+    "TikTokApiRequestClient", "TikTokCommentsRequest", "TikTokUserInfoRequest", "TikTokVideoRequest",
+    "VideoQueryConfig", "VideoQuery", "Cond", "Fields", "Op",
+]
+
+
+class ApiRateLimitWaitStrategy(str, Enum):
+    WAIT_FOUR_HOURS = "wait_four_hours"
+    WAIT_NEXT_UTC_MIDNIGHT = "wait_next_utc_midnight"
+    EXIT = "exit"
+
+
+@dataclass
+class ApiClientConfig:
+    engine: Any = None  # a SQLAlchemy Engine, or None (then results can't be stored)
+    api_credentials_file: Path | str | None = None
+    api_base_url: str = DEFAULT_BASE_URL
+    max_api_requests: int | None = None
+    raw_responses_output_dir: Path | str | None = None
+    api_rate_limit_wait_strategy: ApiRateLimitWaitStrategy | str = ApiRateLimitWaitStrategy.WAIT_NEXT_UTC_MIDNIGHT
+    daily_quota: int = 1000
+
+
+@dataclass
+class VideoQueryConfig:
+    query: VideoQuery | dict
+    start_date: datetime | date
+    end_date: datetime | date  # inclusive
+    max_count: int = 100
+    fetch_comments: bool = False
+    fetch_user_info: bool = False
+    crawl_tags: Sequence[str] | None = None
+    fields: Sequence[str] = VIDEO_FIELDS_DEFAULT
+    days_per_query: int = 7
+    name: str = "library"
+
+    def query_dict(self) -> dict:
+        return self.query.as_dict() if hasattr(self.query, "as_dict") else dict(self.query)
+
+    def dates(self) -> tuple[date, date]:
+        return _as_date(self.start_date), _as_date(self.end_date)
+
+
+@dataclass
+class TikTokApiClientFetchResult:
+    videos: list[dict] = field(default_factory=list)
+    user_info: list[dict] = field(default_factory=list)
+    comments: list[dict] = field(default_factory=list)
+    data: dict | None = None  # the last page's raw `data` (has_more, cursor, search_id)
+
+    def extend(self, other: TikTokApiClientFetchResult) -> None:
+        self.videos.extend(other.videos)
+        self.user_info.extend(other.user_info)
+        self.comments.extend(other.comments)
+        self.data = other.data
+
+
+class _MemoryLedger:
+    """Per-process request counting when no database is configured (same interface as QuotaLedger)."""
+
+    def __init__(self, limits: dict[str, int]):
+        self.limits = limits
+        self.counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def reserve(self, pool: str = "research") -> bool:
+        with self._lock:
+            if self.counts.get(pool, 0) >= self.limits.get(pool, 0):
+                return False
+            self.counts[pool] = self.counts.get(pool, 0) + 1
+            return True
+
+    def used(self, pool: str = "research", day: date | None = None) -> int:
+        return self.counts.get(pool, 0)
+
+    def remaining(self, pool: str = "research") -> int:
+        return self.limits.get(pool, 0) - self.used(pool)
+
+
+class TikTokApiClient:
+    """Pagination, token management, retries, quota and (optionally) storage, for library users."""
+
+    def __init__(self, config: ApiClientConfig, request_client: TikTokApiRequestClient | None = None):
+        from crawlspec.runner import QuotaWaiter, RequestBudget
+
+        self.config = config
+        limits = {"research": config.daily_quota, "follow": 20 * config.daily_quota}
+        if config.engine is not None:
+            from crawlspec.storage.database import upgrade_database
+            from crawlspec.storage.ledger import QuotaLedger
+
+            upgrade_database(config.engine)
+            self.ledger: Any = QuotaLedger(config.engine, limits=limits)
+        else:
+            self.ledger = _MemoryLedger(limits)
+        self.budget = RequestBudget(self.ledger, max_api_requests=config.max_api_requests)
+        self.stop_event = threading.Event()
+        self.waiter = QuotaWaiter(str(getattr(config.api_rate_limit_wait_strategy, "value",
+                                              config.api_rate_limit_wait_strategy)),
+                                  stop_event=self.stop_event)
+        if request_client is None:
+            archive = RawArchive(Path(config.raw_responses_output_dir)) if config.raw_responses_output_dir else None
+            request_client = TikTokApiRequestClient(
+                load_credentials(config.api_credentials_file), config.api_base_url,
+                before_request=self.budget, raw_archive=archive)
+        else:
+            request_client.before_request = self.budget
+        self.request_client = request_client
+
+    @classmethod
+    def from_config(cls, config: ApiClientConfig, raw_responses_output_dir: Path | None = None) -> TikTokApiClient:
+        if raw_responses_output_dir is not None:
+            config.raw_responses_output_dir = raw_responses_output_dir
+        return cls(config)
+
+    # -- iteration -------------------------------------------------------------------------------
+    def api_results_iter(self, query_config: VideoQueryConfig) -> Iterator[TikTokApiClientFetchResult]:
+        """One parsed result per API page, window after window, until every window is delivered or
+        `max_api_requests` is reached (then iteration just stops, as in the older tool)."""
+        start, end = query_config.dates()
+        for window in split_window(start, end, query_config.days_per_query):
+            start_date, end_date = window.api_dates()
+            cursor: int | None = None
+            search_id: str | None = None
+            while True:
+                request = TikTokVideoRequest(query=query_config.query_dict(), start_date=start_date,
+                                             end_date=end_date, max_count=query_config.max_count,
+                                             cursor=cursor, search_id=search_id,
+                                             fields=tuple(query_config.fields))
+                response = self._call(self.request_client.fetch_videos, request)
+                if response is None:
+                    return
+                result = TikTokApiClientFetchResult(videos=list(response.videos), data=response.data)
+                self._add_extras(result, query_config)
+                yield result
+                if not response.has_more:
+                    break
+                cursor, search_id = response.cursor, response.search_id or search_id
+
+    def fetch_all(self, query_config: VideoQueryConfig,
+                  store_results_after_each_response: bool = False) -> TikTokApiClientFetchResult:
+        """Every page in one result object (held in memory: prefer `fetch_and_store_all` for big crawls)."""
+        if store_results_after_each_response:
+            return self.fetch_and_store_all(query_config)
+        total = TikTokApiClientFetchResult()
+        for result in self.api_results_iter(query_config):
+            total.extend(result)
+        return total
+
+    def fetch_and_store_all(self, query_config: VideoQueryConfig) -> TikTokApiClientFetchResult:
+        """Run the checkpointed runner into `config.engine`; returns counts, not the rows (they are in
+        the database), so memory stays flat whatever the crawl's size."""
+        if self.config.engine is None:
+            raise ValueError("fetch_and_store_all needs ApiClientConfig(engine=...)")
+        stats = self._run_checkpointed(query_config)
+        return TikTokApiClientFetchResult(data={"videos_stored": stats.videos, "pages": stats.pages,
+                                                "requests": stats.requests, "outcome": stats.outcome})
+
+    def _run_checkpointed(self, query_config: VideoQueryConfig) -> Any:
+        from crawlspec.clock import utc_now
+        from crawlspec.compiler import plan_from_query
+        from crawlspec.runner import RunContext, RunnerSettings, VideoCrawler
+        from crawlspec.storage import crawls
+
+        start, end = query_config.dates()
+        plan = plan_from_query(
+            name=query_config.name, query=query_config.query_dict(), start=start, end=end,
+            days_per_query=query_config.days_per_query, fields=tuple(query_config.fields),
+            fetch={"comments": query_config.fetch_comments, "user_info": query_config.fetch_user_info},
+            tags=tuple(query_config.crawl_tags or ()), max_count=query_config.max_count,
+            max_api_requests=self.config.max_api_requests)
+        engine = self.config.engine
+        with engine.begin() as conn:
+            crawls.register_spec(conn, fingerprint=plan.fingerprint, name=plan.name, query=plan.query,
+                                 fields=list(plan.fields), fetch=dict(plan.fetch), now=utc_now())
+            crawl_id = crawls.start_crawl(conn, spec_name=plan.name, fingerprint=plan.fingerprint,
+                                          query=plan.query, start_date=plan.start, end_date=plan.end,
+                                          tags=list(plan.tags), overrides=[], now=utc_now())
+        ctx = RunContext(engine=engine, client=self.request_client, budget=self.budget, waiter=self.waiter,
+                         crawl_id=crawl_id, stop_event=self.stop_event)
+        settings = RunnerSettings(on_quota_exhausted=self.waiter.strategy)
+        stats = VideoCrawler(plan, ctx, settings).run()
+        with engine.begin() as conn:
+            crawls.finish_crawl(conn, crawl_id, outcome=stats.outcome, exit_code=stats.exit_code,
+                                requests=stats.requests, videos=stats.videos, now=utc_now())
+        return stats
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _call(self, fetch: Any, request: Any) -> Any:
+        while True:
+            try:
+                return fetch(request)
+            except QuotaExhausted as err:
+                if not self.waiter.wait_or_stop(err):
+                    return None
+
+    def _add_extras(self, result: TikTokApiClientFetchResult, query_config: VideoQueryConfig) -> None:
+        if query_config.fetch_user_info:
+            for username in sorted({v["username"] for v in result.videos if v.get("username")}):
+                response = self._call(self.request_client.fetch_user_info, TikTokUserInfoRequest(username))
+                if response is not None:
+                    result.user_info.extend(response.user_info.values())
+        if query_config.fetch_comments:
+            for video in result.videos:
+                if video.get("comment_count", 1) == 0:
+                    continue  # the API has nothing to give: spend no request
+                cursor = 0
+                while cursor < 1000:
+                    response = self._call(self.request_client.fetch_comments,
+                                          TikTokCommentsRequest(video_id=video["id"], cursor=cursor))
+                    if response is None:
+                        return
+                    result.comments.extend(response.comments)
+                    if not response.has_more or response.cursor is None:
+                        break
+                    cursor = response.cursor
+
+
+def _as_date(value: datetime | date | str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))

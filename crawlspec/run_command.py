@@ -1,0 +1,192 @@
+"""`crawlspec run` and `crawlspec test`: from a composed config to credentials, database, client,
+runner and a summary a researcher can act on. `hydra_app` calls `run` once per (sweep) job."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from crawlspec import exit_codes
+from crawlspec.clock import utc_now
+from crawlspec.errors import CrawlspecError
+from crawlspec.logs import configure_logging, get_logger, redact_text
+
+
+@dataclass
+class RunOutcome:
+    exit_code: int
+    videos: int = 0
+    requests: int = 0
+    message: str = ""
+
+
+@dataclass
+class ApiEndpoint:
+    """Where requests go and with which credentials (a real API, or the embedded simulator)."""
+
+    base_url: str
+    credentials: Any  # crawlspec.client.Credentials
+    simulator: Any = None  # crawlspec.sim running instance, stopped by `close()`
+
+    def close(self) -> None:
+        if self.simulator is not None:
+            self.simulator.stop()
+
+
+def open_endpoint(api: dict) -> ApiEndpoint:
+    """The API to talk to: `api.simulator` set (api=sim) starts an embedded simulator in-process."""
+    from crawlspec.client import Credentials, load_credentials
+
+    sim_options = api.get("simulator")
+    if sim_options:
+        from crawlspec.sim import SimOptions, start_simulator
+
+        key, secret = "crawlspec-embedded", secrets.token_hex(16)
+        options = {k: v for k, v in sim_options.items() if v is not None}
+        if isinstance(options.get("start"), str):
+            options["start"] = date.fromisoformat(options["start"])
+        sim = start_simulator(SimOptions(client_key=key, client_secret=secret, **options),
+                              host="127.0.0.1", port=0)
+        get_logger("crawlspec.run").info("embedded_simulator", url=sim.url, seed=options.get("seed"))
+        return ApiEndpoint(sim.url, Credentials(key, secret, "embedded simulator"), sim)
+    return ApiEndpoint(api["base_url"], load_credentials(api.get("credentials_file")))
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop_event: threading.Event) -> Iterator[None]:
+    """SIGINT/SIGTERM set `stop_event`: the in-flight page is committed, then the run exits 75."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    log = get_logger("crawlspec.run")
+
+    def handler(signum: int, _frame: Any) -> None:
+        log.warning("signal_received", signal=signal.Signals(signum).name,
+                    note="finishing the in-flight page; the crawl will be resumable")
+        stop_event.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def run(config: dict, *, overrides: list[str] | tuple[str, ...] = ()) -> RunOutcome:
+    """Run one spec; never raises for anything a user can cause (returns the exit code instead)."""
+    configure_logging(config.get("log", {}).get("format", "auto"), config.get("log", {}).get("level", "info"))
+    try:
+        return _run(config, list(overrides))
+    except CrawlspecError as err:
+        message = redact_text(str(err))
+        print(f"crawlspec run: {message}", file=sys.stderr)
+        return RunOutcome(err.exit_code, message=message)
+
+
+def _run(config: dict, overrides: list[str]) -> RunOutcome:
+    from crawlspec.client import RawArchive, RetryPolicy, TikTokApiRequestClient
+    from crawlspec.compiler import compile_spec
+    from crawlspec.runner import QuotaWaiter, RequestBudget, RunContext, RunnerSettings, VideoCrawler
+    from crawlspec.storage import crawls
+    from crawlspec.storage.database import open_database, resolve_db_url
+    from crawlspec.storage.ledger import QuotaLedger
+
+    plan = compile_spec(config["spec"])
+    api = config.get("api", {})
+    db_url = resolve_db_url(config["db"]["url"])
+    endpoint = open_endpoint(api)
+    try:
+        engine = open_database(db_url)
+        ledger = QuotaLedger(engine, limits={"research": int(api.get("daily_quota", 1000)),
+                                             "follow": int(api.get("daily_quota_follow", 20000))})
+        budget = RequestBudget(ledger, max_api_requests=plan.max_api_requests)
+        raw_dir = (config.get("storage") or {}).get("raw_dir")
+        client = TikTokApiRequestClient(
+            endpoint.credentials, endpoint.base_url, timeout_s=float(api.get("timeout_s", 120)),
+            retry=RetryPolicy(**(api.get("retry") or {})), before_request=budget,
+            raw_archive=RawArchive(Path(raw_dir)) if raw_dir else None)
+        stop_event = threading.Event()
+        settings = RunnerSettings(on_quota_exhausted=api.get("on_quota_exhausted", "wait_next_utc_midnight"),
+                                  index_lag_days=int(api.get("index_lag_days", 2)),
+                                  refetch=bool((config.get("run") or {}).get("refetch", False)))
+        with engine.begin() as conn:
+            crawls.register_spec(conn, fingerprint=plan.fingerprint, name=plan.name, query=plan.query,
+                                 fields=list(plan.fields), fetch=dict(plan.fetch), now=utc_now())
+            crawl_id = crawls.start_crawl(conn, spec_name=plan.name, fingerprint=plan.fingerprint,
+                                          query=plan.query, start_date=plan.start, end_date=plan.end,
+                                          tags=list(plan.tags), overrides=overrides, now=utc_now())
+        ctx = RunContext(engine=engine, client=client, budget=budget, crawl_id=crawl_id,
+                         stop_event=stop_event, waiter=QuotaWaiter(settings.on_quota_exhausted,
+                                                                   stop_event=stop_event))
+        with stop_on_signals(stop_event):
+            stats = VideoCrawler(plan, ctx, settings).run()
+        with engine.begin() as conn:
+            crawls.finish_crawl(conn, crawl_id, outcome=stats.outcome, exit_code=stats.exit_code,
+                                requests=stats.requests, videos=stats.videos, now=utc_now())
+        client.close()
+        _print_summary(plan.name, stats, db_url, ledger.remaining("research"))
+        return RunOutcome(stats.exit_code, videos=stats.videos, requests=stats.requests,
+                          message=stats.outcome)
+    finally:
+        endpoint.close()
+
+
+def _print_summary(name: str, stats: Any, db_url: str, quota_left: int) -> None:
+    lines = [f"crawlspec: spec '{name}' {stats.outcome}: {stats.videos} videos stored from "
+             f"{stats.pages} pages, {stats.requests} API requests used ({quota_left} left today)",
+             f"  database: {db_url}"]
+    for error in stats.errors:
+        lines.append(f"  failed: {error}")
+    if stats.exit_code == exit_codes.RESUMABLE:
+        lines.append("  resumable: run the same command again to continue from the last committed page")
+    lines += ["  next:", f"    crawlspec status --db {db_url}",
+              f"    crawlspec export --db {db_url} --table video --format csv --out videos.csv"]
+    print("\n".join(lines), file=sys.stderr)
+
+
+def smoke_test(config: dict) -> RunOutcome:
+    """`crawlspec test`: check credentials and database with one small request (as the older tool)."""
+    configure_logging(config.get("log", {}).get("format", "auto"), config.get("log", {}).get("level", "info"))
+    try:
+        return _smoke_test(config)
+    except CrawlspecError as err:
+        message = redact_text(str(err))
+        print(f"crawlspec test: {message}", file=sys.stderr)
+        return RunOutcome(err.exit_code, message=message)
+
+
+def _smoke_test(config: dict) -> RunOutcome:
+    from crawlspec.client import TikTokApiRequestClient, TikTokVideoRequest
+    from crawlspec.runner import RequestBudget
+    from crawlspec.storage.database import open_database, resolve_db_url
+    from crawlspec.storage.ledger import QuotaLedger
+
+    api = config.get("api", {})
+    db_url = resolve_db_url(config["db"]["url"])
+    engine = open_database(db_url)
+    print(f"database OK: {db_url}", file=sys.stderr)
+    endpoint = open_endpoint(api)
+    try:
+        budget = RequestBudget(QuotaLedger(engine, limits={"research": int(api.get("daily_quota", 1000))}))
+        client = TikTokApiRequestClient(endpoint.credentials, endpoint.base_url, before_request=budget)
+        client.ensure_token()
+        print(f"credentials OK ({endpoint.credentials.source})", file=sys.stderr)
+        day = (utc_now().date() - timedelta(days=3)).strftime("%Y%m%d")
+        response = client.fetch_videos(TikTokVideoRequest(
+            query={"and": [{"operation": "IN", "field_name": "region_code", "field_values": ["US"]}]},
+            start_date=day, end_date=day, max_count=1))
+        print(f"API OK: one video query answered (log_id {response.log_id}); 1 request used",
+              file=sys.stderr)
+        client.close()
+        return RunOutcome(exit_codes.OK, requests=budget.used, message="ok")
+    finally:
+        endpoint.close()

@@ -1,0 +1,296 @@
+"""The runner: a compiled spec in, API pages committed with their checkpoints out.
+
+Rules it keeps (design section 5):
+- the unit of completion is (fingerprint, UTC day); covered days are never fetched again unless
+  `refetch` is asked for, and days younger than the API's index lag are fetched but never covered;
+- one transaction per API page: the page's rows and the advanced window checkpoint commit together,
+  so a crawl killed at any instant resumes from its last committed cursor;
+- every request is reserved in the shared quota ledger before it is sent (`RequestBudget`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.engine import Engine
+
+from crawlspec import exit_codes
+from crawlspec.api_fields import quota_pool
+from crawlspec.clock import next_utc_midnight, utc_now
+from crawlspec.compiler import CompiledSpec
+from crawlspec.errors import (
+    ApiError,
+    Interrupted,
+    QuotaExhausted,
+    SearchIdRejected,
+)
+from crawlspec.logs import get_logger
+from crawlspec.storage import checkpoints
+from crawlspec.storage.ledger import QuotaLedger
+from crawlspec.storage.videos import store_video_page
+from crawlspec.windows import Window, group_days, split_window
+
+WAIT_STRATEGIES = ("wait_next_utc_midnight", "wait_four_hours", "exit")
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    on_quota_exhausted: str = "wait_next_utc_midnight"
+    index_lag_days: int = 2
+    refetch: bool = False
+
+
+@dataclass
+class CrawlStats:
+    """What a run did; `exit_code` follows design section 3."""
+
+    videos: int = 0
+    pages: int = 0
+    requests: int = 0
+    windows_done: int = 0
+    windows_failed: int = 0
+    windows_left: int = 0
+    stopped: str | None = None  # "quota" | "limit" | "interrupted" when stopped early
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if self.windows_failed:
+            return exit_codes.FAILURE
+        if self.stopped or self.windows_left:
+            return exit_codes.RESUMABLE
+        return exit_codes.OK
+
+    @property
+    def outcome(self) -> str:
+        if self.windows_failed:
+            return "failed"
+        if self.stopped:
+            return f"stopped:{self.stopped}"
+        return "complete" if not self.windows_left else "incomplete"
+
+
+class RequestBudget:
+    """Reserves one request in the shared ledger (and against `max_api_requests`) before each send.
+
+    Installed as the client's `before_request` hook, so retries are charged like the API charges them.
+    """
+
+    def __init__(self, ledger: QuotaLedger, *, max_api_requests: int | None = None):
+        self.ledger = ledger
+        self.max_api_requests = max_api_requests
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, path: str) -> None:
+        with self._lock:
+            if self.max_api_requests is not None and self.used >= self.max_api_requests:
+                raise QuotaExhausted(
+                    f"limits.max_api_requests={self.max_api_requests} reached", source="limit")
+            pool = quota_pool(path)
+            if not self.ledger.reserve(pool):
+                raise QuotaExhausted(
+                    f"the daily budget of the '{pool}' pool is used up "
+                    f"({self.ledger.used(pool)} requests recorded today in the quota ledger)",
+                    source="ledger")
+            self.used += 1
+
+    def remaining(self, pool: str = "research") -> int:
+        return self.ledger.remaining(pool)
+
+
+class QuotaWaiter:
+    """Decides what to do when no request may be sent: wait (interruptibly) or stop the run."""
+
+    def __init__(self, strategy: str, *, stop_event: threading.Event,
+                 clock: Callable[[], datetime] = utc_now,
+                 sleep: Callable[[float], None] | None = None):
+        if strategy not in WAIT_STRATEGIES:
+            raise ValueError(f"unknown on_quota_exhausted strategy {strategy!r}")
+        self.strategy = strategy
+        self.stop_event = stop_event
+        self.clock = clock
+        self.sleep = sleep or (lambda seconds: stop_event.wait(seconds))
+        self.log = get_logger("crawlspec.quota")
+
+    def wait_or_stop(self, err: QuotaExhausted) -> bool:
+        """True after waiting (try again); False when the run must stop (exit 75)."""
+        if err.source == "limit" or self.strategy == "exit":
+            return False
+        now = self.clock()
+        until = next_utc_midnight(now) if self.strategy == "wait_next_utc_midnight" \
+            else now + timedelta(hours=4)
+        self.log.warning("quota_wait", reason=str(err), source=err.source,
+                         resume_at=until.isoformat(), strategy=self.strategy)
+        self.sleep(max(0.0, (until - now).total_seconds()))
+        return not self.stop_event.is_set()
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Everything a stage of the runner needs besides the spec."""
+
+    engine: Engine
+    client: object  # crawlspec.client.TikTokApiRequestClient (duck-typed for tests)
+    budget: RequestBudget
+    waiter: QuotaWaiter
+    crawl_id: int
+    stop_event: threading.Event
+    clock: Callable[[], datetime] = utc_now
+
+
+class _StopRun(Exception):
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
+
+
+def plan_windows(plan: CompiledSpec, covered: set[date], unfinished: list[checkpoints.WindowState],
+                 ) -> tuple[list[checkpoints.WindowState], list[Window]]:
+    """Windows to crawl: unfinished ones to resume (inside the requested days, not yet covered)
+    first, then the remaining pending days grouped into windows of at most days_per_query."""
+    requested = {d for w in split_window(plan.start, plan.end, plan.days_per_query) for d in w.days()}
+    pending = requested - covered
+    resume: list[checkpoints.WindowState] = []
+    for state in unfinished:
+        days = set(Window(state.start_date, state.end_date).days())
+        if days <= pending:
+            resume.append(state)
+            pending -= days
+    return resume, group_days(sorted(pending), plan.days_per_query)
+
+
+class VideoCrawler:
+    """Pages every pending window of one compiled spec, committing each page with its checkpoint."""
+
+    def __init__(self, plan: CompiledSpec, ctx: RunContext, settings: RunnerSettings):
+        self.plan = plan
+        self.ctx = ctx
+        self.settings = settings
+        self.stats = CrawlStats()
+        self.log = get_logger("crawlspec.runner").bind(spec=plan.name)
+
+    def run(self) -> CrawlStats:
+        windows = self._prepare_windows()
+        self.stats.windows_left = len(windows)
+        try:
+            for state in windows:
+                self._crawl_window(state)
+                self.stats.windows_left -= 1
+        except _StopRun as stop:
+            self.stats.stopped = stop.reason
+        self.stats.requests = self.ctx.budget.used
+        return self.stats
+
+    def _prepare_windows(self) -> list[checkpoints.WindowState]:
+        plan = self.plan
+        with self.ctx.engine.begin() as conn:
+            covered = set() if self.settings.refetch else \
+                checkpoints.covered_days(conn, plan.fingerprint, plan.start, plan.end)
+            unfinished = checkpoints.unfinished_windows(conn, plan.fingerprint)
+            resume, new = plan_windows(plan, covered, unfinished)
+            now = self.ctx.clock()
+            opened = [checkpoints.open_window(conn, fingerprint=plan.fingerprint, start_date=w.start,
+                                              end_date=w.end, crawl_id=self.ctx.crawl_id, now=now)
+                      for w in new]
+        if resume:
+            self.log.info("resuming", windows=[_window_label(s) for s in resume],
+                          cursors=[s.cursor for s in resume])
+        if covered:
+            self.log.info("skipping_covered_days", days=len(covered))
+        return resume + opened
+
+    def _crawl_window(self, state: checkpoints.WindowState) -> None:
+        restarted = False
+        while True:
+            if self.ctx.stop_event.is_set():
+                raise _StopRun("interrupted")
+            try:
+                response = self._fetch_page(state)
+            except SearchIdRejected as err:
+                if restarted:
+                    self._fail(state, err)
+                    return
+                restarted = True
+                state = self._restart(state, err)
+                continue
+            except ApiError as err:  # fatal for this window (RetriesExhausted included)
+                self._fail(state, err)
+                return
+            state = self._commit_page(state, response)
+            if not state.has_more:
+                self.stats.windows_done += 1
+                return
+
+    def _fetch_page(self, state: checkpoints.WindowState):
+        from crawlspec.client import TikTokVideoRequest
+
+        start, end = Window(state.start_date, state.end_date).api_dates()
+        request = TikTokVideoRequest(
+            query=self.plan.query, start_date=start, end_date=end, max_count=self.plan.max_count,
+            cursor=state.cursor if state.search_id or state.cursor else None,
+            search_id=state.search_id, fields=self.plan.fields)
+        while True:
+            try:
+                return self.ctx.client.fetch_videos(request)
+            except QuotaExhausted as err:
+                if not self.ctx.waiter.wait_or_stop(err):
+                    self.log.warning("stopping", reason=str(err), resumable=True)
+                    raise _StopRun("limit" if err.source == "limit" else "quota") from err
+
+    def _commit_page(self, state: checkpoints.WindowState, response) -> checkpoints.WindowState:
+        videos = response.videos
+        now = self.ctx.clock()
+        cursor = response.cursor if response.cursor is not None else state.cursor + len(videos)
+        has_more = bool(response.has_more)
+        if has_more and cursor <= state.cursor:
+            raise ApiError(f"the API returned has_more with a cursor that does not advance ({cursor})",
+                           endpoint="video query")
+        with self.ctx.engine.begin() as conn:
+            store_video_page(conn, videos, crawl_id=self.ctx.crawl_id, tags=self.plan.tags, now=now)
+            new_state = checkpoints.advance_window(
+                conn, state, cursor=cursor, search_id=response.search_id or state.search_id,
+                has_more=has_more, videos_on_page=len(videos), crawl_id=self.ctx.crawl_id, now=now)
+            if not has_more:
+                checkpoints.mark_days_covered(conn, self.plan.fingerprint, self._coverable(new_state),
+                                              crawl_id=self.ctx.crawl_id, now=now)
+        self.stats.pages += 1
+        self.stats.videos += len(videos)
+        self.log.info("page", window=_window_label(new_state), page=new_state.pages, videos=len(videos),
+                      cursor=cursor, has_more=has_more, requests_used=self.ctx.budget.used,
+                      quota_left=self.ctx.budget.remaining())
+        return new_state
+
+    def _coverable(self, state: checkpoints.WindowState) -> list[date]:
+        """Days old enough to be complete in the API's index (newer ones are fetched again later)."""
+        newest_complete = self.ctx.clock().date() - timedelta(days=self.settings.index_lag_days)
+        return [d for d in Window(state.start_date, state.end_date).days() if d <= newest_complete]
+
+    def _restart(self, state: checkpoints.WindowState, err: SearchIdRejected) -> checkpoints.WindowState:
+        self.log.warning("window_restart", window=_window_label(state), cursor=state.cursor,
+                         reason=str(err), note="the API no longer accepts the stored search_id; "
+                         "restarting from cursor 0 (upserts absorb the overlap)")
+        with self.ctx.engine.begin() as conn:
+            return checkpoints.restart_window(conn, state, now=self.ctx.clock())
+
+    def _fail(self, state: checkpoints.WindowState, err: ApiError) -> None:
+        self.stats.windows_failed += 1
+        self.stats.errors.append(f"window {_window_label(state)}: {err}")
+        self.log.error("window_failed", window=_window_label(state), error=str(err),
+                       log_id=getattr(err, "log_id", None))
+        with self.ctx.engine.begin() as conn:
+            checkpoints.fail_window(conn, state, error=str(err), now=self.ctx.clock())
+
+
+def _window_label(state: checkpoints.WindowState) -> str:
+    start, end = Window(state.start_date, state.end_date).api_dates()
+    return f"{start}-{end}"
+
+
+def raise_if_interrupted(stats: CrawlStats) -> None:
+    """For callers that prefer an exception to an exit code."""
+    if stats.stopped == "interrupted":
+        raise Interrupted("interrupted; the crawl is resumable: run the same command again")
