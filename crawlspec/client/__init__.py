@@ -1,0 +1,81 @@
+"""HTTP client for the TikTok Research API: credentials, request/response classes, retries, raw archive.
+
+Names are exported lazily (PEP 562) so that importing one light submodule (e.g. credentials) does not
+pull in `requests` and `backoff` for commands that never talk to the API.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    "Credentials": "credentials",
+    "load_credentials": "credentials",
+    "ENV_CLIENT_KEY": "credentials",
+    "ENV_CLIENT_SECRET": "credentials",
+    "TikTokVideoRequest": "api_requests",
+    "TikTokCommentsRequest": "api_requests",
+    "TikTokUserInfoRequest": "api_requests",
+    "TikTokVideoResponse": "responses",
+    "TikTokCommentsResponse": "responses",
+    "TikTokUserInfoResponse": "responses",
+    "strip_nul": "responses",
+    "RetryPolicy": "retry",
+    "classify": "classify",
+    "Kind": "classify",
+    "Outcome": "classify",
+    "Verdict": "classify",
+    "RawArchive": "raw_archive",
+    "TikTokApiRequestClient": "http",
+    "DEFAULT_API_BASE_URL": "http",
+}
+
+__all__ = [
+    "Credentials",
+    "DEFAULT_API_BASE_URL",
+    "ENV_CLIENT_KEY",
+    "ENV_CLIENT_SECRET",
+    "Kind",
+    "Outcome",
+    "RawArchive",
+    "RetryPolicy",
+    "TikTokApiRequestClient",
+    "TikTokCommentsRequest",
+    "TikTokCommentsResponse",
+    "TikTokUserInfoRequest",
+    "TikTokUserInfoResponse",
+    "TikTokVideoRequest",
+    "TikTokVideoResponse",
+    "Verdict",
+    "classify",
+    "load_credentials",
+    "strip_nul",
+]
+
+if TYPE_CHECKING:
+    from crawlspec.client.api_requests import TikTokCommentsRequest, TikTokUserInfoRequest, TikTokVideoRequest
+    from crawlspec.client.classify import Kind, Outcome, Verdict, classify
+    from crawlspec.client.credentials import ENV_CLIENT_KEY, ENV_CLIENT_SECRET, Credentials, load_credentials
+    from crawlspec.client.http import DEFAULT_API_BASE_URL, TikTokApiRequestClient
+    from crawlspec.client.raw_archive import RawArchive
+    from crawlspec.client.responses import (
+        TikTokCommentsResponse,
+        TikTokUserInfoResponse,
+        TikTokVideoResponse,
+        strip_nul,
+    )
+    from crawlspec.client.retry import RetryPolicy
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'crawlspec.client' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"crawlspec.client.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,0 +1,224 @@
+"""`TikTokApiRequestClient`: one request (page) at a time, with token handling, retries and quota hooks.
+
+Each research attempt: `before_request(path)` (may raise QuotaExhausted: nothing is sent), POST with
+JSON body and `?fields=a,b,c`, archive the raw answer, `classify` it, then act. What is retried and how
+is described in `crawlspec.client.retry`; the decision itself is `crawlspec.client.classify.classify`.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from crawlspec import __version__
+from crawlspec.api_fields import TOKEN_PATH
+from crawlspec.client.api_requests import (
+    TikTokCommentsRequest,
+    TikTokUserInfoRequest,
+    TikTokVideoRequest,
+    fields_param,
+)
+from crawlspec.client.classify import Kind, Outcome, Verdict, classify
+from crawlspec.client.credentials import Credentials, load_credentials
+from crawlspec.client.raw_archive import RawArchive
+from crawlspec.client.responses import (
+    TikTokCommentsResponse,
+    TikTokUserInfoResponse,
+    TikTokVideoResponse,
+    parse_json,
+    strip_nul,
+)
+from crawlspec.client.retry import RetryPolicy, SearchIdFailure, TransientFailure, with_retries
+from crawlspec.client.token import TokenKeeper
+from crawlspec.errors import ApiError, CredentialsRejected, QuotaExhausted, SpecError
+from crawlspec.logs import get_logger, redact_text
+
+DEFAULT_API_BASE_URL = "https://open.tiktokapis.com"
+DEFAULT_RETRY = RetryPolicy()
+_REMEMBERED_SEARCHES = 1024   # search_id -> dates, for next-page requests built without dates
+_TEXT_EXCERPT = 2000
+
+
+class TikTokApiRequestClient:
+    """Low-level Research API client (the older tool's interface, plus `api_base_url`)."""
+
+    def __init__(self, credentials: Credentials, api_base_url: str = DEFAULT_API_BASE_URL, *,
+                 session: requests.Session | None = None, timeout_s: float = 120,
+                 retry: RetryPolicy = DEFAULT_RETRY, before_request: Callable[[str], None] | None = None,
+                 raw_archive: RawArchive | None = None, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic):
+        self.credentials = credentials
+        self.api_base_url = api_base_url.rstrip("/")
+        self._owns_session = session is None
+        self._session = session or requests.Session()
+        self._session.headers.setdefault("User-Agent", f"crawlspec/{__version__}")
+        self._timeout_s = timeout_s
+        self._before_request = before_request
+        self._raw_archive = raw_archive
+        self._log = get_logger("crawlspec.client")
+        self._tokens = TokenKeeper(credentials, self.api_base_url + TOKEN_PATH, self._session,
+                                   timeout_s=timeout_s, policy=retry, sleep=sleep, clock=clock, log=self._log)
+        self._post = with_retries(self._attempt_with_token, policy=retry, sleep=sleep, log=self._log)
+        self._search_dates: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self.requests_sent: collections.Counter[str] = collections.Counter()
+
+    @classmethod
+    def from_credentials_file(cls, credentials_file: Path | str,
+                              api_base_url: str = DEFAULT_API_BASE_URL, **kwargs: Any) -> TikTokApiRequestClient:
+        """Credentials from the YAML file (CRAWLSPEC_CLIENT_KEY/SECRET, when both set, take precedence)."""
+        return cls(load_credentials(credentials_file), api_base_url, **kwargs)
+
+    @property
+    def token_requests(self) -> int:
+        """Token requests sent (free: not research requests, not in `requests_sent`)."""
+        return self._tokens.requests_sent
+
+    def ensure_token(self) -> None:
+        """Fetch a token now if none is held or it is about to expire (`crawlspec test`)."""
+        self._tokens.current()
+
+    def close(self) -> None:
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> TikTokApiRequestClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- endpoints ---------------------------------------------------------------------------------
+
+    def fetch_videos(self, req: TikTokVideoRequest) -> TikTokVideoResponse:
+        """One page of Query Videos. A next-page request without dates gets the dates of the request
+        that obtained its search_id (the API requires the same dates on every page)."""
+        start_date, end_date = self._dates_for(req)
+        body = req.as_json(start_date, end_date)
+        envelope, _ = self._post(req.path, body, fields_param(req.fields))
+        page = TikTokVideoResponse.from_envelope(envelope)
+        if page.search_id is not None:
+            self._remember_search(page.search_id, start_date, end_date)
+        return page
+
+    def fetch_comments(self, req: TikTokCommentsRequest) -> TikTokCommentsResponse:
+        envelope, _ = self._post(req.path, req.as_json(), fields_param(req.fields))
+        return TikTokCommentsResponse.from_envelope(envelope)
+
+    def fetch_user_info(self, req: TikTokUserInfoRequest) -> TikTokUserInfoResponse:
+        """A creator's profile; an unknown or refused user gives `not_found=True` (no exception)."""
+        envelope, verdict = self._post(req.path, req.as_json(), fields_param(req.fields))
+        if verdict.kind is Kind.NOT_FOUND:
+            message = envelope.get("error", {}).get("message", "") if isinstance(envelope, dict) else ""
+            return TikTokUserInfoResponse.not_found_for(envelope, str(message))
+        return TikTokUserInfoResponse.from_envelope(envelope, req.username)
+
+    # -- dates of follow-up pages --------------------------------------------------------------------
+
+    def _dates_for(self, req: TikTokVideoRequest) -> tuple[str, str]:
+        if req.start_date and req.end_date:
+            return req.start_date, req.end_date
+        remembered = self._search_dates.get(str(req.search_id)) if req.search_id is not None else None
+        if remembered is None:
+            raise SpecError("TikTokVideoRequest needs start_date and end_date (YYYYMMDD); they may be left "
+                            "out only for a next page whose search_id this client obtained itself.")
+        return req.start_date or remembered[0], req.end_date or remembered[1]
+
+    def _remember_search(self, search_id: str, start_date: str, end_date: str) -> None:
+        self._search_dates[search_id] = (start_date, end_date)
+        self._search_dates.move_to_end(search_id)
+        while len(self._search_dates) > _REMEMBERED_SEARCHES:
+            self._search_dates.popitem(last=False)
+
+    # -- one attempt -------------------------------------------------------------------------------
+
+    def _attempt_with_token(self, path: str, body: dict[str, Any], fields: str) -> tuple[dict[str, Any], Verdict]:
+        """One attempt, plus one immediate re-send with a fresh token if the API calls ours invalid.
+        Raises the retry layers' internal failures or the public errors; returns the NUL-free envelope."""
+        outcome = self._send(path, body, fields, self._tokens.current())
+        verdict = classify(outcome)
+        if verdict.kind is Kind.TOKEN_EXPIRED:
+            self._log.info("access_token_renewed_after_401", endpoint=path, log_id=outcome.log_id)
+            outcome = self._send(path, body, fields, self._tokens.renew())
+            verdict = classify(outcome)
+            if verdict.kind is Kind.TOKEN_EXPIRED:
+                raise self._rejected(outcome, "a freshly issued access token was refused")
+        return self._act_on(outcome, verdict), verdict
+
+    def _act_on(self, outcome: Outcome, verdict: Verdict) -> dict[str, Any]:
+        kind = verdict.kind
+        if kind in (Kind.OK, Kind.NOT_FOUND):
+            return strip_nul(outcome.body)
+        if kind is Kind.RETRY:
+            raise TransientFailure(outcome, verdict)
+        if kind is Kind.SEARCH_ID_RETRY:
+            raise SearchIdFailure(outcome, verdict)
+        if kind is Kind.QUOTA:
+            raise self._quota(outcome)
+        if kind is Kind.AUTH:
+            raise self._rejected(outcome, "the project is not authorised for this endpoint"
+                                 if outcome.code == "scope_not_authorized" else "access refused")
+        self._log.error("api_error", endpoint=outcome.path, status=outcome.status, code=outcome.code,
+                        message=outcome.message, log_id=outcome.log_id)
+        raise ApiError(redact_text(outcome.message or verdict.reason), status=outcome.status,
+                       code=outcome.code or verdict.reason, log_id=outcome.log_id, endpoint=outcome.path)
+
+    def _send(self, path: str, body: dict[str, Any], fields: str, token: str) -> Outcome:
+        if self._before_request is not None:
+            self._before_request(path)
+        self.requests_sent[path] += 1
+        url = f"{self.api_base_url}{path}?fields={fields}" if fields else f"{self.api_base_url}{path}"
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        try:
+            resp = self._session.post(url, data=json.dumps(body).encode("utf-8"), headers=headers,
+                                      timeout=self._timeout_s)
+        except requests.RequestException as exc:
+            return Outcome(path=path, exception=exc)
+        outcome = _outcome_of(path, resp)
+        if self._raw_archive is not None:
+            self._raw_archive.record(path, body, outcome.status,
+                                     outcome.body if outcome.body is not None else outcome.text)
+        return outcome
+
+    # -- errors ------------------------------------------------------------------------------------
+
+    def _quota(self, outcome: Outcome) -> QuotaExhausted:
+        log_suffix = f", log_id {outcome.log_id}" if outcome.log_id else ""
+        err = QuotaExhausted(
+            f"The API refused the request with HTTP {outcome.status} {outcome.code or ''}".rstrip()
+            + f"{log_suffix}: the daily quota (1,000 requests, reset at 00:00 UTC) is used up or the "
+            "request rate is too high. Committed work is safe; run again later.", source="api")
+        err.code = outcome.code  # type: ignore[attr-defined]
+        err.log_id = outcome.log_id  # type: ignore[attr-defined]
+        err.status = outcome.status  # type: ignore[attr-defined]
+        return err
+
+    def _rejected(self, outcome: Outcome, why: str) -> CredentialsRejected:
+        detail = f"HTTP {outcome.status} {outcome.code or ''}".rstrip()
+        if outcome.message:
+            detail += f": {outcome.message}"
+        if outcome.log_id:
+            detail += f" (log_id {outcome.log_id})"
+        return CredentialsRejected(redact_text(
+            f"{outcome.path}: {why} ({detail}); credentials from {self.credentials.describe_source()}. "
+            "Check that the project is approved for the Research API and its scopes."))
+
+
+def _outcome_of(path: str, resp: requests.Response) -> Outcome:
+    """Parse a response into an Outcome; a non-JSON or non-object body keeps a text excerpt instead."""
+    retry_after = resp.headers.get("Retry-After")
+    try:
+        body = parse_json(resp.content)
+    except ValueError:
+        return Outcome(path=path, status=resp.status_code, text=resp.text[:_TEXT_EXCERPT],
+                       retry_after=retry_after)
+    if not isinstance(body, dict):
+        return Outcome(path=path, status=resp.status_code, text=resp.text[:_TEXT_EXCERPT],
+                       retry_after=retry_after)
+    return Outcome(path=path, status=resp.status_code, body=body, retry_after=retry_after)
