@@ -1,0 +1,53 @@
+"""Provenance: the spec registry (one row per fingerprint) and the `crawl` rows of each run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from crawlspec.models import Crawl, CrawlSpec, CrawlTag, crawls_to_crawl_tags
+from crawlspec.storage.bulk import dialect_insert, ids_for_names, strip_nul, union_links
+
+CRAWL_TABLE: sa.Table = Crawl.__table__  # type: ignore[assignment]
+SPEC_TABLE: sa.Table = CrawlSpec.__table__  # type: ignore[assignment]
+
+
+def register_spec(conn: Connection, *, fingerprint: str, name: str, query: Mapping[str, Any],
+                  fields: Sequence[str] | Any, fetch: Mapping[str, Any], now: datetime) -> None:
+    """Record the spec behind a fingerprint once (idempotent: a second call changes nothing)."""
+    stmt = dialect_insert(conn, SPEC_TABLE).on_conflict_do_nothing(index_elements=["fingerprint"])
+    conn.execute(stmt, {"fingerprint": fingerprint, "name": name, "query": strip_nul(dict(query)),
+                        "fields": strip_nul(list(fields) if not isinstance(fields, str) else fields),
+                        "fetch": dict(fetch), "created_at": now})
+
+
+def start_crawl(conn: Connection, *, spec_name: str, fingerprint: str, query: Mapping[str, Any],
+                start_date: date, end_date: date, tags: Sequence[str], overrides: Sequence[str] | None,
+                now: datetime) -> int:
+    """Insert the `crawl` row of a run (with its crawl tags) and return its id."""
+    crawl_id = conn.execute(
+        sa.insert(CRAWL_TABLE).returning(CRAWL_TABLE.c.id),
+        {"spec_name": spec_name, "fingerprint": fingerprint, "query": strip_nul(dict(query)),
+         "start_date": start_date, "end_date": end_date,
+         "overrides": list(overrides) if overrides is not None else None,
+         "started_at": now, "requests": 0, "videos": 0},
+    ).scalar_one()
+    names = {strip_nul(tag).strip() for tag in tags} - {""}
+    tag_ids = ids_for_names(conn, CrawlTag.__table__, "name", names)
+    union_links(conn, crawls_to_crawl_tags, ((crawl_id, tag_id) for tag_id in tag_ids.values()))
+    return int(crawl_id)
+
+
+def finish_crawl(conn: Connection, crawl_id: int, *, outcome: str, exit_code: int, requests: int,
+                 videos: int, now: datetime) -> None:
+    """Close a crawl row: outcome (e.g. complete / quota / interrupted / failed), exit code, counts."""
+    result = conn.execute(
+        sa.update(CRAWL_TABLE).where(CRAWL_TABLE.c.id == crawl_id).values(
+            finished_at=now, outcome=outcome, exit_code=exit_code, requests=requests, videos=videos)
+    )
+    if result.rowcount != 1:
+        raise LookupError(f"no crawl with id {crawl_id}")

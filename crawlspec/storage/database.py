@@ -1,0 +1,241 @@
+"""Engine set-up: URL checks with actionable errors, SQLite pragmas, and Alembic `upgrade head` from the
+migrations packaged as `crawlspec.migrations`.
+
+SQLite is left in the driver's default transaction mode on purpose: `BEGIN` is issued right before the
+first write of a transaction, so a write transaction takes SQLite's write lock with its first statement
+and waits for it (busy timeout) instead of failing with `SQLITE_BUSY_SNAPSHOT`, and long reads (an
+export streaming a table) never hold the write lock that a running crawl needs.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from crawlspec.errors import DatabaseLocationError, DatabaseUnavailable
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT_S = 15
+# Any constant: serialises concurrent `upgrade head` runs on one PostgreSQL database.
+_PG_MIGRATION_LOCK_KEY = 0x63726177
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _mask_credentials(url: str) -> str:
+    """A URL that did not parse, with anything between `://` and the last `@` masked."""
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest:
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return url
+
+
+def _parse_url(url: str) -> URL:
+    try:
+        return sa.engine.make_url(url)
+    except ArgumentError:
+        raise DatabaseLocationError(
+            f"database URL {_mask_credentials(url)!r} is malformed; use e.g. db.url=sqlite:///crawlspec.db or "
+            "db.url=postgresql://USER@HOST:5432/DBNAME"
+        ) from None
+
+
+def _is_memory_sqlite(parsed: URL) -> bool:
+    return parsed.database in (None, "", ":memory:") or str(parsed.database).startswith("file::memory:")
+
+
+def resolve_db_url(url: str, base_dir: Path | None = None) -> str:
+    """A relative SQLite path becomes absolute against `base_dir` (default: the current directory).
+
+    Other URLs are returned unchanged (passwords included: this is not for display)."""
+    parsed = _parse_url(url)
+    if parsed.get_backend_name() != "sqlite" or _is_memory_sqlite(parsed):
+        return url
+    path = Path(os.path.expanduser(str(parsed.database)))
+    if not path.is_absolute():
+        path = (base_dir or Path.cwd()) / path
+    return parsed.set(database=str(path.resolve())).render_as_string(hide_password=False)
+
+
+def display_url(url: str | URL) -> str:
+    """The URL as it may appear in messages and logs: password masked."""
+    parsed = url if isinstance(url, URL) else _parse_url(url)
+    return parsed.render_as_string(hide_password=True)
+
+
+def _check_sqlite_location(parsed: URL) -> None:
+    if _is_memory_sqlite(parsed):
+        return
+    path = Path(str(parsed.database))
+    parent = path.parent
+    if path.is_dir():
+        raise DatabaseLocationError(
+            f"the SQLite database path {path} is a directory; point db.url at a file, "
+            f"e.g. db.url=sqlite:///{path / 'crawlspec.db'}"
+        )
+    if not parent.is_dir():
+        raise DatabaseLocationError(
+            f"cannot create the SQLite database {path}: directory {parent} does not exist; "
+            f"create it (mkdir -p {parent}) or choose another db.url"
+        )
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.R_OK | os.W_OK)):
+        raise DatabaseLocationError(
+            f"cannot write the SQLite database {path}: permission denied on "
+            f"{path if path.exists() else parent}; fix the permissions or choose another db.url"
+        )
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        # NORMAL under WAL: a killed process loses no committed page; only a power cut may lose the
+        # last commits, and then rows and their checkpoint are lost together.
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def create_engine_for(url: str, *, base_dir: Path | None = None) -> Engine:
+    """An engine for `url` (checked and resolved), without connecting or migrating."""
+    resolved = resolve_db_url(url, base_dir)
+    parsed = _parse_url(resolved)
+    backend = parsed.get_backend_name()
+    kwargs: dict[str, Any] = {}
+    if backend == "sqlite":
+        _check_sqlite_location(parsed)
+    elif backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            # SQLAlchemy 2.1 defaults to psycopg 3; crawlspec depends on psycopg2 (psycopg2-binary).
+            parsed = parsed.set(drivername="postgresql+psycopg2")
+        kwargs["pool_pre_ping"] = True
+        if parsed.get_driver_name() in ("psycopg2", "psycopg") and "connect_timeout" not in parsed.query:
+            kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+    try:
+        engine = sa.create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ArgumentError, ImportError) as err:
+        raise DatabaseLocationError(
+            f"unsupported database URL {display_url(parsed)} ({err}); crawlspec stores into "
+            "sqlite:///PATH or postgresql://USER@HOST:PORT/DBNAME"
+        ) from None
+    if backend == "sqlite":
+        event.listen(engine, "connect", _on_sqlite_connect)
+    return engine
+
+
+def _connection_error(engine: Engine, err: OperationalError) -> Exception:
+    first_line = str(getattr(err, "orig", err)).strip().splitlines()[0] if str(err).strip() else "error"
+    shown = display_url(engine.url)
+    if engine.dialect.name == "sqlite":
+        return DatabaseLocationError(
+            f"cannot open the SQLite database {engine.url.database}: {first_line}; "
+            "check the file (is it a SQLite database?) or choose another db.url"
+        )
+    return DatabaseUnavailable(
+        f"cannot connect to the database {shown}: {first_line}. Check that the server is running and "
+        "that host, port, user and password are right; work already committed is safe, run again to resume"
+    )
+
+
+def open_database(url: str, *, upgrade: bool = True, base_dir: Path | None = None) -> Engine:
+    """Create the engine, prove that it connects, and (by default) migrate it to the newest schema."""
+    engine = create_engine_for(url, base_dir=base_dir)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        if upgrade:
+            upgrade_database(engine)
+    except OperationalError as err:
+        engine.dispose()
+        raise _connection_error(engine, err) from None
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _alembic_config(connection: Connection | None = None) -> Any:
+    from alembic.config import Config
+
+    location = resources.files("crawlspec.migrations")
+    config = Config(str(location / "alembic.ini"))
+    config.set_main_option("script_location", str(location))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None, "crawlspec.migrations has no revision"
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The Alembic revision the database is at (None: never migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def _check_known_revision(engine: Engine) -> None:
+    from alembic.script import ScriptDirectory
+
+    current = current_revision(engine)
+    if current is None:
+        if sa.inspect(engine).has_table("video"):
+            raise DatabaseLocationError(
+                f"the database {display_url(engine.url)} has crawl tables but no crawlspec migration "
+                "record (was it created by another tool?); point db.url at a new database"
+            )
+        return
+    script = ScriptDirectory.from_config(_alembic_config())
+    if current not in {rev.revision for rev in script.walk_revisions()}:
+        raise DatabaseLocationError(
+            f"the database {display_url(engine.url)} is at schema revision {current}, unknown to this "
+            "crawlspec (created by a newer version or another tool?); upgrade crawlspec or use another db.url"
+        )
+
+
+def upgrade_database(engine: Engine) -> str:
+    """Run Alembic `upgrade head` (a no-op when already there) and return the revision now at head.
+
+    Concurrent callers (parallel sweep jobs on a new database) are serialised: on PostgreSQL by an
+    advisory lock in the migration's transaction, on SQLite by `BEGIN IMMEDIATE` (DDL is transactional
+    on both, so a failed migration leaves the previous schema intact)."""
+    head = head_revision()
+    if current_revision(engine) == head:
+        return head
+    _check_known_revision(engine)
+    from alembic import command
+
+    with engine.connect() as conn:
+        driver_conn = conn.connection.driver_connection
+        saved_isolation = getattr(driver_conn, "isolation_level", None)
+        if engine.dialect.name == "sqlite":
+            driver_conn.isolation_level = None  # let our explicit BEGIN IMMEDIATE govern
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif engine.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK_KEY})
+        try:
+            command.upgrade(_alembic_config(conn), "head")
+            conn.commit()
+        finally:
+            if engine.dialect.name == "sqlite":
+                driver_conn.isolation_level = saved_isolation
+    return current_revision(engine) or head

@@ -1,0 +1,243 @@
+"""API pages -> rows: videos (with hashtags, effects, crawl links and crawl tags), comments, user info.
+
+Each function runs inside the caller's transaction (`with engine.begin() as conn:`) and never commits,
+so a page's rows and its window checkpoint commit together (design section 5).
+
+Decisions:
+- Hashtag names are stored as the API typed them, unique by exact name (as the older tool did);
+  `lower(name)` in a query matches the spec's lowercased hashtags.
+- Re-seeing a record updates every value the new sighting carries and keeps the stored value for keys
+  the API omitted (COALESCE); `extra_data` is merged key by key. `crawled_at` is kept; `crawled_updated_at`
+  is the time of the latest sighting (equal to `crawled_at` on first sight).
+- NUL bytes are stripped here again (the client already does): one stray NUL would make PostgreSQL
+  reject the whole page, and library users may store pages from elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Connection
+
+from crawlspec.models import (
+    Comment,
+    CrawlTag,
+    Effect,
+    Hashtag,
+    UserInfo,
+    Video,
+    videos_to_crawl_tags,
+    videos_to_crawls,
+    videos_to_effect_ids,
+    videos_to_hashtags,
+)
+from crawlspec.storage.bulk import (
+    MalformedRecord,
+    as_bool,
+    as_int,
+    as_text,
+    as_utc,
+    chunked,
+    ids_for_names,
+    keep_old_when_missing,
+    strip_nul,
+    union_links,
+    upsert_rows,
+)
+
+VIDEO_TABLE: sa.Table = Video.__table__  # type: ignore[assignment]
+COMMENT_TABLE: sa.Table = Comment.__table__  # type: ignore[assignment]
+USER_TABLE: sa.Table = UserInfo.__table__  # type: ignore[assignment]
+
+VIDEO_INT_COLUMNS = ("music_id", "like_count", "comment_count", "share_count", "view_count", "playlist_id")
+VIDEO_TEXT_COLUMNS = ("username", "region_code", "video_description", "voice_to_text")
+# Keys with a place of their own; every other key of an API video goes to `extra_data`.
+VIDEO_OWN_KEYS = frozenset(("id", "video_id", "create_time", "hashtag_names", "effect_ids")
+                           + VIDEO_INT_COLUMNS + VIDEO_TEXT_COLUMNS)
+USER_INT_COLUMNS = ("follower_count", "following_count", "likes_count", "video_count")
+USER_TEXT_COLUMNS = ("display_name", "bio_description", "avatar_url", "bio_url")
+COMMENT_INT_COLUMNS = ("video_id", "parent_comment_id", "like_count", "reply_count")
+
+__all__ = ["MalformedRecord", "stored_usernames", "store_comments", "store_user_info", "store_video_page"]
+
+
+class _PageVideo:
+    """One video of a page, cleaned: its row and the names it links to."""
+
+    __slots__ = ("row", "hashtags", "effects")
+
+    def __init__(self, row: dict[str, Any], hashtags: set[str], effects: set[str]):
+        self.row = row
+        self.hashtags = hashtags
+        self.effects = effects
+
+    def absorb(self, later: _PageVideo) -> None:
+        """The same id twice in one batch: the later values win, link sets are united."""
+        for key, value in later.row.items():
+            if value is not None:
+                self.row[key] = value
+        self.hashtags |= later.hashtags
+        self.effects |= later.effects
+
+
+def _video_id(video: Mapping[str, Any]) -> int:
+    raw = video.get("id", video.get("video_id"))
+    if raw is None:
+        raise MalformedRecord(f"a video without an id cannot be stored (keys: {sorted(video)})")
+    video_id = as_int(raw, "video id")
+    assert video_id is not None
+    return video_id
+
+
+def _name_set(values: Any, what: str) -> set[str]:
+    if values is None:
+        return set()
+    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple, set)):
+        raise MalformedRecord(f"{what} is not a list: {values!r}")
+    names = {as_text(value, what) for value in values}
+    return {name for name in names if name}
+
+
+def _page_video(video: Mapping[str, Any], now: datetime) -> _PageVideo:
+    video_id = _video_id(video)
+    row: dict[str, Any] = {"id": video_id, "create_time": as_utc(video.get("create_time"),
+                                                                  f"video {video_id} create_time")}
+    for name in VIDEO_INT_COLUMNS:
+        row[name] = as_int(video.get(name), f"video {video_id} {name}")
+    for name in VIDEO_TEXT_COLUMNS:
+        row[name] = as_text(video.get(name), f"video {video_id} {name}")
+    extra = {key: strip_nul(value) for key, value in video.items() if key not in VIDEO_OWN_KEYS}
+    row["extra_data"] = extra or None
+    row["crawled_at"] = now
+    row["crawled_updated_at"] = now
+    hashtags = _name_set(video.get("hashtag_names"), f"video {video_id} hashtag_names")
+    effects = _name_set(video.get("effect_ids"), f"video {video_id} effect_ids")
+    return _PageVideo(row, hashtags, effects)
+
+
+def _dedupe_page(videos: Sequence[Mapping[str, Any]], now: datetime) -> list[_PageVideo]:
+    by_id: dict[int, _PageVideo] = {}
+    for video in videos:
+        cleaned = _page_video(video, now)
+        seen = by_id.get(cleaned.row["id"])
+        if seen is None:
+            by_id[cleaned.row["id"]] = cleaned
+        else:
+            seen.absorb(cleaned)
+    return [by_id[video_id] for video_id in sorted(by_id)]
+
+
+def _merged_extra_data(conn: Connection, excluded: Any) -> Any:
+    """extra_data: the new keys over the stored ones (either side may be NULL)."""
+    old, new = VIDEO_TABLE.c.extra_data, excluded.extra_data
+    if conn.dialect.name == "postgresql":
+        merged: Any = sa.cast(sa.cast(old, JSONB).op("||")(sa.cast(new, JSONB)), sa.JSON)
+    else:
+        merged = sa.func.json_patch(old, new)
+    return sa.case((new.is_(None), old), (old.is_(None), new), else_=merged)
+
+
+def _upsert_videos(conn: Connection, page: Sequence[_PageVideo]) -> None:
+    def update(excluded: Any) -> dict[str, Any]:
+        values = keep_old_when_missing(VIDEO_TABLE, excluded,
+                                       ("create_time",) + VIDEO_INT_COLUMNS + VIDEO_TEXT_COLUMNS)
+        values["crawled_updated_at"] = excluded.crawled_updated_at
+        values["extra_data"] = _merged_extra_data(conn, excluded)
+        return values
+
+    upsert_rows(conn, VIDEO_TABLE, [video.row for video in page], keys=("id",), update=update)
+
+
+def store_video_page(conn: Connection, videos: Sequence[Mapping[str, Any]], *, crawl_id: int | None,
+                     tags: Sequence[str], now: datetime) -> int:
+    """Upsert one API page of videos with their links; returns the number of distinct videos written.
+
+    Raises MalformedRecord (a ValueError) before writing anything if a video cannot be stored."""
+    page = _dedupe_page(videos, now)
+    if not page:
+        return 0
+    _upsert_videos(conn, page)
+    hashtag_ids = ids_for_names(conn, Hashtag.__table__, "name", (n for v in page for n in v.hashtags))
+    union_links(conn, videos_to_hashtags,
+                ((v.row["id"], hashtag_ids[n]) for v in page for n in v.hashtags))
+    effect_ids = ids_for_names(conn, Effect.__table__, "effect_id", (e for v in page for e in v.effects))
+    union_links(conn, videos_to_effect_ids,
+                ((v.row["id"], effect_ids[e]) for v in page for e in v.effects))
+    if crawl_id is not None:
+        union_links(conn, videos_to_crawls, ((v.row["id"], crawl_id) for v in page))
+    tag_ids = ids_for_names(conn, CrawlTag.__table__, "name", _tag_names(tags))
+    union_links(conn, videos_to_crawl_tags,
+                ((v.row["id"], tag_id) for v in page for tag_id in tag_ids.values()))
+    return len(page)
+
+
+def _tag_names(tags: Sequence[str]) -> set[str]:
+    return {name for name in (strip_nul(tag).strip() for tag in tags) if name}
+
+
+def store_comments(conn: Connection, comments: Sequence[Mapping[str, Any]], *, now: datetime) -> int:
+    """Upsert comments (one API page or more); returns the number of distinct comments written."""
+    rows: dict[int, dict[str, Any]] = {}
+    for comment in comments:
+        comment_id = as_int(comment.get("id"), "comment id")
+        if comment_id is None:
+            raise MalformedRecord(f"a comment without an id cannot be stored (keys: {sorted(comment)})")
+        row: dict[str, Any] = {"id": comment_id, "text": as_text(comment.get("text"), f"comment {comment_id} text"),
+                               "create_time": as_utc(comment.get("create_time"), f"comment {comment_id} create_time"),
+                               "crawled_at": now, "crawled_updated_at": now}
+        for name in COMMENT_INT_COLUMNS:
+            row[name] = as_int(comment.get(name), f"comment {comment_id} {name}")
+        rows[comment_id] = row
+
+    def update(excluded: Any) -> dict[str, Any]:
+        values = keep_old_when_missing(COMMENT_TABLE, excluded, ("text", "create_time") + COMMENT_INT_COLUMNS)
+        values["crawled_updated_at"] = excluded.crawled_updated_at
+        return values
+
+    upsert_rows(conn, COMMENT_TABLE, [rows[key] for key in sorted(rows)], keys=("id",), update=update)
+    return len(rows)
+
+
+def store_user_info(conn: Connection, users: Mapping[str, Mapping[str, Any]], *, now: datetime) -> int:
+    """Upsert user info keyed by username (the API does not echo it); returns users written.
+
+    An empty mapping for a user records that the API had nothing for them (not found / private)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for username, info in users.items():
+        name = as_text(username, "username")
+        if not name:
+            raise MalformedRecord("user info without a username cannot be stored")
+        row: dict[str, Any] = {"username": name, "crawled_at": now, "crawled_updated_at": now,
+                               "is_verified": as_bool(info.get("is_verified"), f"user {name} is_verified")}
+        for column in USER_INT_COLUMNS:
+            row[column] = as_int(info.get(column), f"user {name} {column}")
+        for column in USER_TEXT_COLUMNS:
+            row[column] = as_text(info.get(column), f"user {name} {column}")
+        rows[name] = row
+
+    def update(excluded: Any) -> dict[str, Any]:
+        values = keep_old_when_missing(USER_TABLE, excluded,
+                                       ("is_verified",) + USER_INT_COLUMNS + USER_TEXT_COLUMNS)
+        values["crawled_updated_at"] = excluded.crawled_updated_at
+        return values
+
+    upsert_rows(conn, USER_TABLE, [rows[key] for key in sorted(rows)], keys=("username",), update=update)
+    return len(rows)
+
+
+def stored_usernames(conn: Connection, usernames: Sequence[str], *,
+                     seen_since: datetime | None = None) -> set[str]:
+    """Which of `usernames` already have user info (last fetched at or after `seen_since`, if given):
+    the runner asks the API only for the others."""
+    wanted = sorted(set(usernames))
+    found: set[str] = set()
+    for part in chunked(wanted):
+        query = sa.select(USER_TABLE.c.username).where(USER_TABLE.c.username.in_(part))
+        if seen_since is not None:
+            query = query.where(USER_TABLE.c.crawled_updated_at >= seen_since)
+        found.update(conn.execute(query).scalars())
+    return found
