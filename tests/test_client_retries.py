@@ -177,3 +177,14 @@ def test_token_endpoint_server_error_is_retried(stub: StubApi, rec: Recorder) ->
     client = make_client(stub.url, rec)
     client.ensure_token()
     assert client.token_requests == 3 and rec.waits == [2, 4]
+
+
+def test_quota_refused_before_first_attempt_sends_nothing_not_even_a_token_request(stub: StubApi) -> None:
+    def no_budget(path: str) -> None:
+        raise QuotaExhausted("daily budget used", source="ledger")
+
+    client = TikTokApiRequestClient(Credentials("k", "secret-nobudget", "environment"), stub.url,
+                                    before_request=no_budget)
+    with pytest.raises(QuotaExhausted):
+        client.fetch_videos(REQ)
+    assert stub.seen == [] and client.requests_sent == {} and client.token_requests == 0

@@ -1,7 +1,8 @@
 """HTTP client for the TikTok Research API: credentials, request/response classes, retries, raw archive.
 
 Names are exported lazily (PEP 562) so that importing one light submodule (e.g. credentials) does not
-pull in `requests` and `backoff` for commands that never talk to the API.
+pull in `requests` and `backoff` for commands that never talk to the API. The decision function is
+`crawlspec.client.classify.classify` (not re-exported: the attribute name is the submodule's).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ _EXPORTS: dict[str, str] = {
     "TikTokUserInfoResponse": "responses",
     "strip_nul": "responses",
     "RetryPolicy": "retry",
-    "classify": "classify",
     "Kind": "classify",
     "Outcome": "classify",
     "Verdict": "classify",
@@ -48,14 +48,13 @@ __all__ = [
     "TikTokVideoRequest",
     "TikTokVideoResponse",
     "Verdict",
-    "classify",
     "load_credentials",
     "strip_nul",
 ]
 
 if TYPE_CHECKING:
     from crawlspec.client.api_requests import TikTokCommentsRequest, TikTokUserInfoRequest, TikTokVideoRequest
-    from crawlspec.client.classify import Kind, Outcome, Verdict, classify
+    from crawlspec.client.classify import Kind, Outcome, Verdict
     from crawlspec.client.credentials import ENV_CLIENT_KEY, ENV_CLIENT_SECRET, Credentials, load_credentials
     from crawlspec.client.http import DEFAULT_API_BASE_URL, TikTokApiRequestClient
     from crawlspec.client.raw_archive import RawArchive

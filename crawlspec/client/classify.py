@@ -142,6 +142,8 @@ def _classify_research(outcome: Outcome) -> Verdict:
     if status >= 500:
         return Verdict(Kind.RETRY, f"http_{status}" + (f"_{code}" if code else ""), retry_after)
     if not isinstance(outcome.body, dict):
+        if 400 <= status < 500 and status != 408:
+            return Verdict(Kind.FATAL, f"http_{status}")   # e.g. an HTML 404 from a wrong base URL
         return Verdict(Kind.RETRY, f"non_json_http_{status}", retry_after)
     if status == 401 or code in ("access_token_invalid", "scope_not_authorized"):
         if code == "access_token_invalid":

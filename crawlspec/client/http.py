@@ -25,7 +25,7 @@ from crawlspec.client.api_requests import (
     TikTokVideoRequest,
     fields_param,
 )
-from crawlspec.client.classify import Kind, Outcome, Verdict, classify
+from crawlspec.client.classify import Kind, Outcome, Verdict, classify, parse_retry_after
 from crawlspec.client.credentials import Credentials, load_credentials
 from crawlspec.client.raw_archive import RawArchive
 from crawlspec.client.responses import (
@@ -141,11 +141,11 @@ class TikTokApiRequestClient:
     def _attempt_with_token(self, path: str, body: dict[str, Any], fields: str) -> tuple[dict[str, Any], Verdict]:
         """One attempt, plus one immediate re-send with a fresh token if the API calls ours invalid.
         Raises the retry layers' internal failures or the public errors; returns the NUL-free envelope."""
-        outcome = self._send(path, body, fields, self._tokens.current())
+        outcome = self._send(path, body, fields, self._tokens.current)
         verdict = classify(outcome)
         if verdict.kind is Kind.TOKEN_EXPIRED:
             self._log.info("access_token_renewed_after_401", endpoint=path, log_id=outcome.log_id)
-            outcome = self._send(path, body, fields, self._tokens.renew())
+            outcome = self._send(path, body, fields, self._tokens.renew)
             verdict = classify(outcome)
             if verdict.kind is Kind.TOKEN_EXPIRED:
                 raise self._rejected(outcome, "a freshly issued access token was refused")
@@ -169,9 +169,11 @@ class TikTokApiRequestClient:
         raise ApiError(redact_text(outcome.message or verdict.reason), status=outcome.status,
                        code=outcome.code or verdict.reason, log_id=outcome.log_id, endpoint=outcome.path)
 
-    def _send(self, path: str, body: dict[str, Any], fields: str, token: str) -> Outcome:
+    def _send(self, path: str, body: dict[str, Any], fields: str, token_of: Callable[[], str]) -> Outcome:
+        """Reserve (before_request), then get the token: a run the ledger stops does no network at all."""
         if self._before_request is not None:
             self._before_request(path)
+        token = token_of()
         self.requests_sent[path] += 1
         url = f"{self.api_base_url}{path}?fields={fields}" if fields else f"{self.api_base_url}{path}"
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -197,6 +199,7 @@ class TikTokApiRequestClient:
         err.code = outcome.code  # type: ignore[attr-defined]
         err.log_id = outcome.log_id  # type: ignore[attr-defined]
         err.status = outcome.status  # type: ignore[attr-defined]
+        err.retry_after_s = parse_retry_after(outcome.retry_after)  # type: ignore[attr-defined]
         return err
 
     def _rejected(self, outcome: Outcome, why: str) -> CredentialsRejected:
