@@ -1,0 +1,165 @@
+"""A validated spec -> `CompiledSpec`: the exact API query, the date windows, the fields, the fingerprint.
+
+- Flag-style queries go through `crawlspec.query.generate_query` (the library's code, not a copy).
+- A `raw` query is validated, then sent as written, except that empty `and`/`or`/`not` lists are
+  dropped and keys are put in the canonical order (`and`, `or`, `not`; `operation`, `field_name`,
+  `field_values`), so that key order in the YAML never changes the fingerprint.
+- The fingerprint is the sha256 of the canonical JSON of `{query, fetch, fields}`: the crawl's
+  identity. Window and tags are not part of it (design section 5).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from crawlspec import api_fields, resolvers
+from crawlspec.errors import SpecError
+from crawlspec.query import generate_query
+from crawlspec.spec_schema import with_spec_defaults
+from crawlspec.validator import parse_window_date, validate_spec
+from crawlspec.windows import Window, split_window
+
+
+@dataclass(frozen=True)
+class CompiledSpec:
+    name: str
+    fingerprint: str
+    query: dict[str, Any]
+    start: date
+    end: date
+    days_per_query: int
+    windows: tuple[Window, ...]
+    fields: tuple[str, ...]
+    fetch: dict[str, bool]
+    tags: tuple[str, ...]
+    max_api_requests: int | None
+    max_count: int
+
+    def to_document(self) -> dict[str, Any]:
+        """The `crawlspec compile` JSON document (a stable contract for scripts)."""
+        return {
+            "spec": self.name,
+            "fingerprint": self.fingerprint,
+            "query": self.query,
+            "windows": [window.to_document() for window in self.windows],
+        }
+
+
+def compile_spec(spec: Mapping[str, Any], *, today: date | None = None) -> CompiledSpec:
+    """Compile one spec (missing optional keys take their defaults). Relative dates such as
+    `${days_ago:2}` are resolved against `today` (default: today's UTC date).
+    Raises `SpecError` listing every problem when the spec is invalid."""
+    resolved = resolve_interpolations(spec, today=today)
+    problems = validate_spec(resolved)
+    if problems:
+        raise SpecError(problems)
+    full = with_spec_defaults(resolved)
+    query = compile_query(full["query"])
+    fields = requested_fields(full["fields"])
+    fetch = {"comments": bool(full["fetch"]["comments"]), "user_info": bool(full["fetch"]["user_info"])}
+    start = parse_window_date(full["window"]["start"])
+    end = parse_window_date(full["window"]["end"])
+    assert start is not None and end is not None  # validated above
+    days_per_query = int(full["window"]["days_per_query"])
+    return CompiledSpec(
+        name=full["name"],
+        fingerprint=fingerprint(query, fetch, fields),
+        query=query,
+        start=start,
+        end=end,
+        days_per_query=days_per_query,
+        windows=tuple(split_window(start, end, days_per_query)),
+        fields=fields,
+        fetch=fetch,
+        tags=tuple(dict.fromkeys(full["tags"])),
+        max_api_requests=full["limits"]["max_api_requests"],
+        max_count=int(full["limits"]["max_count"]),
+    )
+
+
+def resolve_interpolations(spec: Any, *, today: date | None = None) -> Any:
+    """Resolve `${...}` expressions (e.g. `${days_ago:2}`) in a spec given as a plain dict.
+    The CLI's specs arrive already resolved by Hydra; this serves library callers."""
+    if not _has_interpolation(spec):
+        return spec
+    resolvers.register()
+    try:
+        with resolvers.pinned_today(today):
+            return OmegaConf.to_container(OmegaConf.create({"spec": spec}), resolve=True)["spec"]
+    except (OmegaConfBaseException, ValueError) as error:
+        raise SpecError(f"spec: {interpolation_message(error)}") from None
+
+
+def interpolation_message(error: Exception) -> str:
+    """One readable line for a failed `${...}` resolution."""
+    key = getattr(error, "full_key", None)
+    where = f"{key}: " if key else ""
+    text = re.sub(r"^\w+ raised while resolving interpolation: ", "", str(error).splitlines()[0])
+    return f"{where}cannot resolve the ${{...}} expression: {text}"
+
+
+def _has_interpolation(value: Any) -> bool:
+    if isinstance(value, str):
+        return "${" in value
+    if isinstance(value, Mapping):
+        return any(_has_interpolation(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_interpolation(v) for v in value)
+    return False
+
+
+def compile_query(query: Mapping[str, Any]) -> dict[str, Any]:
+    """The API `query` object of a validated spec query."""
+    if query.get("raw"):
+        return canonical_raw_query(query["raw"])
+    return generate_query(
+        include_any_hashtags=query["include_any_hashtags"],
+        include_all_hashtags=query["include_all_hashtags"],
+        exclude_any_hashtags=query["exclude_any_hashtags"],
+        exclude_all_hashtags=query["exclude_all_hashtags"],
+        include_any_keywords=query["include_any_keywords"],
+        include_all_keywords=query["include_all_keywords"],
+        exclude_any_keywords=query["exclude_any_keywords"],
+        exclude_all_keywords=query["exclude_all_keywords"],
+        only_from_usernames=query["only_from_usernames"],
+        exclude_from_usernames=query["exclude_from_usernames"],
+        region_codes=query["regions"],
+        video_ids=query["video_ids"],
+    ).as_dict()
+
+
+def canonical_raw_query(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        part: [
+            {"operation": c["operation"], "field_name": c["field_name"], "field_values": list(c["field_values"])}
+            for c in raw[part]
+        ]
+        for part in api_fields.BOOL_OPS
+        if raw.get(part)
+    }
+
+
+def requested_fields(fields: str | list[str]) -> tuple[str, ...]:
+    """`default`, `all`, or a list -> the fields to request, `id` always included, in canonical order."""
+    if fields == "default":
+        return api_fields.VIDEO_FIELDS_DEFAULT
+    if fields == "all":
+        return api_fields.VIDEO_FIELDS_ALL
+    wanted = set(fields) | {"id"}
+    return tuple(name for name in api_fields.VIDEO_FIELDS_ALL if name in wanted)
+
+
+def fingerprint(query: Mapping[str, Any], fetch: Mapping[str, bool], fields: tuple[str, ...]) -> str:
+    """sha256 of the canonical JSON of what defines a crawl's results: query, fetch flags, fields."""
+    canonical = json.dumps({"query": query, "fetch": dict(fetch), "fields": list(fields)},
+                           sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()

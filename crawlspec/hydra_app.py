@@ -1,0 +1,357 @@
+"""`crawlspec run|compile|validate|test [-m] [overrides]`: Hydra composition, sweeps and exit codes.
+
+Real Hydra runs every command (`Hydra.run` / `Hydra.multirun`), so launchers such as joblib work for
+`run -m`. The primary config (`conf/config.yaml`, packaged as `crawlspec.conf`) makes Hydra write
+nothing in the user's directory: no outputs/, no .hydra/, no log files; a sweep's bookkeeping goes to
+a temporary directory that is removed afterwards.
+
+Errors: anything wrong with the command line or the composition (misspelled key, unknown group
+option, missing spec, bad override syntax, failing `${...}`) exits 2 with a readable message; a
+`CrawlspecError` exits with its own code; anything else exits 1 with one line (a traceback only with
+CRAWLSPEC_DEBUG=1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from crawlspec import exit_codes, resolvers
+from crawlspec.errors import CrawlspecError, SpecError
+
+CONFIG_MODULE = "crawlspec.conf"
+CONFIG_NAME = "config"
+DEBUG_ENV = "CRAWLSPEC_DEBUG"
+COMMAND_HELP = {
+    "compile": "print the compiled plan (query, windows, fingerprint) as JSON on stdout; sends nothing",
+    "validate": "report every problem of the composed config and spec (exit 2 if any); sends nothing",
+    "run": "validate, compile and run the spec: fetch every pending window into the database",
+    "test": "one-request smoke test of the credentials and the database",
+}
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What one job (one composed config) produced; picklable, so launchers may run jobs elsewhere."""
+
+    exit_code: int
+    document: dict[str, Any] | None = None
+    message: str = ""
+    videos: int | None = None
+    requests: int | None = None
+    overrides: tuple[str, ...] = field(default=())
+
+
+# ---- entry point ------------------------------------------------------------------------------
+
+
+def main(command: str, argv: list[str]) -> int:
+    if command not in COMMAND_HELP:
+        print(f"crawlspec: unknown command {command!r}", file=sys.stderr)
+        return exit_codes.INVALID_INPUT
+    multirun, show_help, overrides, unknown = _parse_args(argv)
+    if unknown:
+        print(f"crawlspec {command}: unknown option {unknown[0]!r}; see `crawlspec {command} --help`",
+              file=sys.stderr)
+        return exit_codes.INVALID_INPUT
+    return _guarded(lambda: _main(command, overrides, multirun=multirun, show_help=show_help))
+
+
+def _parse_args(argv: list[str]) -> tuple[bool, bool, list[str], list[str]]:
+    flags = {"-m", "--multirun", "-h", "--help"}
+    unknown = [arg for arg in argv if arg.startswith("-") and arg not in flags]
+    overrides = [arg for arg in argv if not arg.startswith("-")]
+    multirun = any(arg in ("-m", "--multirun") for arg in argv)
+    show_help = any(arg in ("-h", "--help") for arg in argv)
+    return multirun, show_help, overrides, unknown
+
+
+def _guarded(body: Callable[[], int]) -> int:
+    """Map every failure outside a job to an exit code and one readable message."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        return body()
+    except CrawlspecError as error:
+        print(f"crawlspec: {error}", file=sys.stderr)
+        return error.exit_code
+    except (HydraException, OmegaConfBaseException) as error:
+        _debug_traceback()
+        print(f"crawlspec: {describe_composition_error(error)}", file=sys.stderr)
+        return exit_codes.INVALID_INPUT
+    except Exception as error:  # a bug: one line, the traceback on request
+        _debug_traceback()
+        print(f"crawlspec: unexpected error: {type(error).__name__}: {error} "
+              f"(set {DEBUG_ENV}=1 for the traceback)", file=sys.stderr)
+        return exit_codes.FAILURE
+
+
+def _debug_traceback() -> None:
+    if os.environ.get(DEBUG_ENV) == "1":
+        traceback.print_exc()
+
+
+def _main(command: str, overrides: list[str], *, multirun: bool, show_help: bool) -> int:
+    from hydra import initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+
+    resolvers.register()
+    register_plugins()
+    with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3", job_name="crawlspec"):
+        hydra = GlobalHydra.instance().hydra
+        assert hydra is not None
+        if show_help:
+            print(command_help(command, hydra))
+            return exit_codes.OK
+        task = CommandTask(command)
+        if multirun:
+            return _sweep(hydra, task, overrides)
+        job = hydra.run(config_name=CONFIG_NAME, task_function=task, overrides=[*overrides, "hydra.mode=RUN"])
+        return _report([_job_result(job)], command, sweep=False)
+
+
+def register_plugins() -> None:
+    """Register crawlspec's Hydra plugins explicitly. Hydra finds plugins by scanning the
+    `hydra_plugins` namespace package, which misses packages installed in editable mode;
+    registering is idempotent, so a regular install (where the scan works) is unaffected."""
+    from hydra.core.plugins import Plugins
+
+    from hydra_plugins.crawlspec_plugins.search_path import CrawlspecSearchPathPlugin
+    from hydra_plugins.crawlspec_plugins.spec_source import SpecDirConfigSource
+
+    for plugin in (SpecDirConfigSource, CrawlspecSearchPathPlugin):
+        Plugins.instance().register(plugin)
+
+
+def _sweep(hydra: Any, task: CommandTask, overrides: list[str]) -> int:
+    with tempfile.TemporaryDirectory(prefix="crawlspec-sweep-") as sweep_dir:
+        own = [] if any(o.lstrip("+~").startswith("hydra.sweep.dir=") for o in overrides) else [
+            f"hydra.sweep.dir='{sweep_dir}'"]
+        batches = hydra.multirun(config_name=CONFIG_NAME, task_function=task,
+                                 overrides=[*overrides, *own, "hydra.mode=MULTIRUN"])
+    results = [_job_result(job) for batch in batches for job in batch]
+    return _report(results, task.command, sweep=True)
+
+
+def _job_result(job: Any) -> JobResult:
+    from hydra.core.utils import JobStatus
+
+    if job.status != JobStatus.COMPLETED:  # the task catches everything; this is a safety net
+        return JobResult(exit_codes.FAILURE, message=f"job failed: {job._return_value}")
+    result = job.return_value
+    assert isinstance(result, JobResult)
+    return result
+
+
+def _report(results: list[JobResult], command: str, *, sweep: bool) -> int:
+    for result in results:
+        if result.document is not None:
+            print(json.dumps(result.document), flush=True)
+        if result.message:
+            stream = sys.stdout if command == "validate" and result.exit_code == exit_codes.OK else sys.stderr
+            print(result.message, file=stream, flush=True)
+    if sweep and command == "run":
+        print(summary_table(results), file=sys.stderr)
+    return exit_codes.worst([r.exit_code for r in results])
+
+
+def summary_table(results: list[JobResult]) -> str:
+    """The table printed after `run -m`: one row per job."""
+    rows = [("job", "overrides", "videos", "requests", "outcome")]
+    for number, result in enumerate(results):
+        outcome = "ok" if result.exit_code == exit_codes.OK else f"exit {result.exit_code}"
+        rows.append((str(number), " ".join(result.overrides) or "-", _count(result.videos),
+                     _count(result.requests), outcome))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip() for row in rows)
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+# ---- one job ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommandTask:
+    """Hydra's task function: one composed config -> `JobResult`. Never raises."""
+
+    command: str
+
+    def __call__(self, cfg: Any) -> JobResult:
+        from hydra.core.hydra_config import HydraConfig
+
+        resolvers.register()  # sweep workers may be fresh processes
+        overrides = _job_overrides(HydraConfig.get() if HydraConfig.initialized() else None)
+        try:
+            config = plain_config(cfg)
+            return run_command(self.command, config, list(overrides))
+        except CrawlspecError as error:
+            return JobResult(error.exit_code, message=f"crawlspec: {error}", overrides=overrides)
+        except Exception as error:  # a bug: one line, the traceback on request
+            _debug_traceback()
+            return JobResult(exit_codes.FAILURE, overrides=overrides,
+                             message=f"crawlspec: unexpected error: {type(error).__name__}: {error} "
+                                     f"(set {DEBUG_ENV}=1 for the traceback)")
+
+
+def _job_overrides(hydra_cfg: Any) -> tuple[str, ...]:
+    """This job's overrides as typed (unresolved: `${days_ago:x}` must not be evaluated here)."""
+    from omegaconf import OmegaConf
+
+    if hydra_cfg is None:
+        return ()
+    return tuple(str(o) for o in OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False))
+
+
+def plain_config(cfg: Any) -> dict[str, Any]:
+    """The composed config as a plain, resolved dict without the `hydra` node."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from crawlspec.compiler import interpolation_message
+
+    try:
+        config = OmegaConf.to_container(cfg, resolve=True)
+    except (OmegaConfBaseException, ValueError) as error:
+        raise SpecError(interpolation_message(error)) from None
+    assert isinstance(config, dict)
+    config.pop("hydra", None)
+    return config
+
+
+def run_command(command: str, config: dict[str, Any], overrides: list[str]) -> JobResult:
+    """Validate, then do the command. Invalid input raises `SpecError` before anything is sent."""
+    from crawlspec.compiler import compile_spec
+    from crawlspec.validator import validate_config
+
+    problems = validate_config(config)
+    if problems:
+        raise SpecError(problems)
+    compiled = compile_spec(config["spec"])
+    if command == "compile":
+        return JobResult(exit_codes.OK, document=compiled.to_document(), overrides=tuple(overrides))
+    if command == "validate":
+        message = (f"OK: spec {compiled.name} is valid: {len(compiled.windows)} window(s) from "
+                   f"{compiled.start} to {compiled.end}, fingerprint {compiled.fingerprint[:12]}")
+        return JobResult(exit_codes.OK, message=message, overrides=tuple(overrides))
+    return _run_or_test(command, config, overrides)
+
+
+def _run_or_test(command: str, config: dict[str, Any], overrides: list[str]) -> JobResult:
+    from crawlspec.logs import configure_logging
+
+    try:
+        from crawlspec import run_command as runtime
+    except ImportError as error:
+        return JobResult(exit_codes.FAILURE, overrides=tuple(overrides),
+                         message=f"crawlspec {command}: not available in this version ({error})")
+    configure_logging(config["log"]["format"], config["log"]["level"])
+    outcome = runtime.run(config, overrides=overrides) if command == "run" else runtime.smoke_test(config)
+    return JobResult(int(outcome.exit_code), message=outcome.message or "", videos=outcome.videos,
+                     requests=outcome.requests, overrides=tuple(overrides))
+
+
+# ---- composition errors -----------------------------------------------------------------------
+
+
+def group_options(group: str) -> list[str]:
+    """The options of a config group on the current search path (`spec`: local and packaged)."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    return sorted(GlobalHydra.instance().config_loader().get_group_options(group))
+
+
+def describe_composition_error(error: Exception) -> str:
+    """One readable message for a Hydra/OmegaConf error raised while composing the config."""
+    from hydra.errors import MissingConfigException, OverrideParseException
+
+    if isinstance(error, MissingConfigException) and error.missing_cfg_file:
+        return _missing_option_message(error.missing_cfg_file, list(error.options or []))
+    if isinstance(error, OverrideParseException):
+        return f"cannot parse the override {error.override!r}: {error.message.splitlines()[0]}"
+    match = re.search(r"Could not override '([^']+)'", str(error))
+    if match:
+        return _unknown_override_message(match.group(1))
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    cause = error.__cause__
+    if cause is not None and str(cause).strip():
+        lines.append(str(cause).strip().splitlines()[0])
+    return "; ".join(lines) or type(error).__name__
+
+
+def _missing_option_message(missing: str, options: list[str]) -> str:
+    group, _, name = missing.rpartition("/")
+    available = ", ".join(sorted(options)) or "none"
+    if group == "spec":
+        return (f"+spec={name}: no spec named {name!r}: there is no ./specs/{name}.yaml in this directory "
+                f"and no packaged spec of that name; available: {available}")
+    if not group:
+        return f"config {name!r} not found"
+    return f"{group}={name}: no such {group} option; choose one of {available}"
+
+
+def _unknown_override_message(key: str) -> str:
+    from crawlspec.validator import closest_known_key
+
+    if key == "spec":
+        return "spec=NAME: a spec is chosen with a leading +, e.g. +spec=shoes"
+    suggestion = closest_known_key(key)
+    hint = f"did you mean {suggestion}? " if suggestion else ""
+    return (f"{key}: unknown key; {hint}See `crawlspec compile --help` for the keys; "
+            f"to add a key on purpose write +{key}=...")
+
+
+# ---- help -------------------------------------------------------------------------------------
+
+
+def command_help(command: str, hydra: Any) -> str:
+    from omegaconf import OmegaConf
+
+    cfg = hydra.compose_config(config_name=CONFIG_NAME, overrides=[], run_mode=_run_mode())
+    with _open(cfg):
+        del cfg["hydra"]
+    groups = "\n".join(f"  {group}={'|'.join(group_options(group))}" for group in ("api", "db", "log", "storage"))
+    specs = ", ".join(group_options("spec")) or "(none found)"
+    return "\n".join([
+        f"usage: crawlspec {command} [-m] +spec=NAME [OVERRIDE ...]",
+        "",
+        COMMAND_HELP[command],
+        "",
+        "options:",
+        "  -m, --multirun   sweep: comma-separated values give one job per combination,",
+        "                   e.g. crawlspec compile -m +spec=shoes 'spec.query.regions=[US],[FR]'",
+        "  -h, --help       show this message",
+        "",
+        "overrides (Hydra syntax):",
+        f"  +spec=NAME       ./specs/NAME.yaml in this directory, else a packaged spec: {specs}",
+        groups,
+        "  KEY=VALUE        set any key below, e.g. spec.window.days_per_query=14 db.url=sqlite:///x.db",
+        "",
+        "composed defaults (spec keys come from the chosen spec file):",
+        OmegaConf.to_yaml(cfg).rstrip(),
+        "",
+        "exit codes: 0 complete, 2 invalid input (nothing sent), 75 stopped with resumable work left,",
+        "77 credentials rejected, 1 anything else.",
+    ])
+
+
+def _run_mode() -> Any:
+    from hydra.types import RunMode
+
+    return RunMode.RUN
+
+
+def _open(cfg: Any) -> Any:
+    from omegaconf import open_dict
+
+    return open_dict(cfg)
