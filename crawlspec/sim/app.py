@@ -1,0 +1,159 @@
+"""The simulated API, independent of the HTTP server: one `handle()` per request.
+
+Order for research endpoints: count the request, charge the daily quota (429 when exhausted; every
+other outcome, 401s and injected faults included, is charged), check the token (401), inject
+faults, then validate and answer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import parse_qs
+
+from crawlspec import api_fields
+from crawlspec.sim import endpoints
+from crawlspec.sim.corpus import Corpus
+from crawlspec.sim.faults import FaultInjector
+from crawlspec.sim.options import SimOptions
+from crawlspec.sim.responses import (
+    ApiError,
+    Response,
+    data_response,
+    error_response,
+    invalid_params,
+    json_response,
+    oauth_error,
+)
+from crawlspec.sim.search import SearchCache
+from crawlspec.sim.state import Quota, SimClock, Stats, TokenStore
+
+ADMIN_PREFIX = "/_sim/"
+RESEARCH_FIELDS: dict[str, tuple[str, ...]] = {
+    api_fields.VIDEO_QUERY_PATH: api_fields.VIDEO_FIELDS_ALL,
+    api_fields.USER_INFO_PATH: api_fields.USER_INFO_FIELDS,
+    api_fields.COMMENTS_PATH: api_fields.COMMENT_FIELDS,
+}
+
+
+class SimulatorApp:
+    def __init__(self, opts: SimOptions, corpus: Corpus, clock: SimClock) -> None:
+        self.opts, self.corpus, self.clock = opts, corpus, clock
+        self.tokens = TokenStore(clock, opts.token_ttl)
+        self.quota = Quota({"research": opts.daily_quota, "follow": api_fields.DAILY_QUOTA_FOLLOW})
+        self.stats_counter = Stats()
+        self.faults = FaultInjector(opts)
+        self.searches = SearchCache(opts.seed)
+        self.handlers = {
+            api_fields.VIDEO_QUERY_PATH: endpoints.VideoQuery(corpus, self.searches, self.faults, self.stats_counter),
+            api_fields.USER_INFO_PATH: endpoints.UserInfo(corpus),
+            api_fields.COMMENTS_PATH: endpoints.Comments(corpus),
+        }
+
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
+        path, _, query_string = target.partition("?")
+        if path.startswith(ADMIN_PREFIX):
+            return self._admin(method, path)
+        self.stats_counter.count_request(path)
+        if self.opts.latency_ms:
+            time.sleep(self.opts.latency_ms / 1000)
+        if path == api_fields.TOKEN_PATH:
+            return self._token(method, headers, body)
+        if path in RESEARCH_FIELDS:
+            try:
+                return data_response(self._research(method, path, query_string, headers, body), self.clock.now())
+            except ApiError as error:
+                return error_response(error, self.clock.now())
+            except _RawFault as fault:
+                return fault.response
+        return error_response(ApiError(404, "not_found", f"no endpoint at {path}"), self.clock.now())
+
+    # --- research endpoints -----------------------------------------------------------------------
+
+    def _research(self, method: str, path: str, query_string: str, headers: dict[str, str], body: bytes) -> dict:
+        if not self.quota.charge(api_fields.quota_pool(path), self.clock.today()):
+            self.stats_counter.count_fault("quota_exhausted")
+            raise ApiError(429, "rate_limit_exceeded", "The daily quota of API requests has been exhausted; "
+                                                       "it resets at 00:00 UTC.")
+        if not self.tokens.is_valid(_bearer_token(headers)):
+            raise ApiError(401, "access_token_invalid", "Access token is invalid, please refresh token and retry")
+        if method != "POST":
+            raise ApiError(405, "invalid_request", f"{method} is not allowed; research endpoints take POST")
+        fault = self.faults.server_fault()
+        if fault is not None:
+            self.stats_counter.count_fault("server_error")
+            if isinstance(fault, ApiError):
+                raise fault
+            raise _RawFault(fault)
+        fields = parse_fields(query_string, RESEARCH_FIELDS[path])
+        return self.handlers[path](fields, parse_body(body))
+
+    # --- token -------------------------------------------------------------------------------------
+
+    def _token(self, method: str, headers: dict[str, str], body: bytes) -> Response:
+        now, status = self.clock.now(), self.opts.token_error_status
+        if method != "POST":
+            return oauth_error(status, "invalid_request", "The token endpoint takes POST.", now)
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+        for name, label in (("client_key", "Client key"), ("client_secret", "Client secret"),
+                            ("grant_type", "Grant type")):
+            if not form.get(name):
+                return oauth_error(status, "invalid_request", f"{label} is missed in request.", now)
+        if form["grant_type"] != "client_credentials":
+            return oauth_error(status, "unsupported_grant_type", "Grant type is not supported.", now)
+        if form["client_key"] != self.opts.client_key or form["client_secret"] != self.opts.client_secret:
+            return oauth_error(status, "invalid_client", "Client key or secret is invalid.", now)
+        return json_response(200, {"access_token": self.tokens.issue(), "expires_in": self.opts.token_ttl,
+                                   "token_type": "Bearer"})
+
+    # --- admin -------------------------------------------------------------------------------------
+
+    def _admin(self, method: str, path: str) -> Response:
+        if path == "/_sim/stats" and method == "GET":
+            return json_response(200, self.stats())
+        if path == "/_sim/advance-day" and method == "POST":
+            self.clock.advance_day()
+            return json_response(200, self.stats())
+        return json_response(404, {"error": {"code": "not_found", "message": f"no admin endpoint {method} {path}"}})
+
+    def stats(self) -> dict:
+        requests, faults = self.stats_counter.snapshot()
+        today = self.clock.today()
+        return {"requests": requests, "quota_used": self.quota.used("research", today),
+                "quota_limit": self.quota.limits["research"], "follow_quota_used": self.quota.used("follow", today),
+                "follow_quota_limit": self.quota.limits["follow"], "day": today.isoformat(), "now": self.clock.now(),
+                "tokens_issued": self.tokens.issued, "searches_cached": len(self.searches), "faults": faults,
+                "videos": len(self.corpus)}
+
+
+class _RawFault(Exception):
+    """An injected fault whose body is not the JSON envelope (HTML 504, plain-text 500)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+def _bearer_token(headers: dict[str, str]) -> str | None:
+    scheme, _, token = headers.get("authorization", "").strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def parse_fields(query_string: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """The `fields` query parameter: comma-separated, spaces tolerated, every name known, required."""
+    raw = ",".join(parse_qs(query_string, keep_blank_values=True).get("fields", []))
+    names = tuple(dict.fromkeys(name.strip() for name in raw.split(",") if name.strip()))
+    if not names:
+        raise invalid_params("fields is required: a comma-separated list of " + ",".join(allowed))
+    unknown = [name for name in names if name not in allowed]
+    if unknown:
+        raise invalid_params(f"Invalid fields: {','.join(unknown)}")
+    return names
+
+
+def parse_body(body: bytes) -> object:
+    """JSON whatever the Content-Type says (application/json or text/plain, api-notes 2)."""
+    try:
+        return json.loads(body.decode("utf-8")) if body.strip() else {}
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise invalid_params("request body is not valid JSON") from None

@@ -1,0 +1,41 @@
+"""The corpus dump (design 7): JSON lines of videos (id order), users, then comments.
+
+`data` is exactly what the API returns with every field requested. Record-level extras: videos carry
+`deleted`; users carry `username` (the API does not echo it inside `data`, api-notes 3.2). Comments
+are those the API can return: the first 1,000 top-level comments of each live video and the first
+1,000 replies of each of those.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from crawlspec.sim import details, people
+from crawlspec.sim.corpus import Corpus
+
+
+def dump_records(corpus: Corpus) -> Iterator[dict]:
+    for idx in range(len(corpus)):
+        yield {"kind": "video", "deleted": bool(corpus.deleted[idx]), "data": corpus.video_data(idx)}
+    for creator, username in enumerate(corpus.creators.usernames):
+        found = people.find_user(corpus, username)
+        if found.creator == creator and not found.refused:
+            yield {"kind": "user", "username": username, "data": people.user_info(corpus, creator)}
+    for idx in range(len(corpus)):
+        if corpus.deleted[idx] or not corpus.top_comments[idx]:
+            continue
+        for top, comment in enumerate(details.top_level_comments(corpus, idx)):
+            yield {"kind": "comment", "data": comment}
+            if comment["reply_count"]:
+                for reply in details.replies_to(corpus, idx, top):
+                    yield {"kind": "comment", "data": reply}
+
+
+def dump_corpus(corpus: Corpus, path: str | Path) -> None:
+    """Write the dump and close the file (callers announce readiness only afterwards)."""
+    with open(path, "w", encoding="utf-8", newline="\n") as out:
+        for record in dump_records(corpus):
+            out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+            out.write("\n")

@@ -1,0 +1,65 @@
+"""Simulator options: everything that shapes the corpus, the quota, the tokens and the faults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+
+TODAY_ENV = "CRAWLSPEC_TODAY"   # the rest of crawlspec pins "today" with it; the simulator follows
+
+
+@dataclass(frozen=True)
+class SimOptions:
+    """Options of one simulator. Only `seed`, `videos`, `start`, `days` and `deleted_rate` shape the
+    corpus (and so the dump); the others shape the server's behaviour."""
+
+    seed: int = 42
+    videos: int = 10_000
+    start: date = date(2024, 3, 1)
+    days: int = 31
+    daily_quota: int = 1000
+    token_ttl: int = 7200
+    client_key: str = "sim-key"
+    client_secret: str = "sim-secret"
+    fail_rate: float = 0.0
+    invalid_search_id_rate: float = 0.0
+    deleted_rate: float = 0.0
+    latency_ms: int = 0
+    today: date | None = None          # the simulator's first "today"; None: $CRAWLSPEC_TODAY or the real date
+    token_error_status: int = 200      # HTTP status of OAuth error bodies (api-notes 1: undocumented, 200 likely)
+
+    def __post_init__(self) -> None:
+        problems = option_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def start_today(self) -> date | None:
+        if self.today is not None:
+            return self.today
+        pinned = os.environ.get(TODAY_ENV)
+        return date.fromisoformat(pinned) if pinned else None
+
+
+def option_problems(opts: SimOptions) -> list[str]:
+    """Every invalid option, each as a message naming the option."""
+    problems: list[str] = []
+    if opts.videos < 0:
+        problems.append(f"videos must be >= 0, got {opts.videos}")
+    if opts.days < 1:
+        problems.append(f"days must be >= 1, got {opts.days}")
+    if opts.daily_quota < 0:
+        problems.append(f"daily_quota must be >= 0, got {opts.daily_quota}")
+    if opts.token_ttl < 1:
+        problems.append(f"token_ttl must be >= 1 second, got {opts.token_ttl}")
+    if opts.latency_ms < 0:
+        problems.append(f"latency_ms must be >= 0, got {opts.latency_ms}")
+    for name in ("fail_rate", "invalid_search_id_rate", "deleted_rate"):
+        value = getattr(opts, name)
+        if not 0.0 <= value <= 1.0:
+            problems.append(f"{name} must be between 0 and 1, got {value}")
+    if not opts.client_key or not opts.client_secret:
+        problems.append("client_key and client_secret must not be empty")
+    if opts.token_error_status not in (200, 400, 401):
+        problems.append(f"token_error_status must be 200, 400 or 401, got {opts.token_error_status}")
+    return problems
