@@ -22,7 +22,7 @@ from typing import Any
 
 from crawlspec.api_fields import VIDEO_FIELDS_DEFAULT
 from crawlspec.client import (
-    DEFAULT_BASE_URL,
+    DEFAULT_API_BASE_URL,
     RawArchive,
     TikTokApiRequestClient,
     TikTokCommentsRequest,
@@ -51,7 +51,7 @@ class ApiRateLimitWaitStrategy(str, Enum):
 class ApiClientConfig:
     engine: Any = None  # a SQLAlchemy Engine, or None (then results can't be stored)
     api_credentials_file: Path | str | None = None
-    api_base_url: str = DEFAULT_BASE_URL
+    api_base_url: str = DEFAULT_API_BASE_URL
     max_api_requests: int | None = None
     raw_responses_output_dir: Path | str | None = None
     api_rate_limit_wait_strategy: ApiRateLimitWaitStrategy | str = ApiRateLimitWaitStrategy.WAIT_NEXT_UTC_MIDNIGHT
@@ -195,17 +195,19 @@ class TikTokApiClient:
 
     def _run_checkpointed(self, query_config: VideoQueryConfig) -> Any:
         from crawlspec.clock import utc_now
-        from crawlspec.compiler import plan_from_query
+        from crawlspec.compiler import CompiledSpec, fingerprint
         from crawlspec.runner import RunContext, RunnerSettings, VideoCrawler
         from crawlspec.storage import crawls
 
         start, end = query_config.dates()
-        plan = plan_from_query(
-            name=query_config.name, query=query_config.query_dict(), start=start, end=end,
-            days_per_query=query_config.days_per_query, fields=tuple(query_config.fields),
-            fetch={"comments": query_config.fetch_comments, "user_info": query_config.fetch_user_info},
-            tags=tuple(query_config.crawl_tags or ()), max_count=query_config.max_count,
-            max_api_requests=self.config.max_api_requests)
+        query, fields = query_config.query_dict(), tuple(query_config.fields)
+        fetch = {"comments": query_config.fetch_comments, "user_info": query_config.fetch_user_info}
+        plan = CompiledSpec(
+            name=query_config.name, fingerprint=fingerprint(query, fetch, fields), query=query,
+            start=start, end=end, days_per_query=query_config.days_per_query,
+            windows=tuple(split_window(start, end, query_config.days_per_query)), fields=fields,
+            fetch=fetch, tags=tuple(query_config.crawl_tags or ()),
+            max_api_requests=self.config.max_api_requests, max_count=query_config.max_count)
         engine = self.config.engine
         with engine.begin() as conn:
             crawls.register_spec(conn, fingerprint=plan.fingerprint, name=plan.name, query=plan.query,

@@ -107,7 +107,8 @@ def _run(config: dict, overrides: list[str]) -> RunOutcome:
     try:
         engine = open_database(db_url)
         ledger = QuotaLedger(engine, limits={"research": int(api.get("daily_quota", 1000)),
-                                             "follow": int(api.get("daily_quota_follow", 20000))})
+                                             "follow": int(api.get("daily_quota_follow", 20000))},
+                             clock=utc_now)
         budget = RequestBudget(ledger, max_api_requests=plan.max_api_requests)
         raw_dir = (config.get("storage") or {}).get("raw_dir")
         client = TikTokApiRequestClient(
@@ -176,7 +177,8 @@ def _smoke_test(config: dict) -> RunOutcome:
     print(f"database OK: {db_url}", file=sys.stderr)
     endpoint = open_endpoint(api)
     try:
-        budget = RequestBudget(QuotaLedger(engine, limits={"research": int(api.get("daily_quota", 1000))}))
+        budget = RequestBudget(QuotaLedger(engine, limits={"research": int(api.get("daily_quota", 1000))},
+                                           clock=utc_now))
         client = TikTokApiRequestClient(endpoint.credentials, endpoint.base_url, before_request=budget)
         client.ensure_token()
         print(f"credentials OK ({endpoint.credentials.source})", file=sys.stderr)

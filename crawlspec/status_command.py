@@ -1,0 +1,159 @@
+"""`crawlspec status [--db URL] [--json]`: what each spec fingerprint has covered, what is pending or in
+progress, what failed, and today's quota. Read-only; never imports Hydra (it starts fast)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date, timedelta
+from typing import Any
+
+from crawlspec import exit_codes
+from crawlspec.errors import CrawlspecError
+
+DEFAULT_DB_URL = "sqlite:///crawlspec.db"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="crawlspec status", description=__doc__)
+    parser.add_argument("--db", default=DEFAULT_DB_URL, help=f"database URL (default {DEFAULT_DB_URL})")
+    parser.add_argument("--json", action="store_true", help="one stable JSON document on stdout")
+    parser.add_argument("--daily-quota", type=int, default=1000,
+                        help="the research requests/day budget to report against (default 1000)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    try:
+        report = collect_status(args.db, daily_quota=args.daily_quota)
+    except CrawlspecError as err:
+        print(f"crawlspec status: {err}", file=sys.stderr)
+        return err.exit_code
+    if args.json:
+        print(json.dumps(report, indent=2, sort_keys=True, default=str))
+    else:
+        print(render_text(report))
+    return exit_codes.OK
+
+
+def collect_status(db_url: str, *, daily_quota: int = 1000) -> dict[str, Any]:
+    import sqlalchemy as sa
+
+    from crawlspec.clock import utc_today
+    from crawlspec.storage.database import open_database, resolve_db_url
+
+    url = resolve_db_url(db_url)
+    engine = open_database(url, upgrade=False)
+    today = utc_today()
+    try:
+        with engine.connect() as conn:
+            if not sa.inspect(conn).has_table("crawl_spec"):
+                raise _not_a_crawlspec_db(url)
+            specs = [_spec_status(conn, row) for row in conn.execute(sa.text(
+                "SELECT fingerprint, name FROM crawl_spec ORDER BY name, fingerprint")).mappings()]
+            videos_total = conn.execute(sa.text("SELECT count(*) FROM video")).scalar_one()
+            quota = _quota_status(conn, today, daily_quota)
+    finally:
+        engine.dispose()
+    return {"database": _safe_url(url), "today": today.isoformat(), "quota": quota,
+            "videos_total": videos_total, "specs": specs}
+
+
+def _not_a_crawlspec_db(url: str) -> CrawlspecError:
+    err = CrawlspecError(f"{_safe_url(url)} holds no crawlspec data yet: run `crawlspec run ...` or "
+                         f"`crawlspec db upgrade --db {_safe_url(url)}` first")
+    err.exit_code = exit_codes.INVALID_INPUT
+    return err
+
+
+def _safe_url(url: str) -> str:
+    import sqlalchemy as sa
+
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
+def _quota_status(conn: Any, today: date, daily_quota: int) -> dict[str, Any]:
+    import sqlalchemy as sa
+
+    limits = {"research": daily_quota, "follow": 20 * daily_quota}
+    used = dict(conn.execute(sa.text("SELECT pool, used FROM quota_ledger WHERE day = :d"),
+                             {"d": today}).all())
+    return {pool: {"used": used.get(pool, 0), "limit": limit, "remaining": max(0, limit - used.get(pool, 0))}
+            for pool, limit in limits.items()}
+
+
+def _spec_status(conn: Any, spec: Any) -> dict[str, Any]:
+    import sqlalchemy as sa
+
+    fp = spec["fingerprint"]
+    last = conn.execute(sa.text(
+        "SELECT id, start_date, end_date, started_at, finished_at, outcome, exit_code, requests, videos "
+        "FROM crawl WHERE fingerprint = :fp ORDER BY id DESC LIMIT 1"), {"fp": fp}).mappings().first()
+    covered = {_as_date(r[0]) for r in conn.execute(
+        sa.text("SELECT day FROM covered_day WHERE fingerprint = :fp"), {"fp": fp})}
+    windows = [dict(r) for r in conn.execute(sa.text(
+        "SELECT start_date, end_date, status, cursor, pages, videos, failures, last_error, updated_at "
+        "FROM crawl_window WHERE fingerprint = :fp AND status <> 'done' ORDER BY start_date"),
+        {"fp": fp}).mappings()]
+    videos = conn.execute(sa.text(
+        "SELECT count(DISTINCT vc.video_id) FROM videos_to_crawls vc JOIN crawl c ON c.id = vc.crawl_id "
+        "WHERE c.fingerprint = :fp"), {"fp": fp}).scalar_one()
+    requested = _requested_days(last)
+    return {
+        "name": spec["name"], "fingerprint": fp, "videos": videos,
+        "requested": None if not last else {"start": str(_as_date(last["start_date"])),
+                                            "end": str(_as_date(last["end_date"]))},
+        "days_covered": len(covered), "days_pending": len(requested - covered),
+        "windows_in_progress": [_window(w) for w in windows if w["status"] != "failed"],
+        "windows_failed": [_window(w) for w in windows if w["status"] == "failed"],
+        "last_run": None if not last else {
+            "crawl_id": last["id"], "started_at": str(last["started_at"]), "finished_at": str(last["finished_at"]),
+            "outcome": last["outcome"] or "running or killed", "exit_code": last["exit_code"],
+            "requests": last["requests"], "videos": last["videos"]},
+    }
+
+
+def _window(row: dict) -> dict[str, Any]:
+    return {"start_date": str(_as_date(row["start_date"])), "end_date": str(_as_date(row["end_date"])),
+            "status": row["status"], "cursor": row["cursor"], "pages": row["pages"], "videos": row["videos"],
+            "failures": row["failures"], "last_error": row["last_error"]}
+
+
+def _requested_days(last: Any) -> set[date]:
+    if not last or not last["start_date"] or not last["end_date"]:
+        return set()
+    start, end = _as_date(last["start_date"]), _as_date(last["end_date"])
+    return {start + timedelta(days=i) for i in range((end - start).days + 1)}
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def render_text(report: dict[str, Any]) -> str:
+    research = report["quota"]["research"]
+    lines = [f"database: {report['database']}",
+             f"quota today ({report['today']} UTC): {research['used']} used, {research['remaining']} left "
+             f"of {research['limit']} research requests",
+             f"videos stored: {report['videos_total']}"]
+    if not report["specs"]:
+        lines.append("no crawls yet")
+    for spec in report["specs"]:
+        lines.append(f"\nspec {spec['name']}  [fingerprint {spec['fingerprint'][:12]}]")
+        if spec["requested"]:
+            lines.append(f"  days: {spec['days_covered']} covered, {spec['days_pending']} pending of "
+                         f"{spec['requested']['start']}..{spec['requested']['end']}")
+        lines.append(f"  videos: {spec['videos']}")
+        for w in spec["windows_in_progress"]:
+            lines.append(f"  in progress: {w['start_date']}..{w['end_date']} cursor {w['cursor']} "
+                         f"({w['pages']} pages, {w['videos']} videos)")
+        for w in spec["windows_failed"]:
+            lines.append(f"  FAILED: {w['start_date']}..{w['end_date']} after {w['failures']} failures: "
+                         f"{w['last_error']}")
+        run = spec["last_run"]
+        if run:
+            code = "" if run["exit_code"] is None else f", exit {run['exit_code']}"
+            lines.append(f"  last run: {run['started_at']} {run['outcome']}{code}, {run['requests']} requests")
+    return "\n".join(lines)
