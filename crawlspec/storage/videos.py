@@ -191,7 +191,9 @@ def store_comments(conn: Connection, comments: Sequence[Mapping[str, Any]], *, n
                                "crawled_at": now, "crawled_updated_at": now}
         for name in COMMENT_INT_COLUMNS:
             row[name] = as_int(comment.get(name), f"comment {comment_id} {name}")
-        rows[comment_id] = row
+        seen = rows.setdefault(comment_id, row)
+        if seen is not row:  # the same comment twice in one batch: later values win, gaps keep earlier ones
+            seen.update({key: value for key, value in row.items() if value is not None})
 
     def update(excluded: Any) -> dict[str, Any]:
         values = keep_old_when_missing(COMMENT_TABLE, excluded, ("text", "create_time") + COMMENT_INT_COLUMNS)
