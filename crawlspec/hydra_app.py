@@ -81,7 +81,7 @@ def _guarded(body: Callable[[], int]) -> int:
     try:
         return body()
     except CrawlspecError as error:
-        print(f"crawlspec: {error}", file=sys.stderr)
+        print(error_message(error), file=sys.stderr)
         return error.exit_code
     except (HydraException, OmegaConfBaseException) as error:
         _debug_traceback()
@@ -196,12 +196,21 @@ class CommandTask:
             config = plain_config(cfg)
             return run_command(self.command, config, list(overrides))
         except CrawlspecError as error:
-            return JobResult(error.exit_code, message=f"crawlspec: {error}", overrides=overrides)
+            return JobResult(error.exit_code, message=error_message(error), overrides=overrides)
         except Exception as error:  # a bug: one line, the traceback on request
             _debug_traceback()
             return JobResult(exit_codes.FAILURE, overrides=overrides,
                              message=f"crawlspec: unexpected error: {type(error).__name__}: {error} "
                                      f"(set {DEBUG_ENV}=1 for the traceback)")
+
+
+def error_message(error: CrawlspecError) -> str:
+    """`crawlspec: problem`, or a header and one indented line per problem when there are several."""
+    problems = error.problems if isinstance(error, SpecError) else [str(error)]
+    if len(problems) == 1:
+        return f"crawlspec: {problems[0]}"
+    lines = [f"crawlspec: {len(problems)} problems, nothing was sent:", *(f"  {p}" for p in problems)]
+    return "\n".join(lines)
 
 
 def _job_overrides(hydra_cfg: Any) -> tuple[str, ...]:
