@@ -20,6 +20,8 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"        # keep-alive: a crawl reuses its connection
     server_version = "crawlspec-sim"
     timeout = 60                         # idle keep-alive connections are closed after a minute
+    wbufsize = 1 << 16                   # headers and body leave in one write (no delayed-ACK stall)
+    disable_nagle_algorithm = True
     app: SimulatorApp                    # set on the per-server subclass
 
     def _serve(self) -> None:

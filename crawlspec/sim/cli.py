@@ -1,0 +1,119 @@
+"""`crawlspec sim`: serve the simulator until SIGINT/SIGTERM.
+
+The first stdout line is `listening on http://HOST:PORT` (the real port when --port 0), printed only
+after `--dump-corpus` has been written and closed, so a script can wait for that line and then read
+the dump. The accepted client key goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from datetime import date
+
+from crawlspec import exit_codes
+from crawlspec.sim.options import SimOptions
+
+DEFAULTS = SimOptions()
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a probability between 0 and 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a probability between 0 and 1, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crawlspec sim", description="Run the local TikTok Research API simulator.")
+    add = parser.add_argument
+    add("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    add("--port", type=int, default=0, help="port; 0 picks a free one (default 0)")
+    add("--seed", type=int, default=DEFAULTS.seed, help=f"corpus and fault seed (default {DEFAULTS.seed})")
+    add("--videos", type=int, default=DEFAULTS.videos, help=f"videos in the corpus (default {DEFAULTS.videos})")
+    add("--start", type=_date, default=DEFAULTS.start, help="first UTC day of the corpus (default 2024-03-01)")
+    add("--days", type=int, default=DEFAULTS.days, help=f"days the corpus spans (default {DEFAULTS.days})")
+    add("--daily-quota", type=int, default=DEFAULTS.daily_quota, help="research requests per UTC day (default 1000)")
+    add("--token-ttl", type=int, default=DEFAULTS.token_ttl, help="access token lifetime in seconds (default 7200)")
+    add("--client-key", default=DEFAULTS.client_key, help=f"accepted client key (default {DEFAULTS.client_key})")
+    add("--client-secret", default=DEFAULTS.client_secret, help="accepted client secret (default sim-secret)")
+    add("--fail-rate", type=_rate, default=0.0, help="share of research requests failing with 500/504 (default 0)")
+    add("--invalid-search-id-rate", type=_rate, default=0.0,
+        help="share of new searches whose first follow-up page is told the search id is invalid (default 0)")
+    add("--deleted-rate", type=_rate, default=0.0,
+        help="share of videos deleted: they hold cursor slots but are not returned (default 0)")
+    add("--latency-ms", type=int, default=0, help="added latency per API request in ms (default 0)")
+    add("--today", type=_date, default=None,
+        help="the simulator's first UTC day (default $CRAWLSPEC_TODAY, else the real date)")
+    add("--token-error-status", type=int, default=200, choices=(200, 400, 401),
+        help="HTTP status of token error bodies (default 200)")
+    add("--dump-corpus", metavar="FILE", help="write the corpus as JSON lines before serving")
+    return parser
+
+
+def options_from(args: argparse.Namespace) -> SimOptions:
+    return SimOptions(seed=args.seed, videos=args.videos, start=args.start, days=args.days,
+                      daily_quota=args.daily_quota, token_ttl=args.token_ttl, client_key=args.client_key,
+                      client_secret=args.client_secret, fail_rate=args.fail_rate,
+                      invalid_search_id_rate=args.invalid_search_id_rate, deleted_rate=args.deleted_rate,
+                      latency_ms=args.latency_ms, today=args.today, token_error_status=args.token_error_status)
+
+
+def main(argv: list[str]) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:            # argparse: --help exits 0, bad options 2
+        return int(stop.code or 0)
+    problems = [] if 0 <= args.port <= 65535 else [f"port must be 0..65535, got {args.port}"]
+    try:
+        opts = options_from(args)
+    except ValueError as error:
+        problems.append(str(error))
+    if problems:
+        parser.print_usage(sys.stderr)
+        print(f"crawlspec sim: error: {'; '.join(problems)}", file=sys.stderr)
+        return exit_codes.INVALID_INPUT
+    return serve(opts, args.host, args.port, args.dump_corpus)
+
+
+def serve(opts: SimOptions, host: str, port: int, dump_path: str | None) -> int:
+    from crawlspec.sim.corpus import generate_corpus
+    from crawlspec.sim.dump import dump_corpus
+    from crawlspec.sim.server import start_simulator
+
+    corpus = generate_corpus(opts)
+    if dump_path:
+        try:
+            dump_corpus(corpus, dump_path)
+        except OSError as error:
+            print(f"crawlspec sim: error: cannot write --dump-corpus {dump_path}: {error}", file=sys.stderr)
+            return exit_codes.INVALID_INPUT
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        sim = start_simulator(opts, host, port, corpus=corpus)
+    except OSError as error:
+        print(f"crawlspec sim: error: cannot listen on {host}:{port}: {error}", file=sys.stderr)
+        return exit_codes.INVALID_INPUT
+    with sim:
+        print(f"listening on {sim.url}", flush=True)
+        secret = f" client_secret={opts.client_secret}" if opts.client_secret == DEFAULTS.client_secret else ""
+        print(f"crawlspec sim: {len(corpus)} videos, seed {opts.seed}; accepted client_key={opts.client_key}{secret}; "
+              f"token endpoint {sim.url}/v2/oauth/token/; stats at {sim.url}/_sim/stats", file=sys.stderr, flush=True)
+        while not stop.wait(0.5):
+            pass
+    return exit_codes.OK
