@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 
 from crawlspec.errors import DatabaseLocationError, DatabaseUnavailable
 
@@ -43,7 +43,7 @@ def _mask_credentials(url: str) -> str:
 def _parse_url(url: str) -> URL:
     try:
         return sa.engine.make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise DatabaseLocationError(
             f"database URL {_mask_credentials(url)!r} is malformed; use e.g. db.url=sqlite:///crawlspec.db or "
             "db.url=postgresql://USER@HOST:5432/DBNAME"
@@ -135,7 +135,7 @@ def create_engine_for(url: str, *, base_dir: Path | None = None) -> Engine:
     return engine
 
 
-def _connection_error(engine: Engine, err: OperationalError) -> Exception:
+def _connection_error(engine: Engine, err: DatabaseError) -> Exception:
     first_line = str(getattr(err, "orig", err)).strip().splitlines()[0] if str(err).strip() else "error"
     shown = display_url(engine.url)
     if engine.dialect.name == "sqlite":
@@ -160,6 +160,11 @@ def open_database(url: str, *, upgrade: bool = True, base_dir: Path | None = Non
     except OperationalError as err:
         engine.dispose()
         raise _connection_error(engine, err) from None
+    except DatabaseError as err:
+        engine.dispose()
+        if engine.dialect.name == "sqlite":  # "file is not a database", "database disk image is malformed"
+            raise _connection_error(engine, err) from None
+        raise
     except BaseException:
         engine.dispose()
         raise
