@@ -288,6 +288,9 @@ def describe_composition_error(error: Exception) -> str:
         return _missing_option_message(error.missing_cfg_file, list(error.options or []))
     if isinstance(error, OverrideParseException):
         return f"cannot parse the override {error.override!r}: {error.message.splitlines()[0]}"
+    composing = re.match(r"In 'spec/([^']+)': \w+ raised while composing config", str(error))
+    if composing:
+        return _spec_shape_message(composing.group(1), error)
     match = re.search(r"Could not override '([^']+)'", str(error))
     if match:
         return _unknown_override_message(match.group(1))
@@ -296,6 +299,15 @@ def describe_composition_error(error: Exception) -> str:
     if cause is not None and str(cause).strip():
         lines.append(str(cause).strip().splitlines()[0])
     return "; ".join(lines) or type(error).__name__
+
+
+def _spec_shape_message(name: str, error: Exception) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    detail = lines[1] if len(lines) > 1 else lines[0]
+    key = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("full_key:")), "")
+    where = f"spec.{key}" if key else "spec"
+    return (f"{where}: +spec={name}: the spec file has the wrong shape ({detail}); a spec file is a mapping "
+            "of spec keys, and query, window, fetch and limits are mappings too")
 
 
 def _missing_option_message(missing: str, options: list[str]) -> str:

@@ -136,7 +136,7 @@ def _fix(fix: str | None) -> str:
 
 
 def _unknown_key(parent: str, key: Any, known: list[str]) -> str:
-    where = join_path(parent, [key]) if parent else str(key)
+    where = f"{parent}.{key}" if parent else str(key)
     close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
     if close:
         suggestion = join_path(parent, [close[0]]) if parent else close[0]

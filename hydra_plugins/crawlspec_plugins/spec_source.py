@@ -8,13 +8,16 @@ current directory at lookup time) or `pkg:MODULE` for specs shipped inside a pac
 
 from __future__ import annotations
 
+import io
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
+import yaml
 from hydra.core.object_type import ObjectType
 from hydra.plugins.config_source import ConfigLoadError, ConfigResult, ConfigSource
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 GROUP = "spec"
 SCHEME = "crawlspec-specs"
@@ -60,11 +63,25 @@ class SpecDirConfigSource(ConfigSource):
             raise ConfigLoadError(f"Config not found : {config_path}")
         text = spec_file.read_text(encoding="utf-8")
         return ConfigResult(
-            config=OmegaConf.create(text),
+            config=self._parse(config_path, text),
             path=f"{self.scheme()}://{self.path}",
             provider=self.provider,
             header=ConfigSource._get_header_dict(text[:512]),
         )
+
+    def _parse(self, config_path: str, text: str) -> DictConfig:
+        """The spec file as a mapping; anything else is a readable composition error (exit 2)."""
+        where = f"{self.path}/{config_path.partition('/')[2]}.yaml"
+        try:
+            config = OmegaConf.load(io.StringIO(text))
+        except yaml.YAMLError as error:
+            raise ConfigLoadError(f"{where} is not valid YAML: {' '.join(str(error).split())}") from None
+        except (OSError, ValueError, OmegaConfBaseException) as error:
+            raise ConfigLoadError(f"{where}: a spec file is a mapping of spec keys ({error})") from None
+        if not isinstance(config, DictConfig):
+            raise ConfigLoadError(f"{where}: a spec file is a mapping of spec keys (name, query, window, ...), "
+                                  "not a list")
+        return config
 
     def list(self, config_path: str, results_filter: ObjectType | None) -> list[str]:
         root = self._root()
