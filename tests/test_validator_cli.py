@@ -80,7 +80,7 @@ REJECTIONS: dict[str, tuple[str | None, list[str], list[str]]] = {
     "raw_unknown_bool_op": (spec_file("  raw: {andd: [{operation: EQ, field_name: keyword, field_values: [a]}]}"),
                             [], ["spec.query.raw.andd: unknown key", "spec.query.raw.and"]),
     "spec_file_not_yaml": ("name: x\nquery: [\n", [], ["specs/case.yaml is not valid YAML"]),
-    "spec_file_is_a_list": ("- name: x\n", [], ["specs/case.yaml", "mapping of spec keys"]),
+    "spec_file_is_a_list": ("- name: x\n", [], ["specs/case.yaml", "mapping of spec keys", "not a list"]),
     "spec_file_is_a_boolean": ("no\n", [], ["specs/case.yaml", "mapping of spec keys"]),
     "misspelled_override": (None, ["+spec=demo", "spec.qeury.x=1"], ["spec.qeury", "did you mean spec.query"]),
     "unknown_group_option": (None, ["+spec=demo", "api=tiktokk"], ["api=tiktokk", "sim, tiktok"]),

@@ -70,17 +70,21 @@ class SpecDirConfigSource(ConfigSource):
         )
 
     def _parse(self, config_path: str, text: str) -> DictConfig:
-        """The spec file as a mapping; anything else is a readable composition error (exit 2)."""
+        """The spec file as a mapping; anything else is a readable composition error (exit 2).
+        The shape is checked with PyYAML first: OmegaConf re-parses a top-level string as YAML."""
         where = f"{self.path}/{config_path.partition('/')[2]}.yaml"
         try:
-            config = OmegaConf.load(io.StringIO(text))
+            document = yaml.safe_load(text)
         except yaml.YAMLError as error:
             raise ConfigLoadError(f"{where} is not valid YAML: {' '.join(str(error).split())}") from None
-        except (OSError, ValueError, OmegaConfBaseException) as error:
-            raise ConfigLoadError(f"{where}: a spec file is a mapping of spec keys ({error})") from None
-        if not isinstance(config, DictConfig):
+        if document is not None and not isinstance(document, dict):
             raise ConfigLoadError(f"{where}: a spec file is a mapping of spec keys (name, query, window, ...), "
-                                  "not a list")
+                                  f"not a {type(document).__name__}")
+        try:
+            config = OmegaConf.load(io.StringIO(text))
+        except (OSError, ValueError, OmegaConfBaseException) as error:
+            raise ConfigLoadError(f"{where}: cannot read it: {error}") from None
+        assert isinstance(config, DictConfig)
         return config
 
     def list(self, config_path: str, results_filter: ObjectType | None) -> list[str]:
