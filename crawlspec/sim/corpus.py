@@ -76,6 +76,11 @@ class Corpus:
     top_comments: array = field(default_factory=lambda: array("I"))   # top-level comments (all, not only reachable)
     replies: array = field(default_factory=lambda: array("I"))        # replies across all top-level comments
     playlist: array = field(default_factory=lambda: array("I"))       # 0 = none, else index + 1 in playlist_ids
+    views: array = field(default_factory=lambda: array("Q"))
+    likes: array = field(default_factory=lambda: array("q"))          # -1: like_count omitted
+    shares: array = field(default_factory=lambda: array("Q"))
+    favorites: array = field(default_factory=lambda: array("Q"))
+    extras: bytearray = field(default_factory=bytearray)              # EXTRA_* flags (details.py)
     deleted: bytearray = field(default_factory=bytearray)
     music_ids: list[int] = field(default_factory=list)
     playlist_ids: list[int] = field(default_factory=list)
@@ -104,10 +109,11 @@ class Corpus:
     def comment_count(self, idx: int) -> int:
         return self.top_comments[idx] + self.replies[idx]
 
-    def video_data(self, idx: int) -> dict:
+    def video_data(self, idx: int, fields: tuple[str, ...] | None = None) -> dict:
+        """Video `idx` as the API returns it (all fields unless `fields` is given)."""
         from crawlspec.sim.details import video_data
 
-        return video_data(self, idx)
+        return video_data(self, idx) if fields is None else video_data(self, idx, fields)
 
 
 class VideoView:
@@ -122,10 +128,10 @@ class VideoView:
     def __getitem__(self, idx: int) -> dict:
         if not -len(self) <= idx < len(self):
             raise IndexError(idx)
-        return dict(self._corpus.video_data(idx % len(self)))
+        return self._corpus.video_data(idx % len(self))
 
     def __iter__(self):
-        return (dict(self._corpus.video_data(i)) for i in range(len(self)))
+        return (self._corpus.video_data(i) for i in range(len(self)))
 
 
 def generate_corpus(opts: SimOptions) -> Corpus:
@@ -229,6 +235,23 @@ def _make_videos(corpus: Corpus, rng: random.Random) -> None:
         corpus.top_comments.append(top)
         corpus.replies.append(int(top * rng.random() * 0.6))
         corpus.playlist.append(0)
+        _add_metrics(corpus, rng)
+
+
+EXTRA_STEM, EXTRA_VOICE, EXTRA_STICKERS, EXTRA_MENTIONS, EXTRA_LABEL, EXTRA_AIGC, EXTRA_NO_TAG_KEY = (
+    1, 2, 4, 8, 16, 32, 64)
+_EXTRA_SHARES = ((EXTRA_STEM, 0.05), (EXTRA_VOICE, 0.3), (EXTRA_STICKERS, 0.1), (EXTRA_MENTIONS, 0.1),
+                 (EXTRA_LABEL, 0.05), (EXTRA_AIGC, 0.03), (EXTRA_NO_TAG_KEY, 0.5))
+
+
+def _add_metrics(corpus: Corpus, rng: random.Random) -> None:
+    """Counts and presence flags, drawn here so rendering a page needs no random generator."""
+    views = int(rng.lognormvariate(6.5, 2.2))
+    corpus.views.append(views)
+    corpus.likes.append(-1 if rng.random() < 0.03 else int(views * rng.random() * 0.15))
+    corpus.shares.append(int(views * rng.random() * 0.01))
+    corpus.favorites.append(int(views * rng.random() * 0.02))
+    corpus.extras.append(sum(flag for flag, share in _EXTRA_SHARES if rng.random() < share))
 
 
 _INTERN: dict[str, str] = {}

@@ -13,14 +13,28 @@ from functools import lru_cache, partial
 
 from crawlspec.api_fields import VIDEO_FIELDS_ALL
 from crawlspec.sim import vocab
-from crawlspec.sim.corpus import MAX_REACHABLE_COMMENTS, Corpus
+from crawlspec.sim.corpus import (
+    EXTRA_AIGC,
+    EXTRA_LABEL,
+    EXTRA_MENTIONS,
+    EXTRA_NO_TAG_KEY,
+    EXTRA_STEM,
+    EXTRA_STICKERS,
+    EXTRA_VOICE,
+    MAX_REACHABLE_COMMENTS,
+    Corpus,
+)
 
 COMMENT_ID_BASE = 7_100_000_000_000_000_000
 MAX_REACHABLE_REPLIES = 1000
 
 
+PURPOSES = {"comments": 2}
+
+
 def video_rng(corpus: Corpus, idx: int, purpose: str) -> random.Random:
-    return random.Random(f"{corpus.options.seed}/{purpose}/{corpus.ids[idx]}")
+    """A per-video stream; an int seed (stable across processes, unlike hash()) is the cheapest to set up."""
+    return random.Random((corpus.options.seed << 72) ^ (PURPOSES[purpose] << 64) ^ corpus.ids[idx])
 
 
 def _cached(corpus: Corpus, name: str, func, size: int):
@@ -31,52 +45,82 @@ def _cached(corpus: Corpus, name: str, func, size: int):
     return cached
 
 
-def video_data(corpus: Corpus, idx: int) -> dict:
-    """The video as the API returns it with every field requested (absent values omitted).
-    Shared and cached: callers must not modify it."""
-    return _cached(corpus, "video", _render_video, 50_000)(idx)
+def video_data(corpus: Corpus, idx: int, fields: tuple[str, ...] = VIDEO_FIELDS_ALL) -> dict:
+    """The video as the API returns it with `fields` requested; absent values are omitted, not null.
+    Rendered field by field from the columns, so a page costs only the fields asked for."""
+    data = {}
+    for name in fields:
+        value = _FIELD_RENDERERS[name](corpus, idx)
+        if value is not None:
+            data[name] = value
+    return data
 
 
-def _render_video(corpus: Corpus, idx: int) -> dict:
-    rng = video_rng(corpus, idx, "video")
-    creators = corpus.creators
-    owner = corpus.creator[idx]
+def _like_count(corpus: Corpus, idx: int) -> int | None:
+    return corpus.likes[idx] if corpus.likes[idx] >= 0 else None
+
+
+def _hashtag_names(corpus: Corpus, idx: int) -> list[str] | None:
     tags = corpus.hashtags[idx]
-    views = int(rng.lognormvariate(6.5, 2.2))
-    data: dict = {
-        "id": corpus.ids[idx], "video_description": corpus.descriptions[idx],
-        "create_time": corpus.create_times[idx], "region_code": creators.regions[owner],
-        "share_count": int(views * rng.random() * 0.01), "view_count": views,
-        "like_count": int(views * rng.random() * 0.15), "comment_count": corpus.comment_count(idx),
-        "music_id": corpus.music_ids[corpus.music[idx]], "hashtag_names": list(tags),
-        "username": creators.emitted[owner], "effect_ids": list(corpus.effects[idx] or ()),
-        "playlist_id": corpus.playlist_ids[corpus.playlist[idx] - 1] if corpus.playlist[idx] else None,
-        "voice_to_text": rng.choice(vocab.VOICE_LINES) if rng.random() < 0.3 else None,
-        "is_stem_verified": rng.random() < 0.05, "favorites_count": int(views * rng.random() * 0.02),
-        "video_duration": corpus.durations[idx],
-        "hashtag_info_list": [{"hashtag_id": hashtag_id(tag), "hashtag_description": tag} for tag in tags],
-        "sticker_info_list": _stickers(rng), "effect_info_list": _effect_infos(corpus.effects[idx]),
-        "video_mention_list": _mentions(rng, corpus), "video_label": {} if rng.random() < 0.05 else None,
-        "video_tag": {"type": "AIGC", "number": rng.choice((1, 2))} if rng.random() < 0.03 else None,
-    }
-    if rng.random() < 0.03:
-        data["like_count"] = None                    # some videos lack like_count (api-notes 2)
-    if not tags and rng.random() < 0.5:
-        data["hashtag_names"] = None
-    if corpus.effects[idx] is None:
-        data["effect_ids"] = None
-    return {name: data[name] for name in VIDEO_FIELDS_ALL if data.get(name) is not None}
+    return list(tags) if tags or not corpus.extras[idx] & EXTRA_NO_TAG_KEY else None
 
 
+def _effect_ids(corpus: Corpus, idx: int) -> list[str] | None:
+    effects = corpus.effects[idx]
+    return list(effects) if effects is not None else None
+
+
+def _playlist_id(corpus: Corpus, idx: int) -> int | None:
+    number = corpus.playlist[idx]
+    return corpus.playlist_ids[number - 1] if number else None
+
+
+def _flagged(flag: int, value):
+    return lambda corpus, idx: value(corpus, idx) if corpus.extras[idx] & flag else None
+
+
+_FIELD_RENDERERS = {
+    "id": lambda c, i: c.ids[i],
+    "video_description": lambda c, i: c.descriptions[i],
+    "create_time": lambda c, i: c.create_times[i],
+    "region_code": lambda c, i: c.creators.regions[c.creator[i]],
+    "share_count": lambda c, i: c.shares[i],
+    "view_count": lambda c, i: c.views[i],
+    "like_count": _like_count,
+    "comment_count": lambda c, i: c.top_comments[i] + c.replies[i],
+    "music_id": lambda c, i: c.music_ids[c.music[i]],
+    "hashtag_names": _hashtag_names,
+    "username": lambda c, i: c.creators.emitted[c.creator[i]],
+    "effect_ids": _effect_ids,
+    "playlist_id": _playlist_id,
+    "voice_to_text": _flagged(EXTRA_VOICE, lambda c, i: _pick(vocab.VOICE_LINES, c.ids[i], 3)),
+    "is_stem_verified": lambda c, i: bool(c.extras[i] & EXTRA_STEM),
+    "favorites_count": lambda c, i: c.favorites[i],
+    "video_duration": lambda c, i: c.durations[i],
+    "hashtag_info_list": lambda c, i: [{"hashtag_id": hashtag_id(tag), "hashtag_description": tag}
+                                       for tag in c.hashtags[i]],
+    "sticker_info_list": _flagged(EXTRA_STICKERS, lambda c, i: _stickers(c.ids[i])),
+    "effect_info_list": lambda c, i: _effect_infos(c.effects[i]),
+    "video_mention_list": _flagged(EXTRA_MENTIONS, lambda c, i: [_pick(c.creators.usernames, c.ids[i], 11)]),
+    "video_label": _flagged(EXTRA_LABEL, lambda c, i: {}),
+    "video_tag": _flagged(EXTRA_AIGC, lambda c, i: {"type": "AIGC", "number": 1 + (c.ids[i] >> 5) % 2}),
+}
+assert tuple(_FIELD_RENDERERS) == VIDEO_FIELDS_ALL
+
+
+def _pick(choices, video_id: int, shift: int):
+    """A choice determined by the video id's random low bits (no generator needed)."""
+    return choices[(video_id >> shift) % len(choices)]
+
+
+@lru_cache(maxsize=4096)
 def hashtag_id(tag: str) -> int:
     return 1_000_000 + zlib.crc32(tag.lower().encode("utf-8"))
 
 
-def _stickers(rng: random.Random) -> list[dict] | None:
-    if rng.random() >= 0.1:
-        return None
-    names = rng.sample(vocab.STICKERS, rng.randint(1, 2))
-    return [{"sticker_id": 500_000 + zlib.crc32(name.encode()), "sticker_name": name} for name in names]
+def _stickers(video_id: int) -> list[dict]:
+    name = _pick(vocab.STICKERS, video_id, 7)
+    return [{"sticker_id": 500_000 + zlib.crc32(name.encode()), "sticker_name": name}]
 
 
 def _effect_infos(effects: tuple[str, ...] | None) -> list[dict] | None:
@@ -85,13 +129,6 @@ def _effect_infos(effects: tuple[str, ...] | None) -> list[dict] | None:
         return None
     return [{"effect_id": effect, "effect_name": vocab.EFFECT_NAMES[int(effect) % len(vocab.EFFECT_NAMES)],
              "effect_photo_url": f"https://p16-sign.tiktokcdn-us.com/effect/{effect}.png"} for effect in real]
-
-
-def _mentions(rng: random.Random, corpus: Corpus) -> list[str] | None:
-    if rng.random() >= 0.1:
-        return None
-    names = corpus.creators.usernames
-    return [names[rng.randrange(len(names))] for _ in range(rng.randint(1, 2))]
 
 
 # --- comments -----------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from array import array
 from crawlspec.api_fields import MAX_COMMENTS_PER_VIDEO, MAX_COUNT
 from crawlspec.sim import details, people
 from crawlspec.sim.corpus import Corpus
+from crawlspec.sim.details import video_data
 from crawlspec.sim.faults import FaultInjector
 from crawlspec.sim.query_parse import VideoRequest, is_digits, parse_int, parse_video_request
 from crawlspec.sim.responses import invalid_params
@@ -66,8 +67,8 @@ class VideoQuery:
 
     def _page(self, entry: CachedSearch, cursor: int, max_count: int, fields: tuple[str, ...]) -> dict:
         end = min(cursor + max_count, len(entry.results))
-        deleted, render = self.corpus.deleted, self.corpus.video_data
-        videos = [pick(render(idx), fields) for idx in entry.results[cursor:end] if not deleted[idx]]
+        deleted, corpus = self.corpus.deleted, self.corpus
+        videos = [video_data(corpus, idx, fields) for idx in entry.results[cursor:end] if not deleted[idx]]
         return {"videos": videos, "cursor": end, "has_more": end < len(entry.results),
                 "search_id": entry.search_id}
 
@@ -75,7 +76,7 @@ class VideoQuery:
         """is_random: up to max_count live matches in random order, not cached, nothing to page."""
         live = [idx for idx in results if not self.corpus.deleted[idx]]
         chosen = self._random.sample(live, min(max_count, len(live)))
-        return {"videos": [pick(self.corpus.video_data(idx), fields) for idx in chosen],
+        return {"videos": [video_data(self.corpus, idx, fields) for idx in chosen],
                 "cursor": len(chosen), "has_more": False}
 
 
