@@ -38,6 +38,7 @@ def _link_table(name: str, left: tuple[str, str], right: tuple[str, str]) -> Non
         sa.ForeignKeyConstraint([lcol], [f"{ltable}.id"], name=f"{name}_{lcol}_{ltable}_fkey"),
         sa.ForeignKeyConstraint([rcol], [f"{rtable}.id"], name=f"{name}_{rcol}_{rtable}_fkey"),
         sa.PrimaryKeyConstraint(lcol, rcol, name=f"{name}_pkey"),
+        sqlite_with_rowid=False,
     )
     op.create_index(f"{name}_{rcol}_idx", name, [rcol], unique=False)
 

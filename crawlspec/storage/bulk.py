@@ -33,6 +33,44 @@ def dialect_insert(conn: Connection, table: sa.Table) -> Any:
     raise NotImplementedError(f"crawlspec stores into SQLite or PostgreSQL, not {name}")
 
 
+def execute_bulk(conn: Connection, stmt: Any, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Execute an INSERT for many rows (all with the same keys) in as few round trips as possible.
+
+    PostgreSQL: SQLAlchemy batches `INSERT .. ON CONFLICT` into multi-row VALUES ("insertmanyvalues")
+    only when it has a RETURNING clause; without one psycopg2 sends the rows one by one (~10x slower).
+    SQLite: the driver's executemany is an in-process C loop; the rows are converted with the columns'
+    own bind processors and handed over as tuples, skipping SQLAlchemy's per-row bookkeeping (which
+    costs more than SQLite's insert itself)."""
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        sql, names, processors = _sqlite_plan(conn, stmt, table, tuple(rows[0]))
+        conn.exec_driver_sql(sql, [tuple([row[name] if proc is None else proc(row[name])
+                                          for name, proc in zip(names, processors, strict=True)]) for row in rows])
+        return
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.returning(*table.primary_key.columns)
+    conn.execute(stmt, list(rows))
+
+
+_SQLITE_PLANS: dict[tuple[int, tuple[str, ...]], tuple[str, tuple[str, ...], tuple[Any, ...]]] = {}
+
+
+def _sqlite_plan(conn: Connection, stmt: Any, table: sa.Table,
+                 keys: tuple[str, ...]) -> tuple[str, tuple[str, ...], tuple[Any, ...]]:
+    """(SQL, parameter order, bind processors) of a cached statement compiled for these row keys."""
+    plan_key = (id(stmt), keys)
+    plan = _SQLITE_PLANS.get(plan_key)
+    if plan is None:
+        compiled = stmt.compile(dialect=conn.dialect, column_keys=list(keys))
+        names = tuple(compiled.positiontup or ())
+        if set(names) != set(keys):  # a literal bound inside the statement: not for this fast path
+            raise ValueError(f"cannot bulk-execute {table.name} statement with parameters {names}")
+        processors = tuple(table.c[name].type.bind_processor(conn.dialect) for name in names)
+        plan = _SQLITE_PLANS[plan_key] = (str(compiled), names, processors)
+    return plan
+
+
 def chunked(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -49,12 +87,17 @@ def strip_nul(value: Any) -> Any:
     return value
 
 
-def as_int(value: Any, what: str) -> int | None:
+def _label(what: object) -> str:
+    """`what` names the value in error messages: a string, or a tuple joined lazily (hot path)."""
+    return " ".join(str(part) for part in what) if isinstance(what, tuple) else str(what)
+
+
+def as_int(value: Any, what: object) -> int | None:
     """An exact integer from an API value (int, digit string, integral float), None stays None."""
-    if value is None:
-        return None
+    if value is None or type(value) is int:
+        return value
     if isinstance(value, bool):
-        raise MalformedRecord(f"{what} is a boolean, not an integer: {value!r}")
+        raise MalformedRecord(f"{_label(what)} is a boolean, not an integer: {value!r}")
     if isinstance(value, int):
         return value
     if isinstance(value, str):
@@ -63,29 +106,44 @@ def as_int(value: Any, what: str) -> int | None:
             return int(text)
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
-    raise MalformedRecord(f"{what} is not an integer: {value!r}")
+    raise MalformedRecord(f"{_label(what)} is not an integer: {value!r}")
 
 
-def as_text(value: Any, what: str) -> str | None:
+def as_text(value: Any, what: object) -> str | None:
     if value is None:
         return None
+    if type(value) is str:
+        return value.replace("\x00", "") if "\x00" in value else value
     if isinstance(value, str):
-        return strip_nul(value)
+        return strip_nul(str(value))
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
-    raise MalformedRecord(f"{what} is not a string: {value!r}")
+    raise MalformedRecord(f"{_label(what)} is not a string: {value!r}")
 
 
-def as_bool(value: Any, what: str) -> bool | None:
+def as_bool(value: Any, what: object) -> bool | None:
     if value is None or isinstance(value, bool):
         return value
-    raise MalformedRecord(f"{what} is not a boolean: {value!r}")
+    raise MalformedRecord(f"{_label(what)} is not a boolean: {value!r}")
 
 
-def as_utc(value: Any, what: str) -> datetime | None:
+def as_utc(value: Any, what: object) -> datetime | None:
     """API timestamps are unix seconds (UTC)."""
     seconds = as_int(value, what)
     return None if seconds is None else datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+
+# Statements are built once per (back end, table, purpose) and reused: SQLAlchemy then finds the
+# compiled form in its cache without recomputing the cache key of a large upsert for every page.
+_STATEMENTS: dict[tuple[str, str, str], Any] = {}
+
+
+def _statement(conn: Connection, table: sa.Table, purpose: str, build: Callable[[], Any]) -> Any:
+    key = (conn.dialect.name, table.name, purpose)
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        stmt = _STATEMENTS[key] = build()
+    return stmt
 
 
 def ids_for_names(conn: Connection, table: sa.Table, column: str, names: Iterable[str]) -> dict[str, int]:
@@ -97,21 +155,23 @@ def ids_for_names(conn: Connection, table: sa.Table, column: str, names: Iterabl
     wanted = sorted(set(names))
     if not wanted:
         return {}
-    col = table.c[column]
-    found = _select_ids(conn, table, col, wanted)
+    found = _select_ids(conn, table, column, wanted)
     missing = [name for name in wanted if name not in found]
     if missing:
-        stmt = dialect_insert(conn, table).on_conflict_do_nothing(index_elements=[column])
-        conn.execute(stmt, [{column: name} for name in missing])
-        found.update(_select_ids(conn, table, col, missing))
+        stmt = _statement(conn, table, "add-names", lambda: dialect_insert(conn, table).on_conflict_do_nothing(
+            index_elements=[column]))
+        execute_bulk(conn, stmt, table, [{column: name} for name in missing])
+        found.update(_select_ids(conn, table, column, missing))
     return found
 
 
-def _select_ids(conn: Connection, table: sa.Table, col: sa.Column, names: Sequence[str]) -> dict[str, int]:
+def _select_ids(conn: Connection, table: sa.Table, column: str, names: Sequence[str]) -> dict[str, int]:
+    col = table.c[column]
+    query = _statement(conn, table, "ids-by-name", lambda: sa.select(col, table.c.id).where(
+        col.in_(sa.bindparam("names", expanding=True))))
     found: dict[str, int] = {}
     for part in chunked(names):
-        for row in conn.execute(sa.select(col, table.c.id).where(col.in_(part))):
-            found[row[0]] = row[1]
+        found.update((name, id_) for name, id_ in conn.execute(query, {"names": list(part)}))
     return found
 
 
@@ -121,8 +181,15 @@ def union_links(conn: Connection, table: sa.Table, rows: Iterable[tuple[int, int
     unique = sorted(set(rows))
     if not unique:
         return 0
-    stmt = dialect_insert(conn, table).on_conflict_do_nothing()
-    conn.execute(stmt, [{left: a, right: b} for a, b in unique])
+    stmt = _statement(conn, table, "link", lambda: dialect_insert(conn, table).on_conflict_do_nothing())
+    if conn.dialect.name == "sqlite":
+        # Integer pairs need no type processing: hand them to the driver's executemany as tuples (the
+        # SQL is compiled from the Core statement once). About halves the cost of a page on SQLite.
+        sql = _statement(conn, table, "link-sql", lambda: str(stmt.compile(dialect=conn.dialect,
+                                                                           column_keys=[left, right])))
+        conn.exec_driver_sql(sql, unique)
+    else:
+        execute_bulk(conn, stmt, table, [{left: a, right: b} for a, b in unique])
     return len(unique)
 
 
@@ -131,12 +198,16 @@ def upsert_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, A
     """One executemany `INSERT .. ON CONFLICT (keys) DO UPDATE SET update(excluded)`.
 
     Every row must carry the same keys (executemany); rows should be sorted by key so that concurrent
-    writers on PostgreSQL lock them in the same order and cannot deadlock."""
+    writers on PostgreSQL lock them in the same order and cannot deadlock. `update` must depend on the
+    table and back end only (the statement is built once and reused)."""
     if not rows:
         return
-    stmt = dialect_insert(conn, table)
-    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=dict(update(stmt.excluded)))
-    conn.execute(stmt, list(rows))
+
+    def build() -> Any:
+        stmt = dialect_insert(conn, table)
+        return stmt.on_conflict_do_update(index_elements=list(keys), set_=dict(update(stmt.excluded)))
+
+    execute_bulk(conn, _statement(conn, table, "upsert", build), table, rows)
 
 
 def keep_old_when_missing(table: sa.Table, excluded: Any, columns: Iterable[str]) -> dict[str, Any]:

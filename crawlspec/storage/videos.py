@@ -93,11 +93,11 @@ def _video_id(video: Mapping[str, Any]) -> int:
     return video_id
 
 
-def _name_set(values: Any, what: str) -> set[str]:
+def _name_set(values: Any, what: tuple[object, ...]) -> set[str]:
     if values is None:
         return set()
     if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple, set)):
-        raise MalformedRecord(f"{what} is not a list: {values!r}")
+        raise MalformedRecord(f"{' '.join(map(str, what))} is not a list: {values!r}")
     names = {as_text(value, what) for value in values}
     return {name for name in names if name}
 
@@ -105,17 +105,17 @@ def _name_set(values: Any, what: str) -> set[str]:
 def _page_video(video: Mapping[str, Any], now: datetime) -> _PageVideo:
     video_id = _video_id(video)
     row: dict[str, Any] = {"id": video_id, "create_time": as_utc(video.get("create_time"),
-                                                                  f"video {video_id} create_time")}
+                                                                  ("video", video_id, "create_time"))}
     for name in VIDEO_INT_COLUMNS:
-        row[name] = as_int(video.get(name), f"video {video_id} {name}")
+        row[name] = as_int(video.get(name), ("video", video_id, name))
     for name in VIDEO_TEXT_COLUMNS:
-        row[name] = as_text(video.get(name), f"video {video_id} {name}")
+        row[name] = as_text(video.get(name), ("video", video_id, name))
     extra = {key: strip_nul(value) for key, value in video.items() if key not in VIDEO_OWN_KEYS}
     row["extra_data"] = extra or None
     row["crawled_at"] = now
     row["crawled_updated_at"] = now
-    hashtags = _name_set(video.get("hashtag_names"), f"video {video_id} hashtag_names")
-    effects = _name_set(video.get("effect_ids"), f"video {video_id} effect_ids")
+    hashtags = _name_set(video.get("hashtag_names"), ("video", video_id, "hashtag_names"))
+    effects = _name_set(video.get("effect_ids"), ("video", video_id, "effect_ids"))
     return _PageVideo(row, hashtags, effects)
 
 
@@ -186,11 +186,11 @@ def store_comments(conn: Connection, comments: Sequence[Mapping[str, Any]], *, n
         comment_id = as_int(comment.get("id"), "comment id")
         if comment_id is None:
             raise MalformedRecord(f"a comment without an id cannot be stored (keys: {sorted(comment)})")
-        row: dict[str, Any] = {"id": comment_id, "text": as_text(comment.get("text"), f"comment {comment_id} text"),
-                               "create_time": as_utc(comment.get("create_time"), f"comment {comment_id} create_time"),
+        row: dict[str, Any] = {"id": comment_id, "text": as_text(comment.get("text"), ("comment", comment_id, "text")),
+                               "create_time": as_utc(comment.get("create_time"), ("comment", comment_id, "create_time")),
                                "crawled_at": now, "crawled_updated_at": now}
         for name in COMMENT_INT_COLUMNS:
-            row[name] = as_int(comment.get(name), f"comment {comment_id} {name}")
+            row[name] = as_int(comment.get(name), ("comment", comment_id, name))
         seen = rows.setdefault(comment_id, row)
         if seen is not row:  # the same comment twice in one batch: later values win, gaps keep earlier ones
             seen.update({key: value for key, value in row.items() if value is not None})
@@ -214,11 +214,11 @@ def store_user_info(conn: Connection, users: Mapping[str, Mapping[str, Any]], *,
         if not name:
             raise MalformedRecord("user info without a username cannot be stored")
         row: dict[str, Any] = {"username": name, "crawled_at": now, "crawled_updated_at": now,
-                               "is_verified": as_bool(info.get("is_verified"), f"user {name} is_verified")}
+                               "is_verified": as_bool(info.get("is_verified"), ("user", name, "is_verified"))}
         for column in USER_INT_COLUMNS:
-            row[column] = as_int(info.get(column), f"user {name} {column}")
+            row[column] = as_int(info.get(column), ("user", name, column))
         for column in USER_TEXT_COLUMNS:
-            row[column] = as_text(info.get(column), f"user {name} {column}")
+            row[column] = as_text(info.get(column), ("user", name, column))
         rows[name] = row
 
     def update(excluded: Any) -> dict[str, Any]:
