@@ -20,8 +20,10 @@ from crawlspec.export_query import BOOL, DATE, INT, JSON, LIST, TEXT, TIMESTAMP,
 
 FORMATS: tuple[str, ...] = ("csv", "jsonl", "parquet")
 PARQUET_INSTALL_HINT = "pip install 'crawlspec[parquet]'"
-# Parquet row groups of about this many rows (batches are buffered as Arrow data until then).
-PARQUET_ROW_GROUP_ROWS = 100_000
+# Batches are buffered as Arrow data into row groups of up to this many rows or bytes (whichever comes
+# first): big enough for readers, small enough to keep the writer's memory flat and bounded.
+PARQUET_ROW_GROUP_ROWS = 128_000
+PARQUET_ROW_GROUP_BYTES = 32 * 2**20
 CSV_LIST_SEPARATOR = ";"
 
 Row = Sequence[Any]
@@ -177,13 +179,16 @@ class ParquetWriter:
         self._writer = pq.ParquetWriter(binary, self._schema, compression="zstd")
         self._pending: list[Any] = []
         self._pending_rows = 0
+        self._pending_bytes = 0
 
     def write_batch(self, rows: Sequence[Row]) -> None:
         if not rows:
             return
-        self._pending.append(self._record_batch(rows))
-        self._pending_rows += len(rows)
-        if self._pending_rows >= PARQUET_ROW_GROUP_ROWS:
+        batch = self._record_batch(rows)
+        self._pending.append(batch)
+        self._pending_rows += batch.num_rows
+        self._pending_bytes += batch.nbytes
+        if self._pending_rows >= PARQUET_ROW_GROUP_ROWS or self._pending_bytes >= PARQUET_ROW_GROUP_BYTES:
             self._flush()
 
     def _record_batch(self, rows: Sequence[Row]) -> Any:
@@ -201,7 +206,7 @@ class ParquetWriter:
         if self._pending:
             table = pa.Table.from_batches(self._pending, schema=self._schema)
             self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
-        self._pending, self._pending_rows = [], 0
+        self._pending, self._pending_rows, self._pending_bytes = [], 0, 0
 
     def close(self) -> None:
         self._flush()

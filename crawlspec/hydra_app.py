@@ -257,14 +257,11 @@ def run_command(command: str, config: dict[str, Any], overrides: list[str]) -> J
 
 
 def _run_or_test(command: str, config: dict[str, Any], overrides: list[str]) -> JobResult:
-    from crawlspec.logs import configure_logging
-
     try:
         from crawlspec import run_command as runtime
     except ImportError as error:
         return JobResult(exit_codes.FAILURE, overrides=tuple(overrides),
                          message=f"crawlspec {command}: not available in this version ({error})")
-    configure_logging(config["log"]["format"], config["log"]["level"])
     outcome = runtime.run(config, overrides=overrides) if command == "run" else runtime.smoke_test(config)
     return JobResult(int(outcome.exit_code), message=outcome.message or "", videos=outcome.videos,
                      requests=outcome.requests, overrides=tuple(overrides))

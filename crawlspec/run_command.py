@@ -87,9 +87,7 @@ def run(config: dict, *, overrides: list[str] | tuple[str, ...] = ()) -> RunOutc
     try:
         return _run(config, list(overrides))
     except CrawlspecError as err:
-        message = redact_text(str(err))
-        print(f"crawlspec run: {message}", file=sys.stderr)
-        return RunOutcome(err.exit_code, message=message)
+        return RunOutcome(err.exit_code, message=f"crawlspec run: {redact_text(str(err))}")
 
 
 def _run(config: dict, overrides: list[str]) -> RunOutcome:
@@ -135,8 +133,7 @@ def _run(config: dict, overrides: list[str]) -> RunOutcome:
                                 requests=stats.requests, videos=stats.videos, now=utc_now())
         client.close()
         _print_summary(plan.name, stats, db_url, ledger.remaining("research"))
-        return RunOutcome(stats.exit_code, videos=stats.videos, requests=stats.requests,
-                          message=stats.outcome)
+        return RunOutcome(stats.exit_code, videos=stats.videos, requests=stats.requests)
     finally:
         endpoint.close()
 
@@ -160,9 +157,7 @@ def smoke_test(config: dict) -> RunOutcome:
     try:
         return _smoke_test(config)
     except CrawlspecError as err:
-        message = redact_text(str(err))
-        print(f"crawlspec test: {message}", file=sys.stderr)
-        return RunOutcome(err.exit_code, message=message)
+        return RunOutcome(err.exit_code, message=f"crawlspec test: {redact_text(str(err))}")
 
 
 def _smoke_test(config: dict) -> RunOutcome:
@@ -189,6 +184,6 @@ def _smoke_test(config: dict) -> RunOutcome:
         print(f"API OK: one video query answered (log_id {response.log_id}); 1 request used",
               file=sys.stderr)
         client.close()
-        return RunOutcome(exit_codes.OK, requests=budget.used, message="ok")
+        return RunOutcome(exit_codes.OK, requests=budget.used)
     finally:
         endpoint.close()

@@ -124,6 +124,16 @@ SIMULATOR_SCHEMA: dict[str, Any] = _obj(
     type=["object", "null"],
 )
 
+RETRY_SCHEMA: dict[str, Any] = _obj(
+    {
+        "max_tries": _int(1),
+        "base_wait_s": {"type": "number", "minimum": 0},
+        "max_wait_s": {"type": "number", "minimum": 0},
+        "search_id_tries": _int(1),
+        "search_id_wait_s": {"type": "number", "minimum": 0},
+    }
+)
+
 CONFIG_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://crawlspec.invalid/config.schema.json",
@@ -138,6 +148,8 @@ CONFIG_SCHEMA: dict[str, Any] = {
                     "daily_quota": _int(1, fix="the daily request budget, 1000 for most projects"),
                     "index_lag_days": _int(0),
                     "timeout_s": {"type": "number", "exclusiveMinimum": 0},
+                    "daily_quota_follow": _int(1, fix="the followers/following budget, 20000 per day"),
+                    "retry": RETRY_SCHEMA,
                     "simulator": SIMULATOR_SCHEMA,
                 }
             ),

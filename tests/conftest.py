@@ -42,10 +42,11 @@ def pg_url() -> Iterator[str]:
     import sqlalchemy as sa
 
     name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    # crawlspec depends on psycopg2; SQLAlchemy 2.1 would pick psycopg 3 for a bare postgresql:// URL.
+    base = sa.engine.make_url(server_url).set(drivername="postgresql+psycopg2")
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    base = sa.engine.make_url(server_url)
     url = base.set(database=name).render_as_string(hide_password=False)
     try:
         yield url
@@ -118,5 +119,7 @@ def read_corpus_dump(path: Path) -> dict[str, list[dict]]:
             item = dict(record["data"])
             if record["kind"] == "video":
                 item["_deleted"] = record.get("deleted", False)
+            if "username" in record:  # user records: the API does not echo it inside `data`
+                item.setdefault("username", record["username"])
             kinds.setdefault(record["kind"], []).append(item)
     return kinds

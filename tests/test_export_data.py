@@ -106,11 +106,14 @@ def _names(conn: Connection, link: sa.Table, item_key: str, items_name: str, ite
 
 def fill_synthetic_videos(engine: Engine, count: int, *, description_chars: int = 600,
                           chunk: int = 5_000) -> None:
-    """`count` fat video rows (ids above 2^62) with two hashtags each, inserted with Core executemany."""
-    video, link, hashtag = (models.Base.metadata.tables[name] for name in ("video", "videos_to_hashtags", "hashtag"))
+    """`count` fat video rows (ids above 2^62) with two hashtags each, every tenth one with crawl tag
+    `tenth`, inserted with Core executemany."""
+    tables = models.Base.metadata.tables
+    video, link, hashtag = tables["video"], tables["videos_to_hashtags"], tables["hashtag"]
     filler = ("lorem ipsum dolor sit amet ünï " * (description_chars // 30 + 1))[:description_chars]
     with engine.begin() as conn:
         conn.execute(sa.insert(hashtag), [{"id": i + 1, "name": f"tag{i}"} for i in range(100)])
+        conn.execute(sa.insert(tables["crawl_tag"]), [{"id": 1, "name": "tenth"}])
     for start in range(0, count, chunk):
         rows, links = [], []
         for n in range(start, min(start + chunk, count)):
@@ -122,9 +125,11 @@ def fill_synthetic_videos(engine: Engine, count: int, *, description_chars: int 
                          "crawled_updated_at": NOW, "extra_data": {"is_stem_verified": n % 2 == 0}})
             links += [{"video_id": video_id, "hashtag_id": n % 100 + 1},
                       {"video_id": video_id, "hashtag_id": (n + 1) % 100 + 1}]
+        tagged = [{"video_id": row["id"], "crawl_tag_id": 1} for row in rows if row["like_count"] % 10 == 0]
         with engine.begin() as conn:
             conn.execute(sa.insert(video), rows)
             conn.execute(sa.insert(link), links)
+            conn.execute(sa.insert(tables["videos_to_crawl_tags"]), tagged)
 
 
 def canonical(value: Any) -> Any:

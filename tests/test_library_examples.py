@@ -39,7 +39,13 @@ def day_of(video: dict) -> str:
 
 
 def test_high_level_client_iterates_and_fetches_all_with_inclusive_end_date(start_sim, example_dir):
-    sim = start_sim()
+    sim = start_sim(videos=10000)
+    dump = example_dir / "corpus.jsonl"
+    sim.dump_corpus(dump)
+    # the regions of the corpus's shoe videos on the last day, so the inclusive end date is tested
+    regions = {v["region_code"] for v in read_corpus_dump(dump)["video"]
+               if day_of(v) == "2024-03-02" and "shoes" in {t.lower() for t in v.get("hashtag_names", [])}}
+    assert regions
     ns = run_example(
         """
         from pathlib import Path
@@ -50,7 +56,7 @@ def test_high_level_client_iterates_and_fetches_all_with_inclusive_end_date(star
         query = VideoQuery(
                 and_=[
                     Cond(Fields.hashtag_name, "shoes", Op.EQ),
-                    Cond(Fields.region_code, ["US", "GB", "FR", "DE", "BR", "ID"], Op.IN),
+                    Cond(Fields.region_code, REGIONS, Op.IN),
                 ],
             )
         client_config = ApiClientConfig(engine=None,
@@ -64,8 +70,7 @@ def test_high_level_client_iterates_and_fetches_all_with_inclusive_end_date(star
         for result in api_client.api_results_iter(query_config):
             pages.append(result.videos)
         everything = api_client.fetch_all(query_config)
-        """, SIM_URL=sim.url)
-    regions = {"US", "GB", "FR", "DE", "BR", "ID"}
+        """, SIM_URL=sim.url, REGIONS=sorted(regions))
     want = corpus_ids(sim, example_dir, lambda v: "2024-03-01" <= day_of(v) <= "2024-03-02"
                       and v.get("region_code") in regions
                       and "shoes" in {t.lower() for t in v.get("hashtag_names", [])})

@@ -125,7 +125,7 @@ def test_sigterm_commits_and_exits_75_then_resumes(crawlspec_exe, start_sim, sim
 
 def test_quota_exhaustion_exits_75_day_after_day_until_complete(crawlspec_exe, start_sim, sim_env, workdir,
                                                                  sqlite_url):
-    sim = start_sim(videos=6000, daily_quota=3)
+    sim = start_sim(videos=6000, daily_quota=2)
     dump = workdir / "corpus.jsonl"
     sim.dump_corpus(dump)
     codes = []
@@ -141,7 +141,8 @@ def test_quota_exhaustion_exits_75_day_after_day_until_complete(crawlspec_exe, s
         assert result.returncode == 75, result.stderr[-3000:]
         sim.advance_day()
         day += timedelta(days=1)
-    assert codes[-1] == 0 and set(codes[:-1]) == {75} and len(codes) > 2
+    assert codes[-1] == 0 and set(codes[:-1]) == {75}
+    assert len(codes) == -(-minimum_pages(dump) // 2), "each day spends its whole quota on pages"
     assert set(stored_ids(sqlite_url)) == matching(dump, "2024-03-01", "2024-03-12")
 
 
@@ -150,6 +151,7 @@ def test_two_processes_sharing_a_database_stay_within_the_daily_budget(crawlspec
     sim = start_sim(videos=6000, latency_ms=5)
     procs = [subprocess.Popen(command(crawlspec_exe, sim, db_url, "api.daily_quota=5",
                                       "api.on_quota_exhausted=exit", f"spec.tags=[job{i}]",
+                                      "spec.window.days_per_query=1",
                                       f"spec.query.include_any_hashtags=[{tag}]"),
                               cwd=workdir, env=sim_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               text=True)
@@ -167,15 +169,22 @@ def test_two_processes_sharing_a_database_stay_within_the_daily_budget(crawlspec
 def test_stale_search_id_restarts_the_window_from_cursor_zero(crawlspec_exe, start_sim, sim_env, workdir,
                                                               sqlite_url):
     first_sim = start_sim(videos=6000)
-    stopped = subprocess.run(command(crawlspec_exe, first_sim, sqlite_url, "spec.limits.max_api_requests=2"),
+    one_window = "spec.window.days_per_query=12"
+    stopped = subprocess.run(command(crawlspec_exe, first_sim, sqlite_url, one_window,
+                                     "spec.limits.max_api_requests=2"),
                              cwd=workdir, env=sim_env, capture_output=True, text=True, timeout=300)
     assert stopped.returncode == 75, stopped.stderr[-3000:]
+    engine = sa.create_engine(sqlite_url)
+    with engine.connect() as conn:
+        checkpoint = conn.execute(sa.text("SELECT search_id, cursor FROM crawl_window")).one()
+    engine.dispose()
+    assert checkpoint.search_id and checkpoint.cursor == 200, "stopped mid-window with a stored search_id"
     first_sim.stop()  # its cached searches die with it: the stored search_id is now unknown
 
     sim = start_sim(videos=6000)
     dump = workdir / "corpus.jsonl"
     sim.dump_corpus(dump)
-    result = subprocess.run(command(crawlspec_exe, sim, sqlite_url), cwd=workdir, env=sim_env,
+    result = subprocess.run(command(crawlspec_exe, sim, sqlite_url, one_window), cwd=workdir, env=sim_env,
                             capture_output=True, text=True, timeout=300)
 
     assert result.returncode == 0, result.stderr[-3000:]
