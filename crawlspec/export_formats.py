@@ -23,7 +23,7 @@ PARQUET_INSTALL_HINT = "pip install 'crawlspec[parquet]'"
 # Batches are buffered as Arrow data into row groups of up to this many rows or bytes (whichever comes
 # first): big enough for readers, small enough to keep the writer's memory flat and bounded.
 PARQUET_ROW_GROUP_ROWS = 128_000
-PARQUET_ROW_GROUP_BYTES = 32 * 2**20
+PARQUET_ROW_GROUP_BYTES = 16 * 2**20
 CSV_LIST_SEPARATOR = ";"
 
 Row = Sequence[Any]
