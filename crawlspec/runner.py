@@ -10,11 +10,15 @@ Rules it keeps (design section 5):
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from crawlspec import exit_codes
@@ -28,12 +32,16 @@ from crawlspec.errors import (
     SearchIdRejected,
 )
 from crawlspec.logs import get_logger
+from crawlspec.models import CrawlWindow
 from crawlspec.storage import checkpoints
 from crawlspec.storage.ledger import QuotaLedger
 from crawlspec.storage.videos import store_video_page
 from crawlspec.windows import Window, group_days, split_window
 
 WAIT_STRATEGIES = ("wait_next_utc_midnight", "wait_four_hours", "exit")
+LEASE = timedelta(minutes=15)
+"""How long a window stays reserved for the process crawling it without a committed page; a crashed
+holder's windows become free again after that (each committed page renews the lease)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,7 @@ class CrawlStats:
     windows_done: int = 0
     windows_failed: int = 0
     windows_left: int = 0
+    windows_leased_elsewhere: int = 0
     stopped: str | None = None  # "quota" | "limit" | "interrupted" when stopped early
     errors: list[str] = field(default_factory=list)
 
@@ -171,6 +180,7 @@ class VideoCrawler:
         self.ctx = ctx
         self.settings = settings
         self.stats = CrawlStats()
+        self.lease_owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.log = get_logger("crawlspec.runner").bind(spec=plan.name)
 
     def run(self) -> CrawlStats:
@@ -178,8 +188,8 @@ class VideoCrawler:
         self.stats.windows_left = len(windows)
         try:
             for state in windows:
-                self._crawl_window(state)
-                self.stats.windows_left -= 1
+                if self._crawl_window(state):
+                    self.stats.windows_left -= 1
         except _StopRun as stop:
             self.stats.stopped = stop.reason
         self.stats.requests = self.ctx.budget.used
@@ -203,7 +213,13 @@ class VideoCrawler:
             self.log.info("skipping_covered_days", days=len(covered))
         return resume + opened
 
-    def _crawl_window(self, state: checkpoints.WindowState) -> None:
+    def _crawl_window(self, state: checkpoints.WindowState) -> bool:
+        """Page one window to its end; False when it was left to another process (leased)."""
+        if not self._claim(state):
+            self.stats.windows_leased_elsewhere += 1
+            self.log.info("window_leased_elsewhere", window=_window_label(state),
+                          note="another process is crawling it; it is not fetched twice")
+            return False
         restarted = False
         while True:
             if self.ctx.stop_event.is_set():
@@ -213,17 +229,34 @@ class VideoCrawler:
             except SearchIdRejected as err:
                 if restarted:
                     self._fail(state, err)
-                    return
+                    return True
                 restarted = True
                 state = self._restart(state, err)
                 continue
             except ApiError as err:  # fatal for this window (RetriesExhausted included)
                 self._fail(state, err)
-                return
-            state = self._commit_page(state, response)
+                return True
+            try:
+                state = self._commit_page(state, response)
+            except checkpoints.CheckpointConflict as err:
+                self.stats.windows_leased_elsewhere += 1
+                self.log.warning("window_taken_over", window=_window_label(state), reason=str(err))
+                return False
             if not state.has_more:
                 self.stats.windows_done += 1
-                return
+                return True
+
+    def _claim(self, state: checkpoints.WindowState) -> bool:
+        now = self.ctx.clock()
+        with self.ctx.engine.begin() as conn:
+            if checkpoints.claim_window(conn, state, owner=self.lease_owner, until=now + LEASE, now=now):
+                return True
+            holder = conn.execute(sa.select(CrawlWindow.lease_owner).where(CrawlWindow.id == state.id)).scalar()
+            if not _holder_is_dead(holder):
+                return False
+            self.log.info("lease_released", window=_window_label(state), dead_holder=holder)
+            return checkpoints.claim_window(conn, state, owner=self.lease_owner, until=now + LEASE,
+                                            now=datetime.max.replace(tzinfo=now.tzinfo))
 
     def _fetch_page(self, state: checkpoints.WindowState):
         from crawlspec.client import TikTokVideoRequest
@@ -254,7 +287,9 @@ class VideoCrawler:
             new_state = checkpoints.advance_window(
                 conn, state, cursor=cursor, search_id=response.search_id or state.search_id,
                 has_more=has_more, videos_on_page=len(videos), crawl_id=self.ctx.crawl_id, now=now)
-            if not has_more:
+            if has_more:
+                checkpoints.claim_window(conn, new_state, owner=self.lease_owner, until=now + LEASE, now=now)
+            else:
                 checkpoints.mark_days_covered(conn, self.plan.fingerprint, self._coverable(new_state),
                                               crawl_id=self.ctx.crawl_id, now=now)
         self.stats.pages += 1
@@ -283,6 +318,23 @@ class VideoCrawler:
                        log_id=getattr(err, "log_id", None))
         with self.ctx.engine.begin() as conn:
             checkpoints.fail_window(conn, state, error=str(err), now=self.ctx.clock())
+
+
+def _holder_is_dead(owner: str | None) -> bool:
+    """A lease held by a process of this machine that no longer exists (killed, crashed) is free now;
+    other machines' leases are free when they expire."""
+    if not owner or owner.count(":") < 2:
+        return False
+    host, pid, _token = owner.rsplit(":", 2)
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _window_label(state: checkpoints.WindowState) -> str:

@@ -193,3 +193,22 @@ def test_stale_search_id_restarts_the_window_from_cursor_zero(crawlspec_exe, sta
     ids = stored_ids(sqlite_url)
     assert len(ids) == len(set(ids))
     assert set(ids) == matching(dump, "2024-03-01", "2024-03-12")
+
+
+def test_two_runs_of_the_same_spec_at_once_never_fetch_a_window_twice(crawlspec_exe, start_sim, sim_env,
+                                                                      workdir, db_url):
+    sim = start_sim(videos=6000, latency_ms=20)
+    dump = workdir / "corpus.jsonl"
+    sim.dump_corpus(dump)
+    cmd = command(crawlspec_exe, sim, db_url, "spec.window.days_per_query=2")
+    procs = [subprocess.Popen(cmd, cwd=workdir, env=sim_env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL) for _ in range(2)]
+    codes = [p.wait(timeout=300) for p in procs]
+    assert set(codes) <= {0, 75}
+    finish = subprocess.run(cmd, cwd=workdir, env=sim_env, capture_output=True, text=True, timeout=300)
+    assert finish.returncode == 0, finish.stderr[-3000:]
+
+    day_windows = [(f"2024-03-{d:02d}", f"2024-03-{d + 1:02d}") for d in range(1, 12, 2)]
+    minimum = sum(max(1, -(-len(matching(dump, a, b, live_only=False)) // 100)) for a, b in day_windows)
+    assert video_requests(sim) == minimum, "every window page was fetched exactly once"
+    assert set(stored_ids(db_url)) == matching(dump, "2024-03-01", "2024-03-12")
