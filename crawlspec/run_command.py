@@ -61,6 +61,27 @@ def open_endpoint(api: dict) -> ApiEndpoint:
 
 
 @contextlib.contextmanager
+def database_errors(db_url: str) -> Iterator[None]:
+    """A database that fails mid-run becomes a clear message and an exit code, never a traceback:
+    a lost PostgreSQL connection is resumable (75: committed pages are safe); a SQLite write error
+    (disk full, read-only file) is 1, naming the file."""
+    from sqlalchemy import exc
+
+    from crawlspec.errors import DatabaseUnavailable
+    from crawlspec.storage.database import display_url
+
+    try:
+        yield
+    except (exc.OperationalError, exc.InterfaceError) as err:
+        detail = str(getattr(err, "orig", err)).strip().splitlines()[0] if str(err).strip() else "error"
+        if db_url.startswith("sqlite"):
+            raise CrawlspecError(f"the SQLite database {display_url(db_url)} failed: {detail}; pages "
+                                 "committed before are safe; fix the file or disk and run again") from None
+        raise DatabaseUnavailable(f"lost the connection to {display_url(db_url)}: {detail}; pages committed "
+                                  "before are safe; run the same command again to resume") from None
+
+
+@contextlib.contextmanager
 def stop_on_signals(stop_event: threading.Event) -> Iterator[None]:
     """SIGINT/SIGTERM set `stop_event`: the in-flight page is committed, then the run exits 75."""
     if threading.current_thread() is not threading.main_thread():
@@ -91,54 +112,65 @@ def run(config: dict, *, overrides: list[str] | tuple[str, ...] = ()) -> RunOutc
 
 
 def _run(config: dict, overrides: list[str]) -> RunOutcome:
-    from crawlspec.client import RawArchive, RetryPolicy, TikTokApiRequestClient
     from crawlspec.compiler import compile_spec
-    from crawlspec.runner import QuotaWaiter, RequestBudget, RunContext, RunnerSettings, VideoCrawler
-    from crawlspec.storage import crawls
-    from crawlspec.storage.database import open_database, resolve_db_url
-    from crawlspec.storage.ledger import QuotaLedger
+    from crawlspec.storage.database import resolve_db_url
 
     plan = compile_spec(config["spec"])
     api = config.get("api", {})
     db_url = resolve_db_url(config["db"]["url"])
     endpoint = open_endpoint(api)
     try:
-        engine = open_database(db_url)
-        ledger = QuotaLedger(engine, limits={"research": int(api.get("daily_quota", 1000)),
-                                             "follow": int(api.get("daily_quota_follow", 20000))},
-                             clock=utc_now)
-        budget = RequestBudget(ledger, max_api_requests=plan.max_api_requests)
-        raw_dir = (config.get("storage") or {}).get("raw_dir")
-        client = TikTokApiRequestClient(
-            endpoint.credentials, endpoint.base_url, timeout_s=float(api.get("timeout_s", 120)),
-            retry=RetryPolicy(**(api.get("retry") or {})), before_request=budget,
-            raw_archive=RawArchive(Path(raw_dir)) if raw_dir else None)
-        stop_event = threading.Event()
-        settings = RunnerSettings(on_quota_exhausted=api.get("on_quota_exhausted", "wait_next_utc_midnight"),
-                                  index_lag_days=int(api.get("index_lag_days", 2)),
-                                  refetch=bool((config.get("run") or {}).get("refetch", False)))
-        with engine.begin() as conn:
-            crawls.register_spec(conn, fingerprint=plan.fingerprint, name=plan.name, query=plan.query,
-                                 fields=list(plan.fields), fetch=dict(plan.fetch), now=utc_now())
-            crawl_id = crawls.start_crawl(conn, spec_name=plan.name, fingerprint=plan.fingerprint,
-                                          query=plan.query, start_date=plan.start, end_date=plan.end,
-                                          tags=list(plan.tags), overrides=overrides, now=utc_now())
-        ctx = RunContext(engine=engine, client=client, budget=budget, crawl_id=crawl_id,
-                         stop_event=stop_event, waiter=QuotaWaiter(settings.on_quota_exhausted,
-                                                                   stop_event=stop_event))
-        with stop_on_signals(stop_event):
-            stats = VideoCrawler(plan, ctx, settings).run()
-        with engine.begin() as conn:
-            crawls.finish_crawl(conn, crawl_id, outcome=stats.outcome, exit_code=stats.exit_code,
-                                requests=stats.requests, videos=stats.videos, now=utc_now())
-        client.close()
-        _print_summary(plan.name, stats, db_url, ledger.remaining("research"))
-        return RunOutcome(stats.exit_code, videos=stats.videos, requests=stats.requests)
+        with database_errors(db_url):
+            return _crawl(config, overrides, plan, api, db_url, endpoint)
     finally:
         endpoint.close()
 
 
+def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str,
+           endpoint: ApiEndpoint) -> RunOutcome:
+    from crawlspec.client import RawArchive, RetryPolicy, TikTokApiRequestClient
+    from crawlspec.runner import QuotaWaiter, RequestBudget, RunContext, RunnerSettings, VideoCrawler
+    from crawlspec.storage import crawls
+    from crawlspec.storage.database import open_database
+    from crawlspec.storage.ledger import QuotaLedger
+
+    engine = open_database(db_url)
+    ledger = QuotaLedger(engine, limits={"research": int(api.get("daily_quota", 1000)),
+                                         "follow": int(api.get("daily_quota_follow", 20000))},
+                         clock=utc_now)
+    budget = RequestBudget(ledger, max_api_requests=plan.max_api_requests)
+    raw_dir = (config.get("storage") or {}).get("raw_dir")
+    client = TikTokApiRequestClient(
+        endpoint.credentials, endpoint.base_url, timeout_s=float(api.get("timeout_s", 120)),
+        retry=RetryPolicy(**(api.get("retry") or {})), before_request=budget,
+        raw_archive=RawArchive(Path(raw_dir)) if raw_dir else None)
+    stop_event = threading.Event()
+    settings = RunnerSettings(on_quota_exhausted=api.get("on_quota_exhausted", "wait_next_utc_midnight"),
+                              index_lag_days=int(api.get("index_lag_days", 2)),
+                              refetch=bool((config.get("run") or {}).get("refetch", False)))
+    with engine.begin() as conn:
+        crawls.register_spec(conn, fingerprint=plan.fingerprint, name=plan.name, query=plan.query,
+                             fields=list(plan.fields), fetch=dict(plan.fetch), now=utc_now())
+        crawl_id = crawls.start_crawl(conn, spec_name=plan.name, fingerprint=plan.fingerprint,
+                                      query=plan.query, start_date=plan.start, end_date=plan.end,
+                                      tags=list(plan.tags), overrides=overrides, now=utc_now())
+    ctx = RunContext(engine=engine, client=client, budget=budget, crawl_id=crawl_id,
+                     stop_event=stop_event, waiter=QuotaWaiter(settings.on_quota_exhausted,
+                                                               stop_event=stop_event))
+    with stop_on_signals(stop_event):
+        stats = VideoCrawler(plan, ctx, settings).run()
+    with engine.begin() as conn:
+        crawls.finish_crawl(conn, crawl_id, outcome=stats.outcome, exit_code=stats.exit_code,
+                            requests=stats.requests, videos=stats.videos, now=utc_now())
+    client.close()
+    _print_summary(plan.name, stats, db_url, ledger.remaining("research"))
+    return RunOutcome(stats.exit_code, videos=stats.videos, requests=stats.requests)
+
+
 def _print_summary(name: str, stats: Any, db_url: str, quota_left: int) -> None:
+    from crawlspec.storage.database import display_url
+
+    db_url = display_url(db_url)  # never the password
     lines = [f"crawlspec: spec '{name}' {stats.outcome}: {stats.videos} videos stored from "
              f"{stats.pages} pages, {stats.requests} API requests used ({quota_left} left today)",
              f"  database: {db_url}"]
