@@ -12,13 +12,22 @@ from datetime import date, datetime, time, timedelta, timezone
 TODAY_ENV = "CRAWLSPEC_TODAY"
 
 
+def pinned_day() -> date | None:
+    """The day `CRAWLSPEC_TODAY` pins, if any."""
+    pinned = os.environ.get(TODAY_ENV, "").strip()
+    if not pinned:
+        return None
+    try:
+        return date.fromisoformat(pinned)
+    except ValueError:
+        raise ValueError(f"{TODAY_ENV}={pinned!r} is not a date; use YYYY-MM-DD") from None
+
+
 def utc_now() -> datetime:
     """The current UTC time; on a pinned day, that day's date with the real time of day."""
     now = datetime.now(timezone.utc)
-    pinned = os.environ.get(TODAY_ENV)
-    if pinned:
-        return datetime.combine(date.fromisoformat(pinned), now.timetz())
-    return now
+    pinned = pinned_day()
+    return datetime.combine(pinned, now.timetz()) if pinned else now
 
 
 def utc_today() -> date:

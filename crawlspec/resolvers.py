@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import os
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 from omegaconf import OmegaConf
 
-TODAY_ENV = "CRAWLSPEC_TODAY"
+from crawlspec.clock import TODAY_ENV, utc_today
+
+__all__ = ["TODAY_ENV", "days_ago", "pinned_today", "register", "today_utc"]
+
 _pinned: contextvars.ContextVar[date | None] = contextvars.ContextVar("crawlspec_today", default=None)
 
 
@@ -23,13 +25,7 @@ def today_utc() -> date:
     pinned = _pinned.get()
     if pinned is not None:
         return pinned
-    override = os.environ.get(TODAY_ENV)
-    if override:
-        try:
-            return date.fromisoformat(override.strip())
-        except ValueError:
-            raise ValueError(f"{TODAY_ENV}={override!r} is not a date; use YYYY-MM-DD") from None
-    return datetime.now(timezone.utc).date()
+    return utc_today()
 
 
 @contextlib.contextmanager
