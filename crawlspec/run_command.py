@@ -117,6 +117,7 @@ def _run(config: dict, overrides: list[str]) -> RunOutcome:
 
     plan = compile_spec(config["spec"])
     api = config.get("api", {})
+    warn_about_index_lag(plan.end, int(api.get("index_lag_days", 2)))
     db_url = resolve_db_url(config["db"]["url"])
     endpoint = open_endpoint(api)
     try:
@@ -124,6 +125,18 @@ def _run(config: dict, overrides: list[str]) -> RunOutcome:
             return _crawl(config, overrides, plan, api, db_url, endpoint)
     finally:
         endpoint.close()
+
+
+def warn_about_index_lag(end: date, index_lag_days: int) -> None:
+    """The API indexes new videos up to 48 h late: say so when a window reaches into that lag."""
+    from crawlspec.clock import utc_today
+
+    newest_complete = utc_today() - timedelta(days=index_lag_days)
+    if end > newest_complete:
+        get_logger("crawlspec.run").warning(
+            "window_in_index_lag", end=end.isoformat(), newest_complete_day=newest_complete.isoformat(),
+            note=f"the API indexes videos up to {index_lag_days} days late: days after "
+                 f"{newest_complete} are fetched now and fetched again by a later run")
 
 
 def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str,
