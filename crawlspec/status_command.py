@@ -45,6 +45,7 @@ def collect_status(db_url: str, *, daily_quota: int = 1000) -> dict[str, Any]:
     from crawlspec.storage.database import open_database, resolve_db_url
 
     url = resolve_db_url(db_url)
+    _require_existing_sqlite_file(url)
     engine = open_database(url, upgrade=False)
     today = utc_today()
     try:
@@ -59,6 +60,21 @@ def collect_status(db_url: str, *, daily_quota: int = 1000) -> dict[str, Any]:
         engine.dispose()
     return {"database": _safe_url(url), "today": today.isoformat(), "quota": quota,
             "videos_total": videos_total, "specs": specs}
+
+
+def _require_existing_sqlite_file(url: str) -> None:
+    """`status` reads; it must not leave an empty database behind a mistyped path."""
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and Path(parsed.database).parent.exists() and not Path(parsed.database).exists():
+        err = CrawlspecError(f"no database at {parsed.database}: check --db (default {DEFAULT_DB_URL}, "
+                             "relative to the current directory)")
+        err.exit_code = exit_codes.INVALID_INPUT
+        raise err
 
 
 def _not_a_crawlspec_db(url: str) -> CrawlspecError:
