@@ -312,3 +312,22 @@ __all__ = [
     "QuotaUse", "UserInfo", "UtcDateTime", "Video", "crawls_to_crawl_tags", "videos_to_crawl_tags",
     "videos_to_crawls", "videos_to_effect_ids", "videos_to_hashtags",
 ]
+
+# Issue 6's tables (comment checkpoints, creator lookups, user-centred crawls, playlists) live in their
+# own module on the same Base; imported here so that `Base.metadata` and `crawlspec.models` have them.
+from crawlspec.enrichment_models import (  # noqa: E402
+    CommentProgress,
+    Playlist,
+    UserFollower,
+    UserFollowing,
+    UserLikedVideo,
+    UserListProgress,
+    UserLookup,
+    UserPinnedVideo,
+    UserRepostedVideo,
+)
+
+__all__ += [
+    "CommentProgress", "Playlist", "UserFollower", "UserFollowing", "UserLikedVideo", "UserListProgress",
+    "UserLookup", "UserPinnedVideo", "UserRepostedVideo",
+]

@@ -19,6 +19,9 @@ EXPECTED_TABLES = {
     "video", "crawl", "videos_to_crawls", "hashtag", "videos_to_hashtags", "effect", "videos_to_effect_ids",
     "crawl_tag", "videos_to_crawl_tags", "crawls_to_crawl_tags", "user_info", "comment", "crawl_spec",
     "crawl_window", "covered_day", "quota_ledger",
+    # 0002 (issue 6)
+    "comment_progress", "user_lookup", "user_list_progress", "user_liked_video", "user_pinned_video",
+    "user_reposted_video", "user_follower", "user_following", "playlist",
 }
 
 
