@@ -18,13 +18,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from crawlspec import exit_codes
 from crawlspec.errors import CrawlspecError, DatabaseLocationError, DatabaseUnavailable, SpecError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
+
+    from crawlspec.export_query import ExportPlan
 
 Warn = Callable[[str], None]
 
@@ -202,7 +204,7 @@ def _stream_export(db_url: str, table: str, fmt: str, path: Path | None, *, tag:
 def _export_rows(conn: Connection, table: str, fmt: str, path: Path | None, *, tag: str | None,
                  spec: str | None, batch_size: int, warn: Warn | None) -> int:
     from crawlspec.export_formats import make_writer
-    from crawlspec.export_query import load_lists, missing_filter_values, plan_export
+    from crawlspec.export_query import missing_filter_values, plan_export
 
     if conn.dialect.name == "postgresql":
         # One consistent snapshot for the rows and their list columns.
@@ -217,12 +219,19 @@ def _export_rows(conn: Connection, table: str, fmt: str, path: Path | None, *, t
         result = conn.execution_options(yield_per=batch_size).execute(plan.statement)
         for batch in result.partitions():
             rows = [tuple(row) for row in batch]
-            if plan.lists:
-                owners = [row[plan.owner_index] for row in rows]
-                lists = [load_lists(conn, column, owners) for column in plan.lists]
-                rows = [row + tuple(found.get(owner, []) for found in lists)
-                        for row, owner in zip(rows, owners, strict=True)]
+            if plan.list_statements:
+                rows = _with_lists(conn, plan, rows)
             writer.write_batch(rows)
             total += len(rows)
         writer.close()
     return total
+
+
+def _with_lists(conn: Connection, plan: ExportPlan, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The rows with their list columns appended; rows come in id order, so the batch is one id range."""
+    from crawlspec.export_query import load_lists
+
+    index = plan.owner_index
+    lo, hi = rows[0][index], rows[-1][index]
+    found = [load_lists(conn, statement, lo, hi) for statement in plan.list_statements]
+    return [row + tuple(names.get(row[index], []) for names in found) for row in rows]

@@ -38,8 +38,13 @@ class RowWriter(Protocol):
 
 
 def iso_utc(value: datetime) -> str:
-    text = value.astimezone(timezone.utc).replace(tzinfo=None).isoformat()
-    return text + "Z"
+    """`2024-03-01T12:00:00Z` (with `.ffffff` when there are microseconds); naive values are UTC."""
+    text = value.isoformat()
+    if text.endswith("+00:00"):
+        return text[:-6] + "Z"
+    if value.tzinfo is None:
+        return text + "Z"
+    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat() + "Z"
 
 
 def json_text(value: str) -> str | None:

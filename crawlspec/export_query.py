@@ -1,11 +1,15 @@
 """What `crawlspec export` reads: the exportable tables and their column kinds, the streaming SELECT with
 its `--tag` / `--spec` filters, and the list columns (`hashtag_names`, `effect_ids`, `crawl_tags`)
-loaded per batch of ids (one query per list column and batch, never one per row)."""
+loaded per batch of rows: one query per list column and batch, never one per row.
+
+Rows stream in id order, so each batch covers an id range [lo, hi] disjoint from the others; a list
+query reads the link rows of that range that pass the same filters. Over a whole export, each link row
+is read at most once, however selective the filters are, and the statement has two parameters
+(a long `IN (...)` list would cost more to compile than to run)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,9 +19,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from crawlspec import models
 from crawlspec.errors import DatabaseLocationError, SpecError
-
-# Bound parameters per IN (...) stay far below SQLite's limit (32,766) whatever --batch-size is.
-IN_CHUNK = 2_000
 
 # The kinds a writer has to know about; each maps to one parquet type (see export_formats).
 INT, BOOL, TEXT, TIMESTAMP, DATE, JSON, LIST = "int", "bool", "text", "timestamp", "date", "json", "list"
@@ -50,7 +51,8 @@ class ExportPlan:
     statement: sa.Select[Any]
     columns: tuple[ExportColumn, ...]
     """Output columns: the scalar columns in SELECT order, then the list columns."""
-    lists: tuple[ListColumn, ...]
+    list_statements: tuple[sa.Select[Any], ...]
+    """Per list column: (owner id, name) rows for owner ids in [:lo, :hi] passing the filters."""
     owner_index: int
     """Position of the id that the list columns hang off, in each selected row."""
 
@@ -123,7 +125,8 @@ def plan_export(conn: Connection, table_name: str, *, tag: str | None = None,
     columns = tuple(ExportColumn(col.name, column_kind(col)) for col in selected)
     columns += tuple(ExportColumn(lst.name, LIST) for lst in lists)
     owner_index = [col.name for col in selected].index("id") if lists else -1
-    return ExportPlan(table_name, statement, columns, lists, owner_index)
+    list_statements = tuple(_list_statement(lst, table_name, tag=tag, spec=spec) for lst in lists)
+    return ExportPlan(table_name, statement, columns, list_statements, owner_index)
 
 
 def _columns_in_database(conn: Connection, table_name: str) -> set[str]:
@@ -138,16 +141,32 @@ def _columns_in_database(conn: Connection, table_name: str) -> set[str]:
 
 def _video_conditions(video_id: ColumnElement[Any], *, tag: str | None,
                       spec: str | None) -> list[ColumnElement[bool]]:
-    """Conditions on a video id: carries crawl tag `tag`, was found by a crawl of spec `spec`."""
+    """Conditions on a video id: carries crawl tag `tag`, was found by a crawl of spec `spec`.
+
+    Aliases throughout: the enclosing query may read the same tables (the `crawl_tags` list column)."""
     conditions: list[ColumnElement[bool]] = []
     if tag is not None:
-        link, crawl_tag = models.videos_to_crawl_tags, _table("crawl_tag")
+        link, crawl_tag = models.videos_to_crawl_tags.alias("tag_filter_link"), _table("crawl_tag").alias("tag_filter")
         conditions.append(sa.exists().where(link.c.video_id == video_id, link.c.crawl_tag_id == crawl_tag.c.id,
                                             crawl_tag.c.name == tag))
     if spec is not None:
-        link, crawl = models.videos_to_crawls, _table("crawl")
+        link, crawl = models.videos_to_crawls.alias("spec_filter_link"), _table("crawl").alias("spec_filter")
         conditions.append(sa.exists().where(link.c.video_id == video_id, link.c.crawl_id == crawl.c.id,
                                             crawl.c.spec_name == spec))
+    return conditions
+
+
+def _crawl_conditions(crawl_id: ColumnElement[Any], *, tag: str | None,
+                      spec: str | None) -> list[ColumnElement[bool]]:
+    """Conditions on a crawl id: the crawl carries tag `tag`, ran spec `spec`."""
+    conditions: list[ColumnElement[bool]] = []
+    if tag is not None:
+        link, crawl_tag = models.crawls_to_crawl_tags.alias("tag_filter_link"), _table("crawl_tag").alias("tag_filter")
+        conditions.append(sa.exists().where(link.c.crawl_id == crawl_id, link.c.crawl_tag_id == crawl_tag.c.id,
+                                            crawl_tag.c.name == tag))
+    if spec is not None:
+        crawl = _table("crawl").alias("spec_filter")
+        conditions.append(sa.exists().where(crawl.c.id == crawl_id, crawl.c.spec_name == spec))
     return conditions
 
 
@@ -163,29 +182,24 @@ def _filter_conditions(table_name: str, *, tag: str | None, spec: str | None) ->
         video = _table("video").alias("creator_video")
         return [sa.exists().where(video.c.username == _table("user_info").c.username,
                                   *_video_conditions(video.c.id, tag=tag, spec=spec))]
-    crawl = _table("crawl")
-    conditions: list[ColumnElement[bool]] = []
-    if tag is not None:
-        link, crawl_tag = models.crawls_to_crawl_tags, _table("crawl_tag")
-        conditions.append(sa.exists().where(link.c.crawl_id == crawl.c.id, link.c.crawl_tag_id == crawl_tag.c.id,
-                                            crawl_tag.c.name == tag))
-    if spec is not None:
-        conditions.append(crawl.c.spec_name == spec)
-    return conditions
+    return _crawl_conditions(_table("crawl").c.id, tag=tag, spec=spec)
 
 
-def load_lists(conn: Connection, column: ListColumn, owner_ids: Sequence[int]) -> dict[int, list[str]]:
-    """owner id -> sorted item names, for one batch of owners (one query per IN_CHUNK ids)."""
+def _list_statement(column: ListColumn, owner_table: str, *, tag: str | None,
+                    spec: str | None) -> sa.Select[Any]:
     link, items = column.link, column.items
+    owner = link.c[column.owner_key]
+    conditions = (_video_conditions if owner_table == "video" else _crawl_conditions)(owner, tag=tag, spec=spec)
+    return (sa.select(owner, items.c[column.item_name])
+            .join(items, items.c.id == link.c[column.item_key])
+            .where(owner.between(sa.bindparam("lo"), sa.bindparam("hi")), *conditions))
+
+
+def load_lists(conn: Connection, statement: sa.Select[Any], lo: int, hi: int) -> dict[int, list[str]]:
+    """owner id -> sorted names, for the owners with ids in [lo, hi] (one query)."""
     found: defaultdict[int, list[str]] = defaultdict(list)
-    unique = sorted(set(owner_ids))
-    for start in range(0, len(unique), IN_CHUNK):
-        part = unique[start:start + IN_CHUNK]
-        stmt = (sa.select(link.c[column.owner_key], items.c[column.item_name])
-                .join(items, items.c.id == link.c[column.item_key])
-                .where(link.c[column.owner_key].in_(part)))
-        for owner, name in conn.execute(stmt):
-            found[owner].append(name)
+    for owner, name in conn.execute(statement, {"lo": lo, "hi": hi}).all():
+        found[owner].append(name)
     for names in found.values():
         names.sort()
     return found

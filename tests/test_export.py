@@ -177,6 +177,14 @@ def test_video_filters(crawl_db: tuple[str, Engine], tmp_path: Path, filters: di
     assert _ids(crawl_db[0], "video", tmp_path, **filters) == sorted(videos)
 
 
+def test_filtered_videos_keep_all_their_lists(crawl_db: tuple[str, Engine], tmp_path: Path) -> None:
+    out = _export(crawl_db[0], "video", "jsonl", tmp_path / "v.jsonl", tag="hats", batch_size=1)
+    rows = {row["id"]: row for row in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert rows[BOTH_CRAWLS]["crawl_tags"] == ["hats", "nightly", "shoes"]
+    assert rows[BOTH_CRAWLS]["hashtag_names"] == ["hats"]
+    assert rows[ABOVE_2_53]["crawl_tags"] == ["hats"]
+
+
 def test_comment_and_user_filters_follow_the_videos(crawl_db: tuple[str, Engine], tmp_path: Path) -> None:
     url, _ = crawl_db
     assert _ids(url, "comment", tmp_path, tag="hats") == [2**54 + 1]
