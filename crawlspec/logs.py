@@ -1,7 +1,9 @@
 """Structured logging: pretty on a terminal, JSON lines under cron/CI, always on stderr.
 
 Secrets are redacted here, at the edge, whatever code path produced the event: every value that
-equals a registered secret, and every key that names one, is masked before rendering.
+equals a registered secret, and every key that names one, is masked before rendering. Records of the
+standard library's `logging` (urllib3, alembic, SQLAlchemy, warnings) are routed through the same
+processors, so no library can print around the redaction or break the JSON-lines stream.
 """
 
 from __future__ import annotations
@@ -58,31 +60,74 @@ def wants_json(log_format: str = "auto", stream: Any = None) -> bool:
         return True
     if log_format == "console":
         return False
-    stream = stream if stream is not None else sys.stderr
-    return not (hasattr(stream, "isatty") and stream.isatty())
+    return not _is_terminal(stream if stream is not None else sys.stderr)
+
+
+def _is_terminal(stream: Any) -> bool:
+    return bool(hasattr(stream, "isatty") and stream.isatty())
+
+
+def json_output() -> bool:
+    """Whether the last `configure_logging` chose JSON lines (then plain-text summaries are left out:
+    under cron/CI stderr carries JSON lines only)."""
+    return _state["json"]
+
+
+_state = {"json": False}
+# Libraries log through the standard library (urllib3, alembic, sqlalchemy, ...); their records go
+# through the same processors (redaction included) at WARNING and above.
+LIBRARY_LOG_LEVEL = logging.WARNING
 
 
 def configure_logging(log_format: str = "auto", level: str = "info", stream: Any = None) -> None:
-    """Configure structlog once per process; every event goes to stderr (stdout is for data)."""
+    """Configure structlog, and route the standard library's logging into it, once per run.
+
+    Every event goes to stderr (stdout is for data) through `redact_secrets`. On a terminal with the
+    console format, `crawlspec.progress` turns the runner's page events into a live status line."""
+    from crawlspec import progress
+
     stream = stream if stream is not None else sys.stderr
+    as_json = wants_json(log_format, stream)
+    _state["json"] = as_json
     renderer: Any
-    if wants_json(log_format, stream):
+    if as_json:
         renderer = structlog.processors.JSONRenderer()
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=hasattr(stream, "isatty") and stream.isatty())
+        renderer = structlog.dev.ConsoleRenderer(colors=_is_terminal(stream))
+    finishing: list[Any] = [redact_secrets]
+    if not as_json and _is_terminal(stream):
+        finishing.append(progress.install(stream))
+    else:
+        progress.uninstall()
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            redact_secrets,
-            renderer,
-        ],
+        processors=[*_enrichers(), structlog.processors.format_exc_info, *finishing, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(file=stream),
         cache_logger_on_first_use=False,
     )
+    _route_standard_logging(stream, [*finishing, renderer])
+
+
+def _enrichers() -> list[Any]:
+    return [structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True)]
+
+
+def _route_standard_logging(stream: Any, finishing: list[Any]) -> None:
+    """Replace the root logger's handlers with one that renders records like structlog events, so a
+    library's warning is a JSON line under cron and is redacted like everything else."""
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*_enrichers(), structlog.stdlib.add_logger_name],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info, *finishing])
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(LIBRARY_LOG_LEVEL)
+    logging.captureWarnings(True)
 
 
 def get_logger(name: str = "crawlspec") -> Any:

@@ -17,7 +17,7 @@ from typing import Any
 from crawlspec import exit_codes
 from crawlspec.clock import utc_now
 from crawlspec.errors import CrawlspecError
-from crawlspec.logs import configure_logging, get_logger, redact_text
+from crawlspec.logs import configure_logging, get_logger, json_output, redact_text
 
 
 @dataclass
@@ -183,6 +183,8 @@ def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str
 def _print_summary(name: str, stats: Any, db_url: str, quota_left: int) -> None:
     from crawlspec.storage.database import display_url
 
+    if json_output():  # cron/CI: stderr is JSON lines only; hydra_app logs the `run_summary` event
+        return
     db_url = display_url(db_url)  # never the password
     lines = [f"crawlspec: spec '{name}' {stats.outcome}: {stats.videos} videos stored from "
              f"{stats.pages} pages, {stats.requests} API requests used ({quota_left} left today)",
