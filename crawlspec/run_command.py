@@ -142,7 +142,9 @@ def warn_about_index_lag(end: date, index_lag_days: int) -> None:
 def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str,
            endpoint: ApiEndpoint) -> RunOutcome:
     from crawlspec.client import RawArchive, RetryPolicy, TikTokApiRequestClient
+    from crawlspec.enrichment import run_stages
     from crawlspec.runner import QuotaWaiter, RequestBudget, RunContext, RunnerSettings, VideoCrawler
+    from crawlspec.stages import combined_exit_code
     from crawlspec.storage import crawls
     from crawlspec.storage.database import open_database
     from crawlspec.storage.ledger import QuotaLedger
@@ -172,12 +174,27 @@ def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str
                                                                stop_event=stop_event))
     with stop_on_signals(stop_event):
         stats = VideoCrawler(plan, ctx, settings).run()
+        stages = [] if stats.stopped else run_stages(plan, ctx, config)  # comments, creators, ... (issue 6)
+    exit_code = combined_exit_code([stats.exit_code] + [stage.exit_code for stage in stages])
+    outcome = stats.outcome if exit_code == stats.exit_code else next(
+        f"stopped:{s.stopped}" if s.stopped else "failed" for s in stages if s.exit_code == exit_code)
     with engine.begin() as conn:
-        crawls.finish_crawl(conn, crawl_id, outcome=stats.outcome, exit_code=stats.exit_code,
-                            requests=stats.requests, videos=stats.videos, now=utc_now())
+        crawls.finish_crawl(conn, crawl_id, outcome=outcome, exit_code=exit_code,
+                            requests=budget.used, videos=stats.videos, now=utc_now())
     client.close()
     _print_summary(plan.name, stats, db_url, ledger.remaining("research"))
-    return RunOutcome(stats.exit_code, videos=stats.videos, requests=stats.requests)
+    _print_stages(stages, exit_code)
+    return RunOutcome(exit_code, videos=stats.videos, requests=budget.used)
+
+
+def _print_stages(stages: list[Any], exit_code: int) -> None:
+    """One line per enrichment stage (comments, user info, ...), after the video summary."""
+    lines = [f"  {stage.summary()}" for stage in stages]
+    lines += [f"  failed: {error}" for stage in stages for error in stage.errors[:20]]
+    if stages and exit_code == exit_codes.RESUMABLE:
+        lines.append("  resumable: run the same command again to continue from the last committed page")
+    if lines:
+        print("\n".join(lines), file=sys.stderr)
 
 
 def _print_summary(name: str, stats: Any, db_url: str, quota_left: int) -> None:

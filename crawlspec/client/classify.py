@@ -16,7 +16,16 @@ from typing import Any
 
 import requests
 
-from crawlspec.api_fields import TOKEN_PATH, USER_INFO_PATH
+from crawlspec.api_fields import (
+    FOLLOWERS_PATH,
+    FOLLOWING_PATH,
+    LIKED_VIDEOS_PATH,
+    PINNED_VIDEOS_PATH,
+    PLAYLIST_INFO_PATH,
+    REPOSTED_VIDEOS_PATH,
+    TOKEN_PATH,
+    USER_INFO_PATH,
+)
 
 # OAuth error categories that mean "these credentials will never work" (api-notes 1).
 CREDENTIAL_ERRORS = frozenset({"invalid_client", "invalid_grant", "unauthorized_client", "access_denied",
@@ -27,6 +36,11 @@ QUOTA_CODES = frozenset({"rate_limit_exceeded", "daily_quota_limit_exceeded"})
 _SEARCH_ID_RE = re.compile(r"search id \S* ?is invalid or expired", re.IGNORECASE)
 _CURSOR_RE = re.compile(r"invalid count or cursor", re.IGNORECASE)
 _USER_GONE_RE = re.compile(r"cannot find the user|cannot return this user'?s information", re.IGNORECASE)
+# A user's list (or a playlist) the API will not return: hidden likes, private following, unknown ids.
+_LIST_UNAVAILABLE_RE = re.compile(r"cannot find the (user|playlist)|cannot return this user'?s information"
+                                  r"|information cannot be returned|is private", re.IGNORECASE)
+_LIST_PATHS = frozenset({LIKED_VIDEOS_PATH, PINNED_VIDEOS_PATH, REPOSTED_VIDEOS_PATH, FOLLOWERS_PATH,
+                         FOLLOWING_PATH, PLAYLIST_INFO_PATH})
 _TEXT_EXCERPT = 200
 
 
@@ -155,6 +169,8 @@ def _classify_research(outcome: Outcome) -> Verdict:
         return Verdict(Kind.SEARCH_ID_RETRY, "invalid_count_or_cursor")
     if outcome.path == USER_INFO_PATH and _USER_GONE_RE.search(message):
         return Verdict(Kind.NOT_FOUND, "user_not_found")
+    if outcome.path in _LIST_PATHS and 400 <= status < 500 and _LIST_UNAVAILABLE_RE.search(message):
+        return Verdict(Kind.NOT_FOUND, "list_unavailable")
     if status >= 400 or (code not in (None, "ok")):
         return Verdict(Kind.FATAL, code or f"http_{status}")
     if not isinstance(outcome.body.get("data"), dict):

@@ -37,6 +37,7 @@ from crawlspec.client.responses import (
 )
 from crawlspec.client.retry import RetryPolicy, SearchIdFailure, TransientFailure, with_retries
 from crawlspec.client.token import TokenKeeper
+from crawlspec.client.user_endpoints import UserEndpointsMixin
 from crawlspec.errors import ApiError, CredentialsRejected, QuotaExhausted, SpecError
 from crawlspec.logs import get_logger, redact_text
 
@@ -46,8 +47,9 @@ _REMEMBERED_SEARCHES = 1024   # search_id -> dates, for next-page requests built
 _TEXT_EXCERPT = 2000
 
 
-class TikTokApiRequestClient:
-    """Low-level Research API client (the older tool's interface, plus `api_base_url`)."""
+class TikTokApiRequestClient(UserEndpointsMixin):
+    """Low-level Research API client (the older tool's interface, plus `api_base_url`); the user,
+    reply and playlist endpoints come from `UserEndpointsMixin`."""
 
     def __init__(self, credentials: Credentials, api_base_url: str = DEFAULT_API_BASE_URL, *,
                  session: requests.Session | None = None, timeout_s: float = 120,
