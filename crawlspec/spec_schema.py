@@ -120,6 +120,9 @@ SIMULATOR_SCHEMA: dict[str, Any] = _obj(
         "deleted_rate": _rate(),
         "latency_ms": _int(0),
         "daily_quota": _int(1),
+        "unavailable_rate": _rate(),
+        "failing_days": {"type": ["string", "null"], "x-fix": "START..END[,START..END] in YYYY-MM-DD"},
+        "compliance_polls": _int(0),
     },
     type=["object", "null"],
 )

@@ -12,7 +12,7 @@ import time
 from urllib.parse import parse_qs
 
 from crawlspec import api_fields
-from crawlspec.sim import endpoints
+from crawlspec.sim import compliance, endpoints
 from crawlspec.sim.corpus import Corpus
 from crawlspec.sim.faults import FaultInjector
 from crawlspec.sim.options import SimOptions
@@ -38,20 +38,27 @@ RESEARCH_FIELDS: dict[str, tuple[str, ...]] = {
 
 class SimulatorApp:
     def __init__(self, opts: SimOptions, corpus: Corpus, clock: SimClock) -> None:
+        corpus = compliance.own_copy(corpus) if opts.unavailable_rate > 0 else corpus
         self.opts, self.corpus, self.clock = opts, corpus, clock
         self.tokens = TokenStore(clock, opts.token_ttl)
         self.quota = Quota({"research": opts.daily_quota, "follow": api_fields.DAILY_QUOTA_FOLLOW})
         self.stats_counter = Stats()
+        self.availability = compliance.Availability(corpus, opts.unavailable_rate, opts.seed, clock)
+        self.compliance = compliance.ComplianceService(
+            self.availability, polls=opts.compliance_polls, seed=opts.seed, quota=self.quota, tokens=self.tokens,
+            clock=clock, stats=self.stats_counter)
         self.faults = FaultInjector(opts)
         self.searches = SearchCache(opts.seed)
         self.handlers = {
             api_fields.VIDEO_QUERY_PATH: endpoints.VideoQuery(corpus, self.searches, self.faults, self.stats_counter),
             api_fields.USER_INFO_PATH: endpoints.UserInfo(corpus),
-            api_fields.COMMENTS_PATH: endpoints.Comments(corpus),
+            api_fields.COMMENTS_PATH: endpoints.Comments(corpus, gone=self.availability.comment_gone),
         }
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
         path, _, query_string = target.partition("?")
+        if path.startswith(compliance.ADMIN_PREFIX):
+            return self.compliance.admin(method, path, query_string)
         if path.startswith(ADMIN_PREFIX):
             return self._admin(method, path)
         self.stats_counter.count_request(path)
@@ -59,7 +66,10 @@ class SimulatorApp:
             time.sleep(self.opts.latency_ms / 1000)
         if path == api_fields.TOKEN_PATH:
             return self._token(method, headers, body)
+        if path in compliance.PATHS:
+            return self.compliance.handle(method, path, headers, body)
         if path in RESEARCH_FIELDS:
+            self.availability.sync()
             try:
                 return data_response(self._research(method, path, query_string, headers, body), self.clock.now())
             except ApiError as error:
@@ -79,6 +89,11 @@ class SimulatorApp:
             raise ApiError(401, "access_token_invalid", "Access token is invalid, please refresh token and retry")
         if method != "POST":
             raise ApiError(405, "invalid_request", f"{method} is not allowed; research endpoints take POST")
+        if path == api_fields.VIDEO_QUERY_PATH and self.opts.failing_days:
+            failing = compliance.failing_day_error(self.opts.failing_days, parse_body(body))
+            if failing is not None:
+                self.stats_counter.count_fault("failing_day")
+                raise failing
         fault = self.faults.server_fault()
         if fault is not None:
             self.stats_counter.count_fault("server_error")

@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the simulator's first UTC day (default $CRAWLSPEC_TODAY, else the real date)")
     add("--token-error-status", type=int, default=200, choices=(200, 400, 401),
         help="HTTP status of token error bodies (default 200)")
+    add("--unavailable-rate", type=_rate, default=0.0,
+        help="share of live videos and comments that become unavailable at each new simulated day (default 0)")
+    add("--failing-days", default="", metavar="START..END[,START..END]",
+        help="UTC date ranges whose video queries always answer 500 internal_error (default none)")
+    add("--compliance-polls", type=int, default=DEFAULTS.compliance_polls,
+        help="status polls a validation task stays Processing (default 1)")
     add("--dump-corpus", metavar="FILE", help="write the corpus as JSON lines before serving")
     return parser
 
@@ -68,7 +74,9 @@ def options_from(args: argparse.Namespace) -> SimOptions:
                       daily_quota=args.daily_quota, token_ttl=args.token_ttl, client_key=args.client_key,
                       client_secret=args.client_secret, fail_rate=args.fail_rate,
                       invalid_search_id_rate=args.invalid_search_id_rate, deleted_rate=args.deleted_rate,
-                      latency_ms=args.latency_ms, today=args.today, token_error_status=args.token_error_status)
+                      latency_ms=args.latency_ms, today=args.today, token_error_status=args.token_error_status,
+                      unavailable_rate=args.unavailable_rate, failing_days=args.failing_days,
+                      compliance_polls=args.compliance_polls)
 
 
 def main(argv: list[str]) -> int:

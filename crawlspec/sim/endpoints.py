@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from array import array
+from collections.abc import Callable
 
 from crawlspec.api_fields import MAX_COMMENTS_PER_VIDEO, MAX_COUNT
 from crawlspec.sim import details, people
@@ -102,8 +103,9 @@ class Comments:
     """`/v2/research/video/comment/list/`: top-level comments of `video_id`, or replies to `comment_id`;
     only the first 1,000 of either are reachable (the cursor stops at 1,000)."""
 
-    def __init__(self, corpus: Corpus) -> None:
+    def __init__(self, corpus: Corpus, gone: Callable[[int], bool] | None = None) -> None:
         self.corpus = corpus
+        self.gone = gone   # comments that became unavailable (sim/compliance.py): absent from pages
 
     def __call__(self, fields: tuple[str, ...], body: object) -> dict:
         if not isinstance(body, dict):
@@ -117,7 +119,8 @@ class Comments:
         if cursor >= MAX_COMMENTS_PER_VIDEO or cursor > len(items):
             raise invalid_params(INVALID_CURSOR)
         end = min(cursor + max_count, len(items))
-        return {"comments": [pick(c, fields) for c in items[cursor:end]], "cursor": end, "has_more": end < len(items)}
+        page = [c for c in items[cursor:end] if self.gone is None or not self.gone(c["id"])]
+        return {"comments": [pick(c, fields) for c in page], "cursor": end, "has_more": end < len(items)}
 
     def _video_comments(self, video_id: int) -> list[dict]:
         """Unknown or deleted videos have no comments to return (an empty page, not an error)."""

@@ -28,8 +28,17 @@ class SimOptions:
     latency_ms: int = 0
     today: date | None = None          # the simulator's first "today"; None: $CRAWLSPEC_TODAY or the real date
     token_error_status: int = 200      # HTTP status of OAuth error bodies (api-notes 1: undocumented, 200 likely)
+    unavailable_rate: float = 0.0      # share of live videos/comments gone at each new simulated day
+    failing_days: tuple[tuple[date, date], ...] | str = ()   # video queries touching these answer 500
+    compliance_polls: int = 1          # status polls a validation task answers `Processing` before it ends
 
     def __post_init__(self) -> None:
+        from crawlspec.sim.day_ranges import normalise_day_ranges
+
+        try:
+            object.__setattr__(self, "failing_days", normalise_day_ranges(self.failing_days))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"failing_days: {error}") from None
         problems = option_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
@@ -54,7 +63,9 @@ def option_problems(opts: SimOptions) -> list[str]:
         problems.append(f"token_ttl must be >= 1 second, got {opts.token_ttl}")
     if opts.latency_ms < 0:
         problems.append(f"latency_ms must be >= 0, got {opts.latency_ms}")
-    for name in ("fail_rate", "invalid_search_id_rate", "deleted_rate"):
+    if opts.compliance_polls < 0:
+        problems.append(f"compliance_polls must be >= 0, got {opts.compliance_polls}")
+    for name in ("fail_rate", "invalid_search_id_rate", "deleted_rate", "unavailable_rate"):
         value = getattr(opts, name)
         if not 0.0 <= value <= 1.0:
             problems.append(f"{name} must be between 0 and 1, got {value}")

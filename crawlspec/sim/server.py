@@ -57,6 +57,7 @@ class Simulator:
     def __init__(self, opts: SimOptions, corpus: Corpus, host: str, port: int, clock: SimClock) -> None:
         self.options, self.corpus, self.clock = opts, corpus, clock
         self.app = SimulatorApp(opts, corpus, clock)
+        self.corpus = self.app.corpus   # its own copy when videos can become unavailable (sim/compliance.py)
         handler = type("SimHandler", (_Handler,), {"app": self.app})
         self._server = _Server((host, port), handler)
         bound_host, bound_port = self._server.server_address[:2]
