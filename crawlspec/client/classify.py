@@ -42,11 +42,12 @@ _LIST_UNAVAILABLE_RE = re.compile(r"cannot find the (user|playlist)|cannot retur
 _LIST_PATHS = frozenset({LIKED_VIDEOS_PATH, PINNED_VIDEOS_PATH, REPOSTED_VIDEOS_PATH, FOLLOWERS_PATH,
                          FOLLOWING_PATH, PLAYLIST_INFO_PATH})
 _TEXT_EXCERPT = 200
+MALFORMED_PAGE = "malformed_page"
 
 
 class Kind(enum.Enum):
     OK = "ok"
-    RETRY = "retry"                    # 5xx, timeout, connection error, non-JSON/HTML or malformed body
+    RETRY = "retry"                    # 5xx, timeout, connection error, non-JSON/HTML or malformed body/page
     SEARCH_ID_RETRY = "search_id"      # "Search Id N is invalid or expired" / "Invalid count or cursor"
     TOKEN_EXPIRED = "token_expired"    # 401 access_token_invalid: renew the token once
     QUOTA = "quota"                    # 429: daily quota or rate limit; the runner decides
@@ -65,6 +66,7 @@ class Outcome:
     text: str = ""                     # excerpt of a non-JSON body (for logs and errors)
     retry_after: str | None = None     # raw Retry-After header
     exception: BaseException | None = None
+    malformed: str | None = None       # an `ok` page that cannot be stored faithfully (page_check)
 
     @property
     def error(self) -> dict[str, Any]:
@@ -73,6 +75,8 @@ class Outcome:
 
     @property
     def code(self) -> str | None:
+        if self.malformed is not None:
+            return MALFORMED_PAGE
         if self.path == TOKEN_PATH:
             err = self.body.get("error") if isinstance(self.body, dict) else None
             return err if isinstance(err, str) else None
@@ -83,6 +87,8 @@ class Outcome:
     def message(self) -> str:
         if self.exception is not None:
             return f"{type(self.exception).__name__}: {self.exception}"
+        if self.malformed is not None:
+            return f"the API's answer cannot be stored faithfully: {self.malformed}"
         if self.path == TOKEN_PATH and isinstance(self.body, dict):
             return str(self.body.get("error_description") or "")
         if self.body is None:
@@ -169,6 +175,8 @@ def _classify_research(outcome: Outcome) -> Verdict:
         return Verdict(Kind.SEARCH_ID_RETRY, "invalid_count_or_cursor")
     if outcome.path == USER_INFO_PATH and _USER_GONE_RE.search(message):
         return Verdict(Kind.NOT_FOUND, "user_not_found")
+    if outcome.malformed is not None:   # set only on `ok` 2xx pages (http._malformed)
+        return Verdict(Kind.RETRY, MALFORMED_PAGE)
     if outcome.path in _LIST_PATHS and 400 <= status < 500 and _LIST_UNAVAILABLE_RE.search(message):
         return Verdict(Kind.NOT_FOUND, "list_unavailable")
     if status >= 400 or (code not in (None, "ok")):

@@ -27,6 +27,7 @@ from crawlspec.client.api_requests import (
 )
 from crawlspec.client.classify import Kind, Outcome, Verdict, classify, parse_retry_after
 from crawlspec.client.credentials import Credentials, load_credentials
+from crawlspec.client.page_check import page_problem
 from crawlspec.client.raw_archive import RawArchive
 from crawlspec.client.responses import (
     TikTokCommentsResponse,
@@ -226,4 +227,14 @@ def _outcome_of(path: str, resp: requests.Response) -> Outcome:
     if not isinstance(body, dict):
         return Outcome(path=path, status=resp.status_code, text=resp.text[:_TEXT_EXCERPT],
                        retry_after=retry_after)
-    return Outcome(path=path, status=resp.status_code, body=body, retry_after=retry_after)
+    return Outcome(path=path, status=resp.status_code, body=body, retry_after=retry_after,
+                   malformed=_malformed(path, resp.status_code, body))
+
+
+def _malformed(path: str, status: int, body: dict[str, Any]) -> str | None:
+    """The page_check problem of a successful (`ok`, HTTP 2xx) page; error answers are not pages."""
+    error = body.get("error")
+    code = error.get("code") if isinstance(error, dict) else None
+    if not 200 <= status < 300 or code not in (None, "ok"):
+        return None
+    return page_problem(path, body.get("data"))
