@@ -331,3 +331,14 @@ __all__ += [
     "CommentProgress", "Playlist", "UserFollower", "UserFollowing", "UserLikedVideo", "UserListProgress",
     "UserLookup", "UserPinnedVideo", "UserRepostedVideo",
 ]
+
+# Issue 9's tables (compliance refresh, failing days, quota spent on failures), same pattern.
+from crawlspec.compliance_models import (  # noqa: E402
+    ComplianceTask,
+    FailingDay,
+    FailureSpend,
+    RefreshRun,
+    TableRefresh,
+)
+
+__all__ += ["ComplianceTask", "FailingDay", "FailureSpend", "RefreshRun", "TableRefresh"]

@@ -22,6 +22,8 @@ EXPECTED_TABLES = {
     # 0002 (issue 6)
     "comment_progress", "user_lookup", "user_list_progress", "user_liked_video", "user_pinned_video",
     "user_reposted_video", "user_follower", "user_following", "playlist",
+    # 0003 (issue 9)
+    "refresh_run", "compliance_task", "table_refresh", "failing_day", "failure_spend",
 }
 
 
