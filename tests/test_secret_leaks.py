@@ -1,0 +1,160 @@
+"""No client secret and no access token anywhere: crawls through every path (success, 401 then token
+renewal, 500s, retries exhausted, rejected credentials, `--cfg job`, raw archive, `status`, `export`)
+with a unique secret, every token the simulator issued recorded; then every byte the crawls left
+behind is searched: stdout, stderr, decompressed archives, the database files, exported files."""
+
+from __future__ import annotations
+
+import gzip
+import secrets
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+KEY = "leak-test-client-key"
+SPEC = """\
+name: leak
+query:
+  include_any_hashtags: [shoes, sneakers]
+window: {start: "2024-03-01", end: "2024-03-10", days_per_query: 5}
+tags: [leak]
+limits: {max_count: 5}
+"""
+
+
+@dataclass
+class Evidence:
+    """Every secret the run may know, and every text it produced."""
+
+    secrets: set[str] = field(default_factory=set)
+    outputs: list[tuple[str, bytes]] = field(default_factory=list)
+
+    def add(self, where: str, data: bytes | str) -> None:
+        self.outputs.append((where, data.encode() if isinstance(data, str) else data))
+
+    def add_process(self, name: str, result: subprocess.CompletedProcess) -> None:
+        self.add(f"{name} stdout", result.stdout)
+        self.add(f"{name} stderr", result.stderr)
+
+    def leaks(self) -> list[str]:
+        return [f"{where} contains {value[:12]}..." for where, data in self.outputs
+                for value in self.secrets if value.encode() in data]
+
+
+def record_tokens(sim, evidence: Evidence, *, reject_every: int) -> None:
+    """Remember every issued token; refuse every n-th token check (a 401 the client must renew past)."""
+    store, issue, is_valid = sim.app.tokens, sim.app.tokens.issue, sim.app.tokens.is_valid
+    checks, lock = [0], threading.Lock()
+
+    def issue_and_record() -> str:
+        token = issue()
+        evidence.secrets.add(token)
+        return token
+
+    def sometimes_invalid(token: str | None) -> bool:
+        with lock:
+            checks[0] += 1
+            refuse = checks[0] % reject_every == 0
+        return False if refuse else is_valid(token)
+
+    store.issue = issue_and_record
+    store.is_valid = sometimes_invalid
+
+
+@pytest.fixture
+def secret() -> str:
+    return "leak-secret-" + secrets.token_hex(16)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, secret: str) -> Path:
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "leak.yaml").write_text(SPEC)
+    (tmp_path / "secrets.yaml").write_text(f"client_key: {KEY}\nclient_secret: \"{secret}\"\n")
+    return tmp_path
+
+
+def crawlspec(exe: str, cwd: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([exe, *args], cwd=cwd, env=env, capture_output=True, timeout=300)
+
+
+def clean_env(sim_env: dict) -> dict:
+    env = dict(sim_env)
+    env.pop("CRAWLSPEC_CLIENT_KEY", None)
+    env.pop("CRAWLSPEC_CLIENT_SECRET", None)
+    return env
+
+
+def run_args(sim, db: Path, raw_dir: Path, *extra: str) -> list[str]:
+    return ["run", "+spec=leak", f"api.base_url={sim.url}", f"db.url=sqlite:///{db}",
+            f"storage.raw_dir={raw_dir}", "api.retry.base_wait_s=0", "api.retry.search_id_wait_s=0", *extra]
+
+
+def collect_files(evidence: Evidence, root: Path) -> None:
+    """Every file under root (the secrets file excepted), gzip members decompressed."""
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name != "secrets.yaml"):
+        data = path.read_bytes()
+        evidence.add(str(path.relative_to(root)), data)
+        if path.suffix == ".gz":
+            evidence.add(f"{path.relative_to(root)} (decompressed)", gzip.decompress(data))
+
+
+def test_no_secret_or_token_in_any_output_of_any_path(crawlspec_exe, start_sim, sim_env, workdir, secret,
+                                                      tmp_path):
+    sim = start_sim(client_key=KEY, client_secret=secret, fail_rate=0.3, invalid_search_id_rate=0.1)
+    evidence = Evidence(secrets={secret})
+    record_tokens(sim, evidence, reject_every=4)
+    env_vars = {**clean_env(sim_env), "CRAWLSPEC_CLIENT_KEY": KEY, "CRAWLSPEC_CLIENT_SECRET": secret}
+    from_file = clean_env(sim_env)
+    db, raw = workdir / "crawl.db", workdir / "raw"
+
+    # a complete run (console logs, secret from the environment), then a flaky one (every request gives
+    # up at its first 500), then the rest completes with the secret from a secrets file
+    ok_env = crawlspec(crawlspec_exe, workdir, env_vars, *run_args(sim, db, raw, "log.format=console",
+                                                                    "spec.window.end=2024-03-05"))
+    evidence.add_process("run (environment)", ok_env)
+    flaky = crawlspec(crawlspec_exe, workdir, env_vars, *run_args(sim, db, raw, "api.retry.max_tries=1",
+                                                                   "log.format=json", "log.level=debug"))
+    evidence.add_process("flaky run", flaky)
+    ok_file = crawlspec(crawlspec_exe, workdir, from_file, *run_args(
+        sim, db, raw, "api.credentials_file=secrets.yaml", "log.format=json", "log.level=debug"))
+    evidence.add_process("run (secrets file)", ok_file)
+    # rejected credentials: the wrong secret must not be shown either
+    wrong = "wrong-secret-" + secrets.token_hex(16)
+    evidence.secrets.add(wrong)
+    rejected = crawlspec(crawlspec_exe, workdir, {**env_vars, "CRAWLSPEC_CLIENT_SECRET": wrong},
+                         *run_args(sim, tmp_path / "other.db", raw, "spec.window.end=2024-03-12"))
+    evidence.add_process("rejected run", rejected)
+    # the composed config, as printed (`--cfg job` is refused today: exit 2, nothing composed) and the plan
+    for name, env in (("--cfg job (environment)", env_vars), ("--cfg job (secrets file)", from_file)):
+        shown = crawlspec(crawlspec_exe, workdir, env, "run", "--cfg", "job",
+                          *run_args(sim, db, raw, "api.credentials_file=secrets.yaml")[1:])
+        evidence.add_process(name, shown)
+        assert shown.returncode in (0, 2), shown.stderr[-2000:]
+        assert shown.returncode == 2 or b"credentials_file" in shown.stdout
+    plan = crawlspec(crawlspec_exe, workdir, from_file, "compile", "+spec=leak", "api.credentials_file=secrets.yaml")
+    evidence.add_process("compile", plan)
+    assert plan.returncode == 0, plan.stderr[-2000:]
+    for args in (["status", "--db", f"sqlite:///{db}"], ["status", "--db", f"sqlite:///{db}", "--json"],
+                 ["export", "--db", f"sqlite:///{db}", "--table", "video", "--out", "videos.csv"],
+                 ["export", "--db", f"sqlite:///{db}", "--table", "video", "--out", "videos.jsonl"],
+                 ["export", "--db", f"sqlite:///{db}", "--table", "video", "--out", "-"]):
+        result = crawlspec(crawlspec_exe, workdir, from_file, *args)
+        evidence.add_process(" ".join(args[:1] + args[-2:]), result)
+        assert result.returncode == 0, result.stderr[-2000:]
+    collect_files(evidence, workdir)
+
+    assert flaky.returncode in (0, 1), flaky.stderr[-3000:]   # 0 when split windows recovered every day
+    assert ok_env.returncode == 0, ok_env.stderr[-3000:]
+    assert ok_file.returncode == 0, ok_file.stderr[-3000:]
+    assert rejected.returncode == 77, rejected.stderr[-3000:]
+    assert any(b"access_token_renewed_after_401" in run.stderr for run in (flaky, ok_env, ok_file)), \
+        "the 401-then-renewal path must have been taken"
+    assert b"gave up after 1 attempts" in flaky.stderr, "the retries-exhausted message path must be taken"
+    assert sim.stats()["tokens_issued"] >= 3 and len(evidence.secrets) >= 5
+    assert list(raw.glob("raw-*.jsonl.gz")), "the raw archive must have been written"
+    assert (workdir / "videos.jsonl").stat().st_size > 0
+    assert evidence.leaks() == []
