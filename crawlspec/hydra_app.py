@@ -5,6 +5,12 @@ Real Hydra runs every command (`Hydra.run` / `Hydra.multirun`), so launchers suc
 nothing in the user's directory: no outputs/, no .hydra/, no log files; a sweep's bookkeeping goes to
 a temporary directory that is removed afterwards.
 
+Sweeps (`run -m`): every job is its own crawl; relative paths resolve against the directory the user
+started in (recorded before Hydra runs, see `sweep.anchor_paths`), a failing job does not stop the
+others, the process exits with the worst job's code and prints a summary table (a `sweep_summary`
+JSON event when logs are JSON lines). Launchers (`hydra/launcher=joblib`, `submitit_slurm`) run the
+same picklable `CommandTask` in other processes.
+
 Errors: anything wrong with the command line or the composition (misspelled key, unknown group
 option, missing spec, bad override syntax, failing `${...}`) exits 2 with a readable message; a
 `CrawlspecError` exits with its own code; anything else exits 1 with one line (a traceback only with
@@ -21,9 +27,10 @@ import tempfile
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from crawlspec import exit_codes, resolvers
+from crawlspec import exit_codes, resolvers, sweep
 from crawlspec.errors import CrawlspecError, SpecError
 
 CONFIG_MODULE = "crawlspec.conf"
@@ -47,6 +54,8 @@ class JobResult:
     videos: int | None = None
     requests: int | None = None
     overrides: tuple[str, ...] = field(default=())
+    log_format: str = "auto"
+    summary_logged: bool = False  # the job logged its outcome as a `run_summary` event (JSON lines)
 
 
 # ---- entry point ------------------------------------------------------------------------------
@@ -111,7 +120,7 @@ def _main(command: str, overrides: list[str], *, multirun: bool, show_help: bool
         if show_help:
             print(command_help(command, hydra))
             return exit_codes.OK
-        task = CommandTask(command)
+        task = CommandTask(command, start_dir=os.getcwd(), launcher_pid=os.getpid())
         if multirun:
             return _sweep(hydra, task, overrides)
         job = hydra.run(config_name=CONFIG_NAME, task_function=task, overrides=[*overrides, "hydra.mode=RUN"])
@@ -152,30 +161,32 @@ def _job_result(job: Any) -> JobResult:
 
 
 def _report(results: list[JobResult], command: str, *, sweep: bool) -> int:
-    for result in results:
+    for number, result in enumerate(results):
         if result.document is not None:
             print(json.dumps(result.document), flush=True)
-        if result.message:
+        if result.message and not result.summary_logged:
             stream = sys.stdout if command == "validate" and result.exit_code == exit_codes.OK else sys.stderr
-            print(result.message, file=stream, flush=True)
+            print(f"[job {number}] {result.message}" if sweep else result.message, file=stream, flush=True)
     if sweep and command == "run":
-        print(summary_table(results), file=sys.stderr)
+        _report_sweep(results)
     return exit_codes.worst([r.exit_code for r in results])
 
 
-def summary_table(results: list[JobResult]) -> str:
-    """The table printed after `run -m`: one row per job."""
-    rows = [("job", "overrides", "videos", "requests", "outcome")]
-    for number, result in enumerate(results):
-        outcome = "ok" if result.exit_code == exit_codes.OK else f"exit {result.exit_code}"
-        rows.append((str(number), " ".join(result.overrides) or "-", _count(result.videos),
-                     _count(result.requests), outcome))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip() for row in rows)
+def _report_sweep(results: list[JobResult]) -> None:
+    """The table after `run -m` on stderr; under cron/CI (JSON lines) one `sweep_summary` event."""
+    from crawlspec.logs import configure_logging, get_logger, json_output
+
+    configure_logging(results[0].log_format if results else "auto")  # workers may have run every job
+    if not json_output():
+        print(summary_table(results), file=sys.stderr, flush=True)
+        return
+    jobs = [{"job": n, "overrides": list(r.overrides), "videos": r.videos, "requests": r.requests,
+             "outcome": sweep.outcome_label(r.exit_code), "exit_code": r.exit_code} for n, r in enumerate(results)]
+    get_logger("crawlspec.sweep").info("sweep_summary", jobs=jobs,
+                                       exit_code=exit_codes.worst([r.exit_code for r in results]))
 
 
-def _count(value: int | None) -> str:
-    return "-" if value is None else str(value)
+summary_table = sweep.summary_table
 
 
 # ---- one job ----------------------------------------------------------------------------------
@@ -183,25 +194,44 @@ def _count(value: int | None) -> str:
 
 @dataclass(frozen=True)
 class CommandTask:
-    """Hydra's task function: one composed config -> `JobResult`. Never raises."""
+    """Hydra's task function: one composed config -> `JobResult`. Never raises.
+
+    `start_dir` and `launcher_pid` are recorded in the process the user started, before Hydra runs (and
+    pickled along to launcher workers): relative paths resolve against `start_dir` whatever directory
+    Hydra or a launcher puts the job in, and a job in another process draws progress as whole lines."""
 
     command: str
+    start_dir: str = field(default_factory=os.getcwd)
+    launcher_pid: int = field(default_factory=os.getpid)
 
     def __call__(self, cfg: Any) -> JobResult:
         from hydra.core.hydra_config import HydraConfig
 
         resolvers.register()  # sweep workers may be fresh processes
-        overrides = _job_overrides(HydraConfig.get() if HydraConfig.initialized() else None)
+        hydra_cfg = HydraConfig.get() if HydraConfig.initialized() else None
+        job = sweep.JobContext(_job_overrides(hydra_cfg), _job_number(hydra_cfg), os.getpid() != self.launcher_pid)
+        config: dict[str, Any] | None = None
         try:
             config = plain_config(cfg)
-            return run_command(self.command, config, list(overrides))
+            sweep.anchor_paths(config, Path(self.start_dir))
+            result = run_command(self.command, config, list(job.overrides), job=job)
         except CrawlspecError as error:
-            return JobResult(error.exit_code, message=error_message(error), overrides=overrides)
+            result = JobResult(error.exit_code, message=error_message(error), overrides=job.overrides)
         except Exception as error:  # a bug: one line, the traceback on request
             _debug_traceback()
-            return JobResult(exit_codes.FAILURE, overrides=overrides,
-                             message=f"crawlspec: unexpected error: {type(error).__name__}: {error} "
-                                     f"(set {DEBUG_ENV}=1 for the traceback)")
+            result = JobResult(exit_codes.FAILURE, overrides=job.overrides,
+                               message=f"crawlspec: unexpected error: {type(error).__name__}: {error} "
+                                       f"(set {DEBUG_ENV}=1 for the traceback)")
+        return sweep.summarised_run(result, config, job) if self.command == "run" else result
+
+
+def _job_number(hydra_cfg: Any) -> int | None:
+    """The job's number in a sweep; None for a single run."""
+    from hydra.types import RunMode
+
+    if hydra_cfg is None or hydra_cfg.mode != RunMode.MULTIRUN:
+        return None
+    return int(hydra_cfg.job.num)
 
 
 def error_message(error: CrawlspecError) -> str:
@@ -214,12 +244,16 @@ def error_message(error: CrawlspecError) -> str:
 
 
 def _job_overrides(hydra_cfg: Any) -> tuple[str, ...]:
-    """This job's overrides as typed (unresolved: `${days_ago:x}` must not be evaluated here)."""
+    """This job's overrides as typed (unresolved: `${days_ago:x}` must not be evaluated here), with
+    URL passwords masked."""
     from omegaconf import OmegaConf
+
+    from crawlspec.logs import redact_text
 
     if hydra_cfg is None:
         return ()
-    return tuple(str(o) for o in OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False))
+    # URL passwords masked here, at the source: overrides are logged, tabulated and stored in `crawl`
+    return tuple(redact_text(str(o)) for o in OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False))
 
 
 def plain_config(cfg: Any) -> dict[str, Any]:
@@ -238,7 +272,8 @@ def plain_config(cfg: Any) -> dict[str, Any]:
     return config
 
 
-def run_command(command: str, config: dict[str, Any], overrides: list[str]) -> JobResult:
+def run_command(command: str, config: dict[str, Any], overrides: list[str],
+                job: sweep.JobContext | None = None) -> JobResult:
     """Validate, then do the command. Invalid input raises `SpecError` before anything is sent."""
     from crawlspec.compiler import compile_spec
     from crawlspec.validator import validate_config
@@ -253,6 +288,8 @@ def run_command(command: str, config: dict[str, Any], overrides: list[str]) -> J
         message = (f"OK: spec {compiled.name} is valid: {len(compiled.windows)} window(s) from "
                    f"{compiled.start} to {compiled.end}, fingerprint {compiled.fingerprint[:12]}")
         return JobResult(exit_codes.OK, message=message, overrides=tuple(overrides))
+    if command == "run":
+        sweep.begin_progress(config, compiled, job or sweep.JobContext(tuple(overrides)))
     return _run_or_test(command, config, overrides)
 
 

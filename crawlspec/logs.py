@@ -9,6 +9,7 @@ processors, so no library can print around the redaction or break the JSON-lines
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import threading
 from typing import Any
@@ -29,13 +30,20 @@ def register_secret(value: str | None) -> None:
             _secrets.add(value)
 
 
+# `scheme://user:PASSWORD@host`: a database URL typed as an override must not leak its password.
+_URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][\w+.-]*://[^:/@\s]*:)[^@\s]+(?=@)")
+
+
 def redact_text(text: str) -> str:
-    """Mask every registered secret inside a string (also used for error messages and archives)."""
+    """Mask every registered secret and every URL password inside a string (also used for error
+    messages, archives, sweep overrides and the `crawl.overrides` column)."""
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
+    if "://" in text:
+        text = _URL_PASSWORD.sub(lambda m: m.group("head") + REDACTED, text)
     return text
 
 
