@@ -279,6 +279,11 @@ def run_command(command: str, config: dict[str, Any], overrides: list[str],
     from crawlspec.validator import validate_config
 
     problems = validate_config(config)
+    if command == "test":  # checks credentials and database: no spec needed
+        problems = [p for p in problems if not p.startswith("spec")]
+        if problems:
+            raise SpecError(problems)
+        return _run_or_test(command, config, overrides)
     if problems:
         raise SpecError(problems)
     compiled = compile_spec(config["spec"])
