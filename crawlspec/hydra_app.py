@@ -36,6 +36,8 @@ from crawlspec.errors import CrawlspecError, SpecError
 CONFIG_MODULE = "crawlspec.conf"
 CONFIG_NAME = "config"
 DEBUG_ENV = "CRAWLSPEC_DEBUG"
+LAUNCHER_PACKAGES = {"joblib": "'crawlspec[joblib]'", "submitit_slurm": "hydra-submitit-launcher",
+                     "submitit_local": "hydra-submitit-launcher"}
 COMMAND_HELP = {
     "compile": "print the compiled plan (query, windows, fingerprint) as JSON on stdout; sends nothing",
     "validate": "report every problem of the composed config and spec (exit 2 if any); sends nothing",
@@ -357,6 +359,9 @@ def _missing_option_message(missing: str, options: list[str]) -> str:
                 f"and no packaged spec of that name; available: {available}")
     if not group:
         return f"config {name!r} not found"
+    if group == "hydra/launcher" and name in LAUNCHER_PACKAGES:
+        return (f"hydra/launcher={name}: the launcher is not installed; "
+                f"pip install {LAUNCHER_PACKAGES[name]}")
     return f"{group}={name}: no such {group} option; choose one of {available}"
 
 

@@ -152,7 +152,7 @@ def log_run_summary(result: JobLike, *, spec: str | None, job_number: int | None
 
     fields: dict[str, Any] = {"spec": spec, "videos": result.videos or 0, "requests": result.requests or 0,
                               "outcome": outcome_label(result.exit_code), "exit_code": result.exit_code,
-                              "overrides": list(result.overrides)}
+                              "overrides": list(result.overrides), "pid": os.getpid()}
     if job_number is not None:
         fields["job"] = job_number
     # the sentence and next steps the console summary shows, for whoever reads the cron mail
