@@ -73,8 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     try:
-        result = export_table(args.db, args.table, args.out, fmt=args.fmt, tag=args.tag, spec=args.spec,
-                              batch_size=args.batch_size, warn=_warn)
+        with _sigterm_interrupts():
+            result = export_table(args.db, args.table, args.out, fmt=args.fmt, tag=args.tag, spec=args.spec,
+                                  batch_size=args.batch_size, warn=_warn)
+    except KeyboardInterrupt:
+        _warn(f"interrupted; {args.out} was not written (run the export again)")
+        return exit_codes.RESUMABLE
     except CrawlspecError as err:
         _warn(str(err))
         return err.exit_code
@@ -92,6 +96,26 @@ def main(argv: list[str]) -> int:
 
 def _warn(message: str) -> None:
     print(f"crawlspec export: {message}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C, so that the partial `OUT.tmp` is removed (main thread only)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def resolve_format(fmt: str | None, out: str) -> str:

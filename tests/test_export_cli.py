@@ -173,3 +173,17 @@ def test_failure_mid_export_leaves_no_file(crawl_db: str, tmp_path: Path, monkey
     assert out.read_text() == "previous export\n"
     assert calls == [1, 1]
     assert not Path(str(out) + ".tmp").exists()
+
+
+def test_interrupt_exits_75_and_leaves_no_file(crawl_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from crawlspec import export, export_formats
+
+    def interrupted(self: export_formats.JsonlWriter, rows: list[tuple[object, ...]]) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export_formats.JsonlWriter, "write_batch", interrupted)
+    out = tmp_path / "v.jsonl"
+    assert export.main(["--db", crawl_db, "--out", str(out)]) == exit_codes.RESUMABLE
+    assert "interrupted" in capsys.readouterr().err
+    assert not out.exists() and not Path(str(out) + ".tmp").exists()
