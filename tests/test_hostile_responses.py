@@ -278,7 +278,8 @@ def test_valid_quirky_pages_are_stored_exactly(stub, world, capsys, videos):
     Reply(200, b""),
     Reply(200, {"data": {"videos": "none", "has_more": False}, "error": {"code": "ok"}}),
     Reply(200, {"data": {"videos": [{"id": 2**64, "like_count": 1}], "has_more": False}, "error": {"code": "ok"}}),
-], ids=["truncated", "html_502", "empty", "videos_not_list", "id_beyond_64_bits"])
+    Reply(200, b'{"data": {"videos": [{"id": 3, "video_label": NaN}], "has_more": false}, "error": {"code": "ok"}}'),
+], ids=["truncated", "html_502", "empty", "videos_not_list", "id_beyond_64_bits", "nan_token"])
 def test_a_persistently_corrupted_window_fails_with_the_reason_and_stores_nothing(stub, world, capsys, corrupt):
     code, message, db = crawl(stub, world, [corrupt] * 3, "persistent")
     err = capsys.readouterr().err

@@ -13,9 +13,15 @@ def parse_json(raw: bytes) -> Any:
     """Decode a body with the standard library (ints stay exact Python ints, never floats).
 
     `requests.Response.json()` is avoided on purpose: it silently switches to simplejson when that is
-    installed. Raises ValueError (JSONDecodeError / UnicodeDecodeError) for a non-JSON body.
+    installed. Raises ValueError (JSONDecodeError / UnicodeDecodeError) for a non-JSON body, and for
+    the non-standard `NaN` / `Infinity` tokens Python would otherwise accept (PostgreSQL's JSONB
+    rejects them: one would fail the whole page's transaction).
     """
-    return json.loads(raw)
+    return json.loads(raw, parse_constant=_reject_constant)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def strip_nul(value: Any) -> Any:
