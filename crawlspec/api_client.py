@@ -20,7 +20,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from crawlspec.api_fields import VIDEO_FIELDS_DEFAULT
+from crawlspec.api_fields import MAX_COMMENTS_PER_VIDEO, VIDEO_FIELDS_DEFAULT
 from crawlspec.client import (
     DEFAULT_API_BASE_URL,
     RawArchive,
@@ -155,6 +155,7 @@ class TikTokApiClient:
         """One parsed result per API page, window after window, until every window is delivered or
         `max_api_requests` is reached (then iteration just stops, as in the older tool)."""
         start, end = query_config.dates()
+        asked: set[str] = set()  # creators already asked about in this iteration: one request each
         for window in split_window(start, end, query_config.days_per_query):
             start_date, end_date = window.api_dates()
             cursor: int | None = None
@@ -168,7 +169,7 @@ class TikTokApiClient:
                 if response is None:
                     return
                 result = TikTokApiClientFetchResult(videos=list(response.videos), data=response.data)
-                self._add_extras(result, query_config)
+                self._add_extras(result, query_config, asked)
                 yield result
                 if not response.has_more:
                     break
@@ -196,6 +197,7 @@ class TikTokApiClient:
     def _run_checkpointed(self, query_config: VideoQueryConfig) -> Any:
         from crawlspec.clock import utc_now
         from crawlspec.compiler import CompiledSpec, fingerprint
+        from crawlspec.enrichment import run_stages
         from crawlspec.runner import RunContext, RunnerSettings, VideoCrawler
         from crawlspec.storage import crawls
 
@@ -219,6 +221,11 @@ class TikTokApiClient:
                          crawl_id=crawl_id, stop_event=self.stop_event)
         settings = RunnerSettings(on_quota_exhausted=self.waiter.strategy)
         stats = VideoCrawler(plan, ctx, settings).run()
+        if not stats.stopped:  # comments and creator info: the same checkpointed stages as `crawlspec run`
+            stages = run_stages(plan, ctx, {"spec": {"fetch": fetch}})
+            stats.requests = self.budget.used
+            stats.stopped = next((stage.stopped for stage in stages if stage.stopped), None)
+            stats.errors += [error for stage in stages for error in stage.errors]
         with engine.begin() as conn:
             crawls.finish_crawl(conn, crawl_id, outcome=stats.outcome, exit_code=stats.exit_code,
                                 requests=stats.requests, videos=stats.videos, now=utc_now())
@@ -233,9 +240,13 @@ class TikTokApiClient:
                 if not self.waiter.wait_or_stop(err):
                     return None
 
-    def _add_extras(self, result: TikTokApiClientFetchResult, query_config: VideoQueryConfig) -> None:
+    def _add_extras(self, result: TikTokApiClientFetchResult, query_config: VideoQueryConfig,
+                    asked: set[str]) -> None:
+        """In-memory comments and creator info for one page (no database: the stored path,
+        `fetch_and_store_all`, runs the checkpointed stages instead)."""
         if query_config.fetch_user_info:
-            for username in sorted({v["username"] for v in result.videos if v.get("username")}):
+            for username in sorted({v["username"] for v in result.videos if v.get("username")} - asked):
+                asked.add(username)
                 response = self._call(self.request_client.fetch_user_info, TikTokUserInfoRequest(username))
                 if response is not None:
                     result.user_info.extend(response.user_info.values())
@@ -244,13 +255,13 @@ class TikTokApiClient:
                 if video.get("comment_count", 1) == 0:
                     continue  # the API has nothing to give: spend no request
                 cursor = 0
-                while cursor < 1000:
+                while cursor < MAX_COMMENTS_PER_VIDEO:
                     response = self._call(self.request_client.fetch_comments,
                                           TikTokCommentsRequest(video_id=video["id"], cursor=cursor))
                     if response is None:
                         return
                     result.comments.extend(response.comments)
-                    if not response.has_more or response.cursor is None:
+                    if not response.has_more or response.cursor is None or response.cursor <= cursor:
                         break
                     cursor = response.cursor
 
