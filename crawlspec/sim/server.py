@@ -50,6 +50,14 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that went away mid-request (killed crawl, timeout) is normal, not a traceback."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class Simulator:
     """A running simulator: `url`, `corpus`, `stats()`, `advance_day()`, `dump_corpus()`, `stop()`."""
