@@ -91,7 +91,8 @@ SPEC_SCHEMA: dict[str, Any] = _obj(
         "query": QUERY_SCHEMA,
         "window": WINDOW_SCHEMA,
         "tags": _strings(),
-        "fetch": _obj({"comments": {"type": "boolean"}, "user_info": {"type": "boolean"}}),
+        "fetch": _obj({"comments": {"type": "boolean"}, "comment_replies": {"type": "boolean"},
+                       "user_info": {"type": "boolean"}}),
         "fields": {
             "type": ["string", "array"],
             "if": {"type": "string"},
@@ -152,6 +153,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
                     "index_lag_days": _int(0),
                     "timeout_s": {"type": "number", "exclusiveMinimum": 0},
                     "daily_quota_follow": _int(1, fix="the followers/following budget, 20000 per day"),
+                    "user_info_max_age_days": _int(0, fix="days a stored creator profile counts as fresh (30)"),
                     "retry": RETRY_SCHEMA,
                     "simulator": SIMULATOR_SCHEMA,
                 }
