@@ -169,10 +169,14 @@ def claim_window(conn: Connection, window: WindowState, *, owner: str, until: da
     """Take (or renew) the window's lease unless another live owner holds it; True when taken.
 
     Optional: for processes that may share one fingerprint (parallel jobs) and want to skip a window
-    someone else is crawling instead of meeting a CheckpointConflict."""
+    someone else is crawling instead of meeting a CheckpointConflict. Only a window whose checkpoint is
+    still the one `window` describes can be taken: a snapshot read before another process advanced or
+    finished the window (and released its lease) must not be fetched again."""
     table = WINDOW_TABLE
     free = sa.or_(table.c.lease_owner.is_(None), table.c.lease_owner == owner, table.c.lease_until < now)
-    result = conn.execute(sa.update(table).where(table.c.id == window.id, free)
+    current = sa.and_(table.c.cursor == window.cursor, table.c.pages == window.pages,
+                      table.c.status.in_(UNFINISHED_STATUSES))
+    result = conn.execute(sa.update(table).where(table.c.id == window.id, free, current)
                           .values(lease_owner=owner, lease_until=until))
     return result.rowcount == 1
 
