@@ -12,6 +12,7 @@ import logging
 import re
 import sys
 import threading
+import warnings
 from typing import Any
 
 import structlog
@@ -135,7 +136,9 @@ def _route_standard_logging(stream: Any, finishing: list[Any]) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(LIBRARY_LOG_LEVEL)
-    logging.captureWarnings(True)
+    if warnings.showwarning is not getattr(logging, "_showwarning", None):
+        logging.captureWarnings(False)  # forget a stale capture (something restored showwarning since)
+        logging.captureWarnings(True)
 
 
 def get_logger(name: str = "crawlspec") -> Any:

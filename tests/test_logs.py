@@ -1,0 +1,76 @@
+"""Logs: JSON lines under cron/CI (stderr only), secrets redacted whatever path produced a line,
+the standard library's records (urllib3, alembic, warnings) included."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import subprocess
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crawlspec.logs import configure_logging, get_logger, register_secret
+
+
+@pytest.fixture
+def stream() -> Iterator[io.StringIO]:
+    out = io.StringIO()
+    configure_logging("json", "info", stream=out)
+    yield out
+    configure_logging("auto", "info", stream=io.StringIO())
+
+
+def lines(stream: io.StringIO) -> list[dict]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_a_library_warning_is_a_redacted_json_line(stream):
+    register_secret("lib-secret-4711")
+    logging.getLogger("urllib3.connectionpool").warning("retrying with Bearer %s", "lib-secret-4711")
+    logging.getLogger("alembic.runtime.migration").info("Running upgrade")  # below WARNING: silent
+    (line,) = lines(stream)
+    assert line["event"] == "retrying with Bearer ***" and line["level"] == "warning"
+    assert line["logger"] == "urllib3.connectionpool"
+    assert "lib-secret-4711" not in stream.getvalue()
+
+
+def test_python_warnings_go_through_the_same_path(stream):
+    register_secret("warn-secret-0815")
+    # pytest records warnings itself; call the hook `warnings.warn` ends in, which logging now owns
+    warnings.showwarning("token warn-secret-0815 expires soon", UserWarning, "lib.py", 7)
+    (line,) = lines(stream)
+    assert line["logger"] == "py.warnings"
+    assert "expires soon" in line["event"] and "warn-secret-0815" not in stream.getvalue()
+
+
+def test_structlog_events_mask_secret_keys_values_and_url_passwords(stream):
+    register_secret("value-secret-1234")
+    get_logger().info("connect", client_secret="anything", note="sent value-secret-1234",
+                      url="postgresql://crawler:pw-9876@db:5432/crawls", nested={"password": "x"})
+    (line,) = lines(stream)
+    assert line["client_secret"] == "***" and line["note"] == "sent ***" and line["nested"] == {"password": "***"}
+    assert line["url"] == "postgresql://crawler:***@db:5432/crawls"
+
+
+def test_a_run_without_a_terminal_writes_json_lines_only(crawlspec_exe, start_sim, sim_env, tmp_path: Path):
+    sim = start_sim(videos=2000)
+    db_url = f"sqlite:///{tmp_path / 'crawl.db'}"
+    result = subprocess.run(
+        [crawlspec_exe, "run", "+spec=demo", f"api.base_url={sim.url}", "api.credentials_file=null",
+         f"db.url={db_url}", "spec.limits.max_count=10", "spec.window.days_per_query=3"],
+        cwd=tmp_path, env=sim_env, capture_output=True, text=True, timeout=300)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout == ""
+    events = [json.loads(line) for line in result.stderr.splitlines()]  # every line is JSON
+    pages = [e for e in events if e["event"] == "page"]
+    (summary,) = [e for e in events if e["event"] == "run_summary"]
+    assert len(pages) == sim.stats()["quota_used"] > 5
+    assert summary["videos"] == sum(p["videos"] for p in pages) and summary["requests"] == len(pages)
+    assert (summary["outcome"], summary["exit_code"], summary["spec"]) == ("complete", 0, "demo")
+    assert {"window", "page", "videos", "cursor", "requests_used", "quota_left"} <= set(pages[0])
+    assert "test-client-secret-9f3a7c" not in result.stderr
