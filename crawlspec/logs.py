@@ -111,7 +111,9 @@ def configure_logging(log_format: str = "auto", level: str = "info", stream: Any
     structlog.configure(
         processors=[*_enrichers(), structlog.processors.format_exc_info, *finishing, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        # one write per line (PrintLogger writes the newline separately): parallel sweep jobs share
+        # one stderr pipe, and a line must not be split by another process's line
+        logger_factory=structlog.WriteLoggerFactory(file=stream),
         cache_logger_on_first_use=False,
     )
     _route_standard_logging(stream, [*finishing, renderer])
