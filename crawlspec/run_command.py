@@ -184,7 +184,11 @@ def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str
     client.close()
     _print_summary(plan.name, stats, db_url, ledger.remaining("research"))
     _print_stages(stages, exit_code)
-    return RunOutcome(exit_code, videos=stats.videos, requests=budget.used)
+    from crawlspec.persistent_failures import summary_lines
+
+    # under JSON logging the console summary is left out: its failing-day lines ride on `run_summary`
+    message = "\n".join(line.strip() for line in summary_lines(stats)) if json_output() else ""
+    return RunOutcome(exit_code, videos=stats.videos, requests=budget.used, message=message)
 
 
 def _print_stages(stages: list[Any], exit_code: int) -> None:
@@ -208,6 +212,9 @@ def _print_summary(name: str, stats: Any, db_url: str, quota_left: int) -> None:
              f"  database: {db_url}"]
     for error in stats.errors:
         lines.append(f"  failed: {error}")
+    from crawlspec.persistent_failures import summary_lines
+
+    lines += summary_lines(stats)
     if stats.exit_code == exit_codes.RESUMABLE:
         lines.append("  resumable: run the same command again to continue from the last committed page")
     lines += ["  next:", f"    crawlspec status --db {db_url}",

@@ -5,7 +5,10 @@ Rules it keeps (design section 5):
   `refetch` is asked for, and days younger than the API's index lag are fetched but never covered;
 - one transaction per API page: the page's rows and the advanced window checkpoint commit together,
   so a crawl killed at any instant resumes from its last committed cursor;
-- every request is reserved in the shared quota ledger before it is sent (`RequestBudget`).
+- every request is reserved in the shared quota ledger before it is sent (`RequestBudget`);
+- a window still failing with 5xx after the client's retries is split in halves down to single days,
+  and a single day that still fails is recorded and skipped for a growing time
+  (`crawlspec.persistent_failures`); failing days are never covered.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from crawlspec import exit_codes
+from crawlspec import persistent_failures as failing
 from crawlspec.api_fields import quota_pool
 from crawlspec.clock import next_utc_midnight, utc_now
 from crawlspec.compiler import CompiledSpec
@@ -29,6 +33,7 @@ from crawlspec.errors import (
     ApiError,
     Interrupted,
     QuotaExhausted,
+    RetriesExhausted,
     SearchIdRejected,
 )
 from crawlspec.logs import get_logger
@@ -42,6 +47,9 @@ WAIT_STRATEGIES = ("wait_next_utc_midnight", "wait_four_hours", "exit")
 LEASE = timedelta(minutes=15)
 """How long a window stays reserved for the process crawling it without a committed page; a crashed
 holder's windows become free again after that (each committed page renews the lease)."""
+SPLIT_STREAK_LIMIT = 8
+"""After this many failed windows in a row (no success between), a failing window's days are recorded as
+failing at once instead of split further: an API failing broadly costs one call per window, not 2n-1."""
 
 
 @dataclass(frozen=True)
@@ -64,22 +72,31 @@ class CrawlStats:
     windows_leased_elsewhere: int = 0
     stopped: str | None = None  # "quota" | "limit" | "interrupted" when stopped early
     errors: list[str] = field(default_factory=list)
+    days_failing: list[str] = field(default_factory=list)   # days recorded as failing by this run
+    days_failing_skipped: int = 0      # failing days not yet due for a retry (0 requests sent for them)
+    failed_requests: int = 0           # attempts that failed (charged by the API all the same)
 
     @property
     def exit_code(self) -> int:
+        """README "Exit codes": failing days alone do not fail a run that collected something (its summary
+        and `status` list them); a run whose every window ended as failing days exits 1."""
         if self.windows_failed:
             return exit_codes.FAILURE
         if self.stopped or self.windows_left:
             return exit_codes.RESUMABLE
+        if self.days_failing and not self.windows_done:
+            return exit_codes.FAILURE
         return exit_codes.OK
 
     @property
     def outcome(self) -> str:
-        if self.windows_failed:
+        if self.exit_code == exit_codes.FAILURE:
             return "failed"
         if self.stopped:
             return f"stopped:{self.stopped}"
-        return "complete" if not self.windows_left else "incomplete"
+        if self.windows_left:
+            return "incomplete"
+        return "complete:failing_days" if self.days_failing or self.days_failing_skipped else "complete"
 
 
 class RequestBudget:
@@ -93,6 +110,7 @@ class RequestBudget:
         self.max_api_requests = max_api_requests
         self.used = 0
         self._lock = threading.Lock()
+        self._thread = threading.local()
 
     def __call__(self, path: str) -> None:
         with self._lock:
@@ -106,6 +124,11 @@ class RequestBudget:
                     f"({self.ledger.used(pool)} requests recorded today in the quota ledger)",
                     source="ledger")
             self.used += 1
+        self._thread.sent = self.sent_by_this_thread() + 1
+
+    def sent_by_this_thread(self) -> int:
+        """Requests reserved by the calling thread (what one call cost, even when stages share the budget)."""
+        return getattr(self._thread, "sent", 0)
 
     def remaining(self, pool: str = "research") -> int:
         return self.ledger.remaining(pool)
@@ -158,9 +181,12 @@ class _StopRun(Exception):
 
 
 def plan_windows(plan: CompiledSpec, covered: set[date], unfinished: list[checkpoints.WindowState],
+                 *, retrying: set[date] | frozenset[date] = frozenset(),
                  ) -> tuple[list[checkpoints.WindowState], list[Window]]:
     """Windows to crawl: unfinished ones to resume (inside the requested days, not yet covered)
-    first, then the remaining pending days grouped into windows of at most days_per_query."""
+    first, then the remaining pending days grouped into windows of at most days_per_query.
+    `retrying` days (failing days due for a retry) are grouped only among themselves, so a day that
+    still fails never drags healthy days into its failures."""
     requested = {d for w in split_window(plan.start, plan.end, plan.days_per_query) for d in w.days()}
     pending = requested - covered
     resume: list[checkpoints.WindowState] = []
@@ -169,7 +195,9 @@ def plan_windows(plan: CompiledSpec, covered: set[date], unfinished: list[checkp
         if days <= pending:
             resume.append(state)
             pending -= days
-    return resume, group_days(sorted(pending), plan.days_per_query)
+    retry = pending & set(retrying)
+    return resume, group_days(sorted(pending - retry), plan.days_per_query) + \
+        group_days(sorted(retry), plan.days_per_query)
 
 
 class VideoCrawler:
@@ -181,6 +209,8 @@ class VideoCrawler:
         self.settings = settings
         self.stats = CrawlStats()
         self.lease_owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.failure_streak = 0
+        self.last_fetch_failed_requests = 0
         self.log = get_logger("crawlspec.runner").bind(spec=plan.name)
 
     def run(self) -> CrawlStats:
@@ -201,8 +231,11 @@ class VideoCrawler:
             covered = set() if self.settings.refetch else \
                 checkpoints.covered_days(conn, plan.fingerprint, plan.start, plan.end)
             unfinished = checkpoints.unfinished_windows(conn, plan.fingerprint)
-            resume, new = plan_windows(plan, covered, unfinished)
             now = self.ctx.clock()
+            known_failing = failing.failing_days(conn, plan.fingerprint, plan.start, plan.end)
+            waiting = {day for day, state in known_failing.items() if state.retry_after > now.date()}
+            resume, new = plan_windows(plan, covered | waiting, unfinished,
+                                       retrying=set(known_failing) - waiting)
             opened = [checkpoints.open_window(conn, fingerprint=plan.fingerprint, start_date=w.start,
                                               end_date=w.end, crawl_id=self.ctx.crawl_id, now=now)
                       for w in new]
@@ -211,11 +244,20 @@ class VideoCrawler:
                           cursors=[s.cursor for s in resume])
         if covered:
             self.log.info("skipping_covered_days", days=len(covered))
+        if waiting:
+            self.stats.days_failing_skipped = len(waiting - covered)
+            self.log.warning("skipping_failing_days", days=[str(d) for d in sorted(waiting)],
+                             next_retry=str(min(known_failing[d].retry_after for d in waiting)),
+                             note="these days kept failing with 5xx; they are retried later, not every run")
         return resume + opened
 
     def _crawl_window(self, state: checkpoints.WindowState) -> bool:
         """Page one window to its end; False when it was left to another process (leased)."""
-        if not self._claim(state):
+        claim = self._claim(state)
+        if claim == "finished":
+            self.log.info("window_finished_elsewhere", window=_window_label(state))
+            return True
+        if claim != "claimed":
             self.stats.windows_leased_elsewhere += 1
             self.log.info("window_leased_elsewhere", window=_window_label(state),
                           note="another process is crawling it; it is not fetched twice")
@@ -233,7 +275,12 @@ class VideoCrawler:
                 restarted = True
                 state = self._restart(state, err)
                 continue
-            except ApiError as err:  # fatal for this window (RetriesExhausted included)
+            except RetriesExhausted as err:
+                if not failing.is_persistent_server_failure(err):
+                    self._fail(state, err)
+                    return True
+                return self._split_or_record(state, err)
+            except ApiError as err:  # fatal for this window
                 self._fail(state, err)
                 return True
             try:
@@ -244,19 +291,27 @@ class VideoCrawler:
                 return False
             if not state.has_more:
                 self.stats.windows_done += 1
+                self.failure_streak = 0
                 return True
 
-    def _claim(self, state: checkpoints.WindowState) -> bool:
+    def _claim(self, state: checkpoints.WindowState) -> str:
+        """"claimed"; "elsewhere" (a live process holds the lease); or "finished": another process completed
+        (or split) the window after we planned it, and its lease was free again: fetching would only waste
+        requests. The status is read after the claim, in the same transaction, so no completion slips by."""
         now = self.ctx.clock()
         with self.ctx.engine.begin() as conn:
-            if checkpoints.claim_window(conn, state, owner=self.lease_owner, until=now + LEASE, now=now):
-                return True
-            holder = conn.execute(sa.select(CrawlWindow.lease_owner).where(CrawlWindow.id == state.id)).scalar()
-            if not _holder_is_dead(holder):
-                return False
-            self.log.info("lease_released", window=_window_label(state), dead_holder=holder)
-            return checkpoints.claim_window(conn, state, owner=self.lease_owner, until=now + LEASE,
-                                            now=datetime.max.replace(tzinfo=now.tzinfo))
+            claimed = checkpoints.claim_window(conn, state, owner=self.lease_owner, until=now + LEASE, now=now)
+            if not claimed:
+                holder = conn.execute(sa.select(CrawlWindow.lease_owner).where(CrawlWindow.id == state.id)).scalar()
+                if not _holder_is_dead(holder):
+                    return "elsewhere"
+                self.log.info("lease_released", window=_window_label(state), dead_holder=holder)
+                claimed = checkpoints.claim_window(conn, state, owner=self.lease_owner, until=now + LEASE,
+                                                   now=datetime.max.replace(tzinfo=now.tzinfo))
+            status = conn.execute(sa.select(CrawlWindow.status).where(CrawlWindow.id == state.id)).scalar()
+        if status is None or (status == "done" and state.status != "done"):
+            return "finished"
+        return "claimed" if claimed else "elsewhere"
 
     def _fetch_page(self, state: checkpoints.WindowState):
         from crawlspec.client import TikTokVideoRequest
@@ -267,12 +322,26 @@ class VideoCrawler:
             cursor=state.cursor if state.search_id or state.cursor else None,
             search_id=state.search_id, fields=self.plan.fields)
         while True:
+            sent_before, delivered = self.ctx.budget.sent_by_this_thread(), False
             try:
-                return self.ctx.client.fetch_videos(request)
+                response = self.ctx.client.fetch_videos(request)
+                delivered = True
+                return response
             except QuotaExhausted as err:
                 if not self.ctx.waiter.wait_or_stop(err):
                     self.log.warning("stopping", reason=str(err), resumable=True)
                     raise _StopRun("limit" if err.source == "limit" else "quota") from err
+            finally:
+                self._count_failed(self.ctx.budget.sent_by_this_thread() - sent_before - int(delivered))
+
+    def _count_failed(self, requests: int) -> None:
+        """Attempts of one call that did not deliver a page: charged by the API, shown by `status`."""
+        self.last_fetch_failed_requests = requests
+        if requests <= 0:
+            return
+        self.stats.failed_requests += requests
+        with self.ctx.engine.begin() as conn:
+            failing.add_failure_spend(conn, self.plan.fingerprint, self.ctx.clock().date(), requests)
 
     def _commit_page(self, state: checkpoints.WindowState, response) -> checkpoints.WindowState:
         videos = response.videos
@@ -292,6 +361,8 @@ class VideoCrawler:
             else:
                 checkpoints.mark_days_covered(conn, self.plan.fingerprint, self._coverable(new_state),
                                               crawl_id=self.ctx.crawl_id, now=now)
+                failing.clear_failing_days(conn, self.plan.fingerprint,
+                                           Window(new_state.start_date, new_state.end_date).days())
         self.stats.pages += 1
         self.stats.videos += len(videos)
         self.log.info("page", window=_window_label(new_state), page=new_state.pages, videos=len(videos),
@@ -310,6 +381,45 @@ class VideoCrawler:
                          "restarting from cursor 0 (upserts absorb the overlap)")
         with self.ctx.engine.begin() as conn:
             return checkpoints.restart_window(conn, state, now=self.ctx.clock())
+
+    def _split_or_record(self, state: checkpoints.WindowState, err: RetriesExhausted) -> bool:
+        """A window still failing with 5xx: crawl its halves (the good days get collected), or record its
+        day(s) as failing and skip them for now. True: nothing of this window is left for this run."""
+        window = Window(state.start_date, state.end_date)
+        self.failure_streak += 1
+        now = self.ctx.clock()
+        if len(window.days()) == 1 or self.failure_streak >= SPLIT_STREAK_LIMIT:
+            self._record_failing(state, window, err, now)
+            return True
+        parts = failing.halves(window)
+        with self.ctx.engine.begin() as conn:
+            failing.drop_window(conn, state.id)
+            children = [checkpoints.open_window(conn, fingerprint=self.plan.fingerprint, start_date=part.start,
+                                                end_date=part.end, crawl_id=self.ctx.crawl_id, now=now)
+                        for part in parts]
+        self.log.warning("window_split", window=_window_label(state), into=[_window_label(c) for c in children],
+                         error=str(err), log_id=err.log_id,
+                         note="the window keeps failing with 5xx; its halves are crawled separately")
+        for child in children:
+            if not self._crawl_window(child):
+                self.stats.windows_left += 1
+        return True
+
+    def _record_failing(self, state: checkpoints.WindowState, window: Window, err: RetriesExhausted,
+                        now: datetime) -> None:
+        days = window.days()
+        share, extra = divmod(self.last_fetch_failed_requests, len(days))
+        with self.ctx.engine.begin() as conn:
+            records = [failing.record_failing_day(conn, self.plan.fingerprint, day, error=err, now=now,
+                                                  requests=share + (extra if i == 0 else 0))
+                       for i, day in enumerate(days)]
+            failing.drop_window(conn, state.id)
+        for record in records:
+            self.stats.days_failing.append(f"{record.day} (failure {record.failures}, "
+                                           f"next retry on or after {record.retry_after})")
+        self.log.error("day_failing", window=_window_label(state), failures=[r.failures for r in records],
+                       retry_after=str(records[0].retry_after), log_id=err.log_id, error=str(err),
+                       note="recorded as failing and skipped for now; retried later with growing spacing")
 
     def _fail(self, state: checkpoints.WindowState, err: ApiError) -> None:
         self.stats.windows_failed += 1

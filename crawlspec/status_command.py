@@ -41,7 +41,8 @@ def main(argv: list[str]) -> int:
 def collect_status(db_url: str, *, daily_quota: int = 1000) -> dict[str, Any]:
     import sqlalchemy as sa
 
-    from crawlspec.clock import utc_today
+    from crawlspec import compliance_status
+    from crawlspec.clock import utc_now, utc_today
     from crawlspec.storage.database import open_database, resolve_db_url
 
     url = resolve_db_url(db_url)
@@ -56,10 +57,12 @@ def collect_status(db_url: str, *, daily_quota: int = 1000) -> dict[str, Any]:
                 "SELECT fingerprint, name FROM crawl_spec ORDER BY name, fingerprint")).mappings()]
             videos_total = conn.execute(sa.text("SELECT count(*) FROM video")).scalar_one()
             quota = _quota_status(conn, today, daily_quota)
+            quota["failed_requests"] = compliance_status.failed_requests(conn, today)
+            refresh = compliance_status.refresh_status(conn, utc_now())
     finally:
         engine.dispose()
     return {"database": _safe_url(url), "today": today.isoformat(), "quota": quota,
-            "videos_total": videos_total, "specs": specs}
+            "videos_total": videos_total, "refresh": refresh, "specs": specs}
 
 
 def _require_existing_sqlite_file(url: str) -> None:
@@ -103,6 +106,9 @@ def _quota_status(conn: Any, today: date, daily_quota: int) -> dict[str, Any]:
 def _spec_status(conn: Any, spec: Any) -> dict[str, Any]:
     import sqlalchemy as sa
 
+    from crawlspec import compliance_status
+    from crawlspec.clock import utc_today
+
     fp = spec["fingerprint"]
     last = conn.execute(sa.text(
         "SELECT id, start_date, end_date, started_at, finished_at, outcome, exit_code, requests, videos "
@@ -124,6 +130,8 @@ def _spec_status(conn: Any, spec: Any) -> dict[str, Any]:
         "days_covered": len(covered), "days_pending": len(requested - covered),
         "windows_in_progress": [_window(w) for w in windows if w["status"] != "failed"],
         "windows_failed": [_window(w) for w in windows if w["status"] == "failed"],
+        "failing_days": compliance_status.failing_days_of(conn, fp),
+        "failed_requests": compliance_status.failed_requests(conn, utc_today(), fp),
         "last_run": None if not last else {
             "crawl_id": last["id"], "started_at": str(last["started_at"]), "finished_at": str(last["finished_at"]),
             "outcome": last["outcome"] or "running or killed", "exit_code": last["exit_code"],
@@ -149,11 +157,18 @@ def _as_date(value: Any) -> date:
 
 
 def render_text(report: dict[str, Any]) -> str:
+    from crawlspec.compliance_status import render_refresh, render_spec_failures
+
     research = report["quota"]["research"]
     lines = [f"database: {report['database']}",
              f"quota today ({report['today']} UTC): {research['used']} used, {research['remaining']} left "
              f"of {research['limit']} research requests",
              f"videos stored: {report['videos_total']}"]
+    failed = research.get("failed_requests") or report["quota"].get("failed_requests") or {}
+    if failed.get("total"):
+        lines.append(f"quota spent on failed requests (5xx, timeouts; charged all the same): "
+                     f"{failed['today']} today, {failed['total']} in total")
+    lines += render_refresh(report)
     if not report["specs"]:
         lines.append("no crawls yet")
     for spec in report["specs"]:
@@ -172,4 +187,5 @@ def render_text(report: dict[str, Any]) -> str:
         if run:
             code = "" if run["exit_code"] is None else f", exit {run['exit_code']}"
             lines.append(f"  last run: {run['started_at']} {run['outcome']}{code}, {run['requests']} requests")
+        lines += render_spec_failures(spec)
     return "\n".join(lines)

@@ -1,0 +1,123 @@
+"""Persistently failing days (issue 9): some date ranges answer 500 `internal_error` for months, and every
+failed attempt is charged (api-notes 5). The runner splits a window that still fails after the client's
+retries into halves, down to single days; a single day that still fails is recorded here and skipped
+until `retry_after`, which moves 1, 2, 4, 8, ... (at most 32) days further at each new failure. Failing
+days are never marked covered; a later success clears them.
+
+`failure_spend` counts, per UTC day and spec, the attempts that failed (every attempt of a call except
+its successful last one), so `crawlspec status` can show what failures cost. None of these commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from crawlspec.errors import ApiError
+from crawlspec.models import CrawlWindow, FailingDay, FailureSpend
+from crawlspec.storage.bulk import dialect_insert
+from crawlspec.windows import Window
+
+FAILING_TABLE: sa.Table = FailingDay.__table__  # type: ignore[assignment]
+SPEND_TABLE: sa.Table = FailureSpend.__table__  # type: ignore[assignment]
+WINDOW_TABLE: sa.Table = CrawlWindow.__table__  # type: ignore[assignment]
+MAX_SPACING_DAYS = 32
+MAX_ERROR_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class FailingDayState:
+    day: date
+    failures: int
+    retry_after: date
+    requests: int
+    last_log_id: str | None
+    last_error: str | None
+
+
+def retry_spacing(failures: int) -> timedelta:
+    """Days to wait after the `failures`-th failure: 1, 2, 4, 8, 16, 32, 32, ..."""
+    return timedelta(days=min(MAX_SPACING_DAYS, 2 ** max(0, failures - 1)))
+
+
+def is_persistent_server_failure(err: ApiError) -> bool:
+    """An answer of the API's servers (5xx) that survived every retry. Timeouts and connection errors
+    (no status) are not: they say nothing about the days asked for."""
+    return err.status is not None and err.status >= 500
+
+
+def halves(window: Window) -> tuple[Window, Window]:
+    """The window split in two (the first half gets the middle day of an odd span)."""
+    days = window.days()
+    middle = (len(days) + 1) // 2
+    return Window(days[0], days[middle - 1]), Window(days[middle], days[-1])
+
+
+def failing_days(conn: Connection, fingerprint: str, start: date, end: date) -> dict[date, FailingDayState]:
+    table = FAILING_TABLE
+    rows = conn.execute(sa.select(table).where(
+        table.c.fingerprint == fingerprint, table.c.day >= start, table.c.day <= end))
+    return {row.day: FailingDayState(row.day, row.failures, row.retry_after, row.requests, row.last_log_id,
+                                     row.last_error) for row in rows}
+
+
+def record_failing_day(conn: Connection, fingerprint: str, day: date, *, error: ApiError, requests: int,
+                       now: datetime) -> FailingDayState:
+    """One more failure of `day`: count it, keep the API's log_id and message, move `retry_after`."""
+    table = FAILING_TABLE
+    where = sa.and_(table.c.fingerprint == fingerprint, table.c.day == day)
+    row = conn.execute(sa.select(table.c.failures, table.c.requests).where(where)).first()
+    failures = 1 if row is None else row.failures + 1
+    values = {"failures": failures, "requests": requests + (0 if row is None else row.requests),
+              "last_log_id": error.log_id, "last_error": str(error)[:MAX_ERROR_CHARS], "last_failed_at": now,
+              "retry_after": now.date() + retry_spacing(failures)}
+    if row is None:
+        conn.execute(sa.insert(table).values(fingerprint=fingerprint, day=day, first_failed_at=now, **values))
+    else:
+        conn.execute(sa.update(table).where(where).values(**values))
+    return FailingDayState(day, failures, values["retry_after"], values["requests"], error.log_id,
+                           values["last_error"])
+
+
+def clear_failing_days(conn: Connection, fingerprint: str, days: Iterable[date]) -> int:
+    """The days were delivered after all: they are no longer failing."""
+    days = sorted(set(days))
+    if not days:
+        return 0
+    table = FAILING_TABLE
+    result = conn.execute(sa.delete(table).where(table.c.fingerprint == fingerprint, table.c.day.in_(days)))
+    return result.rowcount or 0
+
+
+def add_failure_spend(conn: Connection, fingerprint: str, day: date, requests: int) -> None:
+    if requests <= 0:
+        return
+    stmt = dialect_insert(conn, SPEND_TABLE)
+    stmt = stmt.on_conflict_do_update(index_elements=["day", "fingerprint"],
+                                      set_={"requests": SPEND_TABLE.c.requests + stmt.excluded.requests})
+    conn.execute(stmt, {"day": day, "fingerprint": fingerprint, "requests": int(requests)})
+
+
+def drop_window(conn: Connection, window_id: int) -> None:
+    """Remove a window's checkpoint: it was split into halves, or its single day is now a failing day
+    (a retry starts that day from cursor 0; upserts absorb any page stored before)."""
+    conn.execute(sa.delete(WINDOW_TABLE).where(WINDOW_TABLE.c.id == window_id))
+
+
+def summary_lines(stats: object) -> list[str]:
+    """The run summary's lines about failing days and the quota failures cost (`CrawlStats`)."""
+    days: list[str] = list(getattr(stats, "days_failing", []))
+    skipped = int(getattr(stats, "days_failing_skipped", 0))
+    failed = int(getattr(stats, "failed_requests", 0))
+    lines = [f"  failing day (API 5xx after every retry, skipped for now): {day}" for day in days[:20]]
+    if len(days) > 20:
+        lines.append(f"  ... and {len(days) - 20} more failing days")
+    if skipped:
+        lines.append(f"  {skipped} known failing days not yet due for a retry were skipped (0 requests)")
+    if failed:
+        lines.append(f"  {failed} requests failed this run (charged all the same); see `crawlspec status`")
+    return lines
