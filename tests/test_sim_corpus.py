@@ -59,7 +59,7 @@ def dump(tmp_path_factory) -> dict[str, list[dict]]:
     kinds: dict[str, list[dict]] = {"video": [], "user": [], "comment": []}
     for line in path.read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
-        kinds[record["kind"]].append(record)
+        kinds.setdefault(record["kind"], []).append(record)   # also user_list, playlist
     return kinds
 
 

@@ -12,7 +12,7 @@ import time
 from urllib.parse import parse_qs
 
 from crawlspec import api_fields
-from crawlspec.sim import compliance, endpoints
+from crawlspec.sim import compliance, endpoints, user_endpoints
 from crawlspec.sim.corpus import Corpus
 from crawlspec.sim.faults import FaultInjector
 from crawlspec.sim.options import SimOptions
@@ -33,6 +33,7 @@ RESEARCH_FIELDS: dict[str, tuple[str, ...]] = {
     api_fields.VIDEO_QUERY_PATH: api_fields.VIDEO_FIELDS_ALL,
     api_fields.USER_INFO_PATH: api_fields.USER_INFO_FIELDS,
     api_fields.COMMENTS_PATH: api_fields.COMMENT_FIELDS,
+    **user_endpoints.FIELDS,   # liked/pinned/reposted, followers/following, playlist (() = no `fields`)
 }
 
 
@@ -53,6 +54,7 @@ class SimulatorApp:
             api_fields.VIDEO_QUERY_PATH: endpoints.VideoQuery(corpus, self.searches, self.faults, self.stats_counter),
             api_fields.USER_INFO_PATH: endpoints.UserInfo(corpus),
             api_fields.COMMENTS_PATH: endpoints.Comments(corpus, gone=self.availability.comment_gone),
+            **user_endpoints.handlers(corpus),
         }
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
@@ -100,7 +102,8 @@ class SimulatorApp:
             if isinstance(fault, ApiError):
                 raise fault
             raise _RawFault(fault)
-        fields = parse_fields(query_string, RESEARCH_FIELDS[path])
+        allowed = RESEARCH_FIELDS[path]
+        fields = parse_fields(query_string, allowed) if allowed else ()
         return self.handlers[path](fields, parse_body(body))
 
     # --- token -------------------------------------------------------------------------------------

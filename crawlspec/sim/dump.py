@@ -3,7 +3,8 @@
 `data` is exactly what the API returns with every field requested. Record-level extras: videos carry
 `deleted`; users carry `username` (the API does not echo it inside `data`, api-notes 3.2). Comments
 are those the API can return: the first 1,000 top-level comments of each live video and the first
-1,000 replies of each of those.
+1,000 replies of each of those. Then `user_list` records (`username`; `data`: list, available,
+items) and `playlist` records (crawlspec.sim.user_endpoints.dump_records).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from crawlspec.sim import details, people
+from crawlspec.sim import details, people, user_endpoints
 from crawlspec.sim.corpus import Corpus
 
 
@@ -31,6 +32,7 @@ def dump_records(corpus: Corpus) -> Iterator[dict]:
             if comment["reply_count"]:
                 for reply in details.replies_to(corpus, idx, top):
                     yield {"kind": "comment", "data": reply}
+    yield from user_endpoints.dump_records(corpus)   # user_list (per user and list), then playlist
 
 
 def dump_corpus(corpus: Corpus, path: str | Path) -> None:
