@@ -181,6 +181,9 @@ def test_a_failed_task_deletes_nothing_and_is_resubmitted_next_time(crawled):
     assert not first.complete and first.tasks_failed == 1 and first.exit_code == 75
     with engine.connect() as conn:
         failed_ids = conn.execute(sa.text("SELECT ids_text FROM compliance_task WHERE status = 'failed'")).scalar_one()
+    with engine.connect() as conn:
+        task_ids = conn.execute(sa.text("SELECT api_task_id FROM compliance_task WHERE api_task_id IS NOT NULL"))
+        assert all(int(t) > 2 ** 63 for t in task_ids.scalars()), "task ids beyond int64 are kept exactly"
     still_there = {int(i) for i in failed_ids.split()}
     assert still_there <= _ids(engine, "video"), "a Failed task is never taken as 'all invalid'"
     assert _ids(engine, "comment") == comments_before, "comments wait until every video task is done"
@@ -206,3 +209,19 @@ def test_status_says_plainly_when_the_refresh_is_overdue(crawled, crawlspec_exe,
     refresh = json.loads(report.stdout)["refresh"]
     assert refresh["overdue"] is True and refresh["age_days"] > 15
     assert refresh["tables"]["video"]["rows_removed"] > 0
+
+
+def test_refresh_exit_codes_for_bad_credentials_and_arguments(crawlspec_exe, start_sim, sim_env, sqlite_url):
+    sim = start_sim(videos=100)
+    open_database(sqlite_url).dispose()
+    wrong = {**sim_env, "CRAWLSPEC_CLIENT_SECRET": "not-the-secret"}
+    with open_database(sqlite_url).begin() as conn:
+        conn.execute(sa.text("INSERT INTO video (id) VALUES (:i)"), {"i": int(sim.corpus.ids[0])})
+    assert refresh_cli(crawlspec_exe, sim, sqlite_url, wrong).returncode == 77
+    no_env = {k: v for k, v in sim_env.items() if not k.startswith("CRAWLSPEC_CLIENT")}
+    missing = refresh_cli(crawlspec_exe, sim, sqlite_url, no_env)
+    assert missing.returncode == 2 and "secrets" in missing.stderr
+    bad = subprocess.run([crawlspec_exe, "refresh", "--poll-wait", "soon"], capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode == 2
+    assert sim.stats()["requests"].get(COMPLIANCE_PATHS[0], 0) == 0, "nothing was uploaded"
