@@ -176,10 +176,11 @@ def _report(results: list[JobResult], command: str, *, sweep: bool) -> int:
 
 def _report_sweep(results: list[JobResult]) -> None:
     """The table after `run -m` on stderr; under cron/CI (JSON lines) one `sweep_summary` event."""
-    from crawlspec.logs import configure_logging, get_logger, json_output
+    from crawlspec.logs import configure_logging, get_logger, wants_json
 
-    configure_logging(results[0].log_format if results else "auto")  # workers may have run every job
-    if not json_output():
+    log_format = results[0].log_format if results else "auto"
+    configure_logging(log_format)  # workers may have run every job
+    if not wants_json(log_format):
         print(summary_table(results), file=sys.stderr, flush=True)
         return
     jobs = [{"job": n, "overrides": list(r.overrides), "videos": r.videos, "requests": r.requests,
@@ -291,11 +292,16 @@ def run_command(command: str, config: dict[str, Any], overrides: list[str],
     compiled = compile_spec(config["spec"])
     if command == "compile":
         return JobResult(exit_codes.OK, document=compiled.to_document(), overrides=tuple(overrides))
+    if command == "validate" and compiled.users is not None:
+        message = (f"OK: spec {compiled.name} is valid: {len(compiled.users.names)} user(s), "
+                   f"{', '.join(('info',) * compiled.users.info + compiled.users.lists)}, "
+                   f"fingerprint {compiled.fingerprint[:12]}")
+        return JobResult(exit_codes.OK, message=message, overrides=tuple(overrides))
     if command == "validate":
         message = (f"OK: spec {compiled.name} is valid: {len(compiled.windows)} window(s) from "
                    f"{compiled.start} to {compiled.end}, fingerprint {compiled.fingerprint[:12]}")
         return JobResult(exit_codes.OK, message=message, overrides=tuple(overrides))
-    if command == "run":
+    if command == "run" and compiled.users is None:   # a users spec has no windows to show
         sweep.begin_progress(config, compiled, job or sweep.JobContext(tuple(overrides)))
     return _run_or_test(command, config, overrides)
 

@@ -114,13 +114,13 @@ def summarised_run(result: R, config: dict[str, Any] | None, job: JobContext) ->
     """End the job's progress line; under JSON logging, log the job's one `run_summary` event (its
     message included, so stderr stays JSON lines only)."""
     from crawlspec import progress
-    from crawlspec.logs import configure_logging, json_output
+    from crawlspec.logs import configure_logging, wants_json
 
     progress.end_job()
     log = (config or {}).get("log") or {}
     log_format = str(log.get("format", "auto"))
     configure_logging(log_format, str(log.get("level", "info")))  # a job rejected early never configured it
-    if not json_output():
+    if not wants_json(log_format):
         return replace(result, log_format=log_format)
     spec = ((config or {}).get("spec") or {}).get("name")
     log_run_summary(result, spec=spec, job_number=job.number, database=_display_db(config or {}),

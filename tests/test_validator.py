@@ -112,13 +112,13 @@ def fake_runtime(monkeypatch, tmp_path):
 
 
 def test_run_sweep_gets_plain_dicts_continues_and_reports_the_worst_code(fake_runtime, capsys):
-    code = hydra_app.main("run", ["-m", "+spec=demo", "spec.window.days_per_query=1,2,45"])
+    code = hydra_app.main("run", ["-m", "+spec=demo", "log=console", "spec.window.days_per_query=1,2,45"])
     err = capsys.readouterr().err
     assert code == 2  # worst of 0, 75, 2
     assert [call[0] for call in fake_runtime.calls] == ["run", "run"]  # the invalid job sent nothing
     _, config, overrides = fake_runtime.calls[0]
     assert type(config) is dict and "hydra" not in config and config["spec"]["name"] == "demo"
-    assert overrides == ["+spec=demo", "spec.window.days_per_query=1"]
+    assert overrides == ["+spec=demo", "log=console", "spec.window.days_per_query=1"]
     assert "job  overrides" in err and "exit 75" in err and "exit 2" in err
 
 
