@@ -25,6 +25,7 @@ from crawlspec import api_fields, resolvers
 from crawlspec.errors import SpecError
 from crawlspec.query import generate_query
 from crawlspec.spec_schema import with_spec_defaults
+from crawlspec.user_spec import UsersPlan, compile_users
 from crawlspec.validator import parse_window_date, validate_spec
 from crawlspec.windows import Window, split_window
 
@@ -43,9 +44,13 @@ class CompiledSpec:
     tags: tuple[str, ...]
     max_api_requests: int | None
     max_count: int
+    users: UsersPlan | None = None   # a users spec (crawlspec.user_spec): no query, no windows
 
     def to_document(self) -> dict[str, Any]:
-        """The `crawlspec compile` JSON document (a stable contract for scripts)."""
+        """The `crawlspec compile` JSON document (a stable contract for scripts); a users spec gives
+        `{spec, fingerprint, users, info, lists, max_per_list}` instead of query and windows."""
+        if self.users is not None:
+            return {"spec": self.name, "fingerprint": self.fingerprint, **self.users.to_document()}
         return {
             "spec": self.name,
             "fingerprint": self.fingerprint,
@@ -63,6 +68,8 @@ def compile_spec(spec: Mapping[str, Any], *, today: date | None = None) -> Compi
     if problems:
         raise SpecError(problems)
     full = with_spec_defaults(resolved)
+    if full.get("users") is not None:
+        return compile_users_spec(full, today=today)
     query = compile_query(full["query"])
     fields = requested_fields(full["fields"])
     fetch = {"comments": bool(full["fetch"]["comments"]), "user_info": bool(full["fetch"]["user_info"])}
@@ -84,6 +91,20 @@ def compile_spec(spec: Mapping[str, Any], *, today: date | None = None) -> Compi
         max_api_requests=full["limits"]["max_api_requests"],
         max_count=int(full["limits"]["max_count"]),
     )
+
+
+def compile_users_spec(full: Mapping[str, Any], *, today: date | None = None) -> CompiledSpec:
+    """A validated users spec (defaults merged): start = end = today (UTC), no query, no windows."""
+    from crawlspec.clock import utc_today
+
+    users = compile_users(full["users"])
+    day = today or utc_today()
+    return CompiledSpec(
+        name=full["name"], fingerprint=users.fingerprint(), query={}, start=day, end=day,
+        days_per_query=int(full["window"]["days_per_query"]), windows=(), fields=api_fields.USER_VIDEO_FIELDS,
+        fetch={"info": users.info, **dict.fromkeys(users.lists, True)},
+        tags=tuple(dict.fromkeys(full["tags"])), max_api_requests=full["limits"]["max_api_requests"],
+        max_count=int(full["limits"]["max_count"]), users=users)
 
 
 def resolve_interpolations(spec: Any, *, today: date | None = None) -> Any:

@@ -117,7 +117,8 @@ def _run(config: dict, overrides: list[str]) -> RunOutcome:
 
     plan = compile_spec(config["spec"])
     api = config.get("api", {})
-    warn_about_index_lag(plan.end, int(api.get("index_lag_days", 2)))
+    if plan.users is None:   # a users spec has no window
+        warn_about_index_lag(plan.end, int(api.get("index_lag_days", 2)))
     db_url = resolve_db_url(config["db"]["url"])
     endpoint = open_endpoint(api)
     try:
@@ -173,8 +174,15 @@ def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str
                      stop_event=stop_event, waiter=QuotaWaiter(settings.on_quota_exhausted,
                                                                stop_event=stop_event))
     with stop_on_signals(stop_event):
-        stats = VideoCrawler(plan, ctx, settings).run()
-        stages = [] if stats.stopped else run_stages(plan, ctx, config)  # comments, creators, ... (issue 6)
+        if plan.users is not None:   # a users spec: no video query, only the user stages (issue 6)
+            from crawlspec.runner import CrawlStats
+            from crawlspec.user_crawl import run_user_stages
+
+            stats, stages = CrawlStats(), run_user_stages(plan, ctx, config)
+            stats.requests = budget.used
+        else:
+            stats = VideoCrawler(plan, ctx, settings).run()
+            stages = [] if stats.stopped else run_stages(plan, ctx, config)  # comments, creators, ... (issue 6)
     exit_code = combined_exit_code([stats.exit_code] + [stage.exit_code for stage in stages])
     outcome = stats.outcome if exit_code == stats.exit_code else next(
         f"stopped:{s.stopped}" if s.stopped else "failed" for s in stages if s.exit_code == exit_code)

@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any
 
 from crawlspec import api_fields
+from crawlspec.user_spec import USERS_SCHEMA
 
 FLAG_FIELDS: tuple[str, ...] = (
     "include_any_hashtags", "include_all_hashtags", "exclude_any_hashtags", "exclude_all_hashtags",
@@ -92,7 +93,8 @@ SPEC_SCHEMA: dict[str, Any] = _obj(
         "window": WINDOW_SCHEMA,
         "tags": _strings(),
         "fetch": _obj({"comments": {"type": "boolean"}, "comment_replies": {"type": "boolean"},
-                       "user_info": {"type": "boolean"}}),
+                       "user_info": {"type": "boolean"}, "playlists": {"type": "boolean"}}),
+        "users": USERS_SCHEMA,
         "fields": {
             "type": ["string", "array"],
             "if": {"type": "string"},

@@ -196,6 +196,10 @@ def semantic_problems(spec: Any, prefix: str = "spec") -> list[str]:
     if not isinstance(spec, Mapping):
         return [f"{prefix}: expected a mapping of spec keys, got {describe(spec)}"]
     problems = _name_problems(spec.get("name"), prefix)
+    if spec.get("users") is not None:   # a users spec: no query, no window (crawlspec.user_spec)
+        from crawlspec.user_spec import users_problems
+
+        return problems + users_problems(spec, prefix)
     query = spec.get("query")
     if isinstance(query, Mapping):
         problems += query_problems(query, f"{prefix}.query")
