@@ -1,6 +1,6 @@
 """Runs the enrichment stages a spec asks for after its video crawl (called by `run_command`).
 
-Order: comments (and replies when asked for), then creator info. A stage that stops (quota with
+Order: comments (and replies when asked for), then creator info, then playlists. A stage that stops (quota with
 `on_quota_exhausted: exit`, `limits.max_api_requests`, a signal) stops the later ones too: the run
 exits 75 and the next run continues where the committed checkpoints say.
 """
@@ -45,4 +45,12 @@ def _stages(plan: Any, ctx: Any, config: dict[str, Any], fetch: dict[str, Any]) 
                 names = spec_creators(conn, plan.fingerprint, plan.start, plan.end)
             return CreatorInfoFetcher(ctx, names, max_age_days=max_age_days(config)).run()
         stages.append(creators)
+    if fetch.get("playlists"):
+        def playlists() -> StageStats:
+            from crawlspec.playlists import PlaylistFetcher, spec_playlist_ids
+
+            with ctx.engine.connect() as conn:
+                ids = spec_playlist_ids(conn, plan.fingerprint, plan.start, plan.end)
+            return PlaylistFetcher(ctx, ids).run()
+        stages.append(playlists)
     return stages
