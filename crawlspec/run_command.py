@@ -192,11 +192,7 @@ def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str
     client.close()
     _print_summary(plan.name, stats, db_url, ledger.remaining("research"))
     _print_stages(stages, exit_code)
-    from crawlspec.persistent_failures import summary_lines
-
-    # under JSON logging the console summary is left out: its failing-day lines ride on `run_summary`
-    message = "\n".join(line.strip() for line in summary_lines(stats)) if json_output() else ""
-    return RunOutcome(exit_code, videos=stats.videos, requests=budget.used, message=message)
+    return RunOutcome(exit_code, videos=stats.videos, requests=budget.used)
 
 
 def _print_stages(stages: list[Any], exit_code: int) -> None:
