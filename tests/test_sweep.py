@@ -36,14 +36,16 @@ def workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def matching(dump: Path, regions: tuple[str, ...], first: str, last: str) -> set[int]:
-    """A plain reading of the corpus: live videos of these regions in [first, last] with a wanted hashtag."""
+def matching(dump: Path, regions: tuple[str, ...] | None, first: str, last: str, *,
+             live_only: bool = True) -> set[int]:
+    """A plain reading of the corpus: videos of these regions (None: any) in [first, last] with a wanted
+    hashtag; deleted ones only when `live_only` is off (the API's cursor counts them)."""
     ids = set()
     for video in read_corpus_dump(dump)["video"]:
         day = datetime.fromtimestamp(video["create_time"], timezone.utc).strftime("%Y-%m-%d")
         tags = {t.lower() for t in video.get("hashtag_names", [])}
-        if (not video["_deleted"] and first <= day <= last and tags & WANTED
-                and video.get("region_code") in regions):
+        if (first <= day <= last and tags & WANTED and not (live_only and video["_deleted"])
+                and (regions is None or video.get("region_code") in regions)):
             ids.add(video["id"])
     return ids
 
