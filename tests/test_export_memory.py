@@ -58,11 +58,13 @@ print(json.dumps({"warm_rows": warm.rows, "rows": result.rows, "growth_mb": (aft
 
 def _pg_database(server_url: str) -> Iterator[str]:
     name = f"t_export_mem_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    # crawlspec depends on psycopg2; SQLAlchemy 2.1 would pick psycopg 3 for a bare postgresql:// URL
+    base = sa.engine.make_url(server_url).set(drivername="postgresql+psycopg2")
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:
-        yield sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        yield base.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
