@@ -88,6 +88,19 @@ _state = {"json": False}
 LIBRARY_LOG_LEVEL = logging.WARNING
 
 
+class _CurrentStderr:
+    """A file-like object that always writes to the current `sys.stderr`."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return _is_terminal(sys.stderr)
+
+
 def configure_logging(log_format: str = "auto", level: str = "info", stream: Any = None) -> None:
     """Configure structlog, and route the standard library's logging into it, once per run.
 
@@ -95,16 +108,19 @@ def configure_logging(log_format: str = "auto", level: str = "info", stream: Any
     console format, `crawlspec.progress` turns the runner's page events into a live status line."""
     from crawlspec import progress
 
-    stream = stream if stream is not None else sys.stderr
-    as_json = wants_json(log_format, stream)
+    as_json = wants_json(log_format, stream if stream is not None else sys.stderr)
+    terminal = _is_terminal(stream if stream is not None else sys.stderr)
+    # Without an explicit stream, write to whatever sys.stderr is at write time: a library user (or a
+    # test harness) may replace sys.stderr after configuring, and a closed old stream must not break logging.
+    stream = stream if stream is not None else _CurrentStderr()
     _state["json"] = as_json
     renderer: Any
     if as_json:
         renderer = structlog.processors.JSONRenderer()
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=_is_terminal(stream))
+        renderer = structlog.dev.ConsoleRenderer(colors=terminal)
     finishing: list[Any] = [redact_secrets]
-    if not as_json and _is_terminal(stream):
+    if not as_json and terminal:
         finishing.append(progress.install(stream))
     else:
         progress.uninstall()
