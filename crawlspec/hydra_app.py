@@ -19,6 +19,7 @@ CRAWLSPEC_DEBUG=1).
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -308,7 +309,8 @@ def run_command(command: str, config: dict[str, Any], overrides: list[str],
 
 def _run_or_test(command: str, config: dict[str, Any], overrides: list[str]) -> JobResult:
     try:
-        from crawlspec import run_command as runtime
+        # import_module consults sys.modules (tests substitute the runtime there)
+        runtime = importlib.import_module("crawlspec.run_command")
     except ImportError as error:
         return JobResult(exit_codes.FAILURE, overrides=tuple(overrides),
                          message=f"crawlspec {command}: not available in this version ({error})")
