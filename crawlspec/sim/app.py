@@ -15,6 +15,7 @@ from crawlspec import api_fields
 from crawlspec.sim import compliance, endpoints, user_endpoints
 from crawlspec.sim.corpus import Corpus
 from crawlspec.sim.faults import FaultInjector
+from crawlspec.sim.gate import admit_research_request
 from crawlspec.sim.options import SimOptions
 from crawlspec.sim.responses import (
     ApiError,
@@ -83,14 +84,8 @@ class SimulatorApp:
     # --- research endpoints -----------------------------------------------------------------------
 
     def _research(self, method: str, path: str, query_string: str, headers: dict[str, str], body: bytes) -> dict:
-        if not self.quota.charge(api_fields.quota_pool(path), self.clock.today()):
-            self.stats_counter.count_fault("quota_exhausted")
-            raise ApiError(429, "rate_limit_exceeded", "The daily quota of API requests has been exhausted; "
-                                                       "it resets at 00:00 UTC.")
-        if not self.tokens.is_valid(_bearer_token(headers)):
-            raise ApiError(401, "access_token_invalid", "Access token is invalid, please refresh token and retry")
-        if method != "POST":
-            raise ApiError(405, "invalid_request", f"{method} is not allowed; research endpoints take POST")
+        admit_research_request(method, path, headers, quota=self.quota, tokens=self.tokens,
+                               stats=self.stats_counter, today=self.clock.today())
         if path == api_fields.VIDEO_QUERY_PATH and self.opts.failing_days:
             failing = compliance.failing_day_error(self.opts.failing_days, parse_body(body))
             if failing is not None:
@@ -150,11 +145,6 @@ class _RawFault(Exception):
     def __init__(self, response: Response) -> None:
         super().__init__(response.status)
         self.response = response
-
-
-def _bearer_token(headers: dict[str, str]) -> str | None:
-    scheme, _, token = headers.get("authorization", "").strip().partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else None
 
 
 def parse_fields(query_string: str, allowed: tuple[str, ...]) -> tuple[str, ...]:

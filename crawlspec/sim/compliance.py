@@ -29,6 +29,7 @@ from crawlspec import api_fields
 from crawlspec.sim import details
 from crawlspec.sim.corpus import Corpus
 from crawlspec.sim.day_ranges import DayRange, touches
+from crawlspec.sim.gate import admit_research_request
 from crawlspec.sim.query_parse import parse_date
 from crawlspec.sim.responses import (
     ApiError,
@@ -131,14 +132,8 @@ class ComplianceService:
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
         now = self.clock.now()
         try:
-            if not self.quota.charge(api_fields.quota_pool(path), self.clock.today()):
-                self.stats.count_fault("quota_exhausted")
-                raise ApiError(429, "rate_limit_exceeded", "The daily quota of API requests has been exhausted; "
-                                                           "it resets at 00:00 UTC.")
-            if not self.tokens.is_valid(_bearer(headers)):
-                raise ApiError(401, "access_token_invalid", "Access token is invalid, please refresh token and retry")
-            if method != "POST":
-                raise ApiError(405, "invalid_request", f"{method} is not allowed; research endpoints take POST")
+            admit_research_request(method, path, headers, quota=self.quota, tokens=self.tokens,
+                                   stats=self.stats, today=self.clock.today())
             self.availability.sync()
             if path == api_fields.COMPLIANCE_CREATE_PATH:
                 return data_response(self._create(headers.get("content-type", ""), body), now)
@@ -252,11 +247,6 @@ def failing_day_error(ranges: tuple[DayRange, ...], body: object) -> ApiError | 
     except ApiError:
         return None   # the endpoint's own validation answers this one
     return ApiError(500, "internal_error", INTERNAL_ERROR) if touches(ranges, start, end) else None
-
-
-def _bearer(headers: dict[str, str]) -> str | None:
-    scheme, _, token = headers.get("authorization", "").strip().partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else None
 
 
 def own_copy(corpus: Corpus) -> Corpus:

@@ -1,0 +1,29 @@
+"""The checks every research request passes before its endpoint sees it, in the API's order: the
+daily quota first (the API charges failed calls too), then the bearer token, then the method.
+Shared by the data endpoints (`app.py`) and the batch-compliance endpoints (`compliance.py`)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from crawlspec import api_fields
+from crawlspec.sim.responses import ApiError
+from crawlspec.sim.state import Quota, Stats, TokenStore
+
+
+def bearer_token(headers: dict[str, str]) -> str | None:
+    scheme, _, token = headers.get("authorization", "").strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def admit_research_request(method: str, path: str, headers: dict[str, str], *, quota: Quota,
+                           tokens: TokenStore, stats: Stats, today: date) -> None:
+    """Charge the request to its quota pool and check token and method; raises the API's error."""
+    if not quota.charge(api_fields.quota_pool(path), today):
+        stats.count_fault("quota_exhausted")
+        raise ApiError(429, "rate_limit_exceeded", "The daily quota of API requests has been exhausted; "
+                                                   "it resets at 00:00 UTC.")
+    if not tokens.is_valid(bearer_token(headers)):
+        raise ApiError(401, "access_token_invalid", "Access token is invalid, please refresh token and retry")
+    if method != "POST":
+        raise ApiError(405, "invalid_request", f"{method} is not allowed; research endpoints take POST")
