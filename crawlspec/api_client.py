@@ -118,7 +118,7 @@ class TikTokApiClient:
     """Pagination, token management, retries, quota and (optionally) storage, for library users."""
 
     def __init__(self, config: ApiClientConfig, request_client: TikTokApiRequestClient | None = None):
-        from crawlspec.runner import QuotaWaiter, RequestBudget
+        from crawlspec.quota import QuotaWaiter, RequestBudget
 
         self.config = config
         limits = {"research": config.daily_quota, "follow": 20 * config.daily_quota}

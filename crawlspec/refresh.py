@@ -221,8 +221,8 @@ def main(argv: list[str]) -> int:
 def refresh(args: argparse.Namespace) -> tuple[RefreshReport, str]:
     from crawlspec.client import load_credentials
     from crawlspec.client.compliance import ComplianceClient
+    from crawlspec.quota import RequestBudget
     from crawlspec.run_command import database_errors, stop_on_signals
-    from crawlspec.runner import RequestBudget
     from crawlspec.storage.database import display_url, open_database, resolve_db_url
     from crawlspec.storage.ledger import QuotaLedger
 

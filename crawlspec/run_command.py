@@ -144,7 +144,8 @@ def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str
            endpoint: ApiEndpoint) -> RunOutcome:
     from crawlspec.client import RawArchive, RetryPolicy, TikTokApiRequestClient
     from crawlspec.enrichment import run_stages
-    from crawlspec.runner import QuotaWaiter, RequestBudget, RunContext, RunnerSettings, VideoCrawler
+    from crawlspec.quota import QuotaWaiter, RequestBudget
+    from crawlspec.runner import RunContext, RunnerSettings, VideoCrawler
     from crawlspec.stages import combined_exit_code
     from crawlspec.storage import crawls
     from crawlspec.storage.database import open_database
@@ -237,7 +238,7 @@ def smoke_test(config: dict) -> RunOutcome:
 
 def _smoke_test(config: dict) -> RunOutcome:
     from crawlspec.client import TikTokApiRequestClient, TikTokVideoRequest
-    from crawlspec.runner import RequestBudget
+    from crawlspec.quota import RequestBudget
     from crawlspec.storage.database import open_database, resolve_db_url
     from crawlspec.storage.ledger import QuotaLedger
 

@@ -24,7 +24,8 @@ from unittest import mock
 from crawlspec import persistent_failures
 from crawlspec.client import Credentials, RetryPolicy, TikTokApiRequestClient
 from crawlspec.compiler import compile_spec
-from crawlspec.runner import QuotaWaiter, RequestBudget, RunContext, RunnerSettings, VideoCrawler
+from crawlspec.quota import QuotaWaiter, RequestBudget
+from crawlspec.runner import RunContext, RunnerSettings, VideoCrawler
 from crawlspec.sim import SimOptions, start_simulator
 from crawlspec.spec_schema import load_spec_defaults
 from crawlspec.storage import checkpoints, crawls
