@@ -1,4 +1,4 @@
-"""Tables of issue 9: the compliance refresh (runs, their validation tasks, per-table refresh records)
+"""Tables of the compliance refresh (runs, their validation tasks, per-table refresh records)
 and the runner's persistently failing days and the quota spent on failed requests.
 
 Registered on `crawlspec.models.Base` (re-exported by `crawlspec.models`), created by Alembic 0003.

@@ -1,4 +1,4 @@
-"""The parts of `crawlspec status` that issue 9 adds: the age of the last compliance refresh (and whether
+"""The parts of `crawlspec status` about compliance and failures: the age of the last compliance refresh (and whether
 it breaks the 15-day rule), persistently failing days per spec, and the quota spent on failed requests.
 
 Read-only and tolerant of databases migrated before revision 0003 (the tables may be missing).

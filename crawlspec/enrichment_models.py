@@ -1,4 +1,4 @@
-"""Tables of the enrichment stages (issue 6): comment checkpoints, the creator lookup cache, the
+"""Tables of the enrichment stages: comment checkpoints, the creator lookup cache, the
 user-centred crawl's tables (liked / pinned / reposted videos, followers, following) and playlists.
 
 Registered on `crawlspec.models.Base` (and re-exported by `crawlspec.models`), created by Alembic

@@ -1,4 +1,4 @@
-"""Persistently failing days (issue 9): some date ranges answer 500 `internal_error` for months, and every
+"""Persistently failing days: some date ranges answer 500 `internal_error` for months, and every
 failed attempt is charged (api-notes 5). The runner splits a window that still fails after the client's
 retries into halves, down to single days; a single day that still fails is recorded here and skipped
 until `retry_after`, which moves 1, 2, 4, 8, ... (at most 32) days further at each new failure. Failing

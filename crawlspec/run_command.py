@@ -175,7 +175,7 @@ def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str
                      stop_event=stop_event, waiter=QuotaWaiter(settings.on_quota_exhausted,
                                                                stop_event=stop_event))
     with stop_on_signals(stop_event):
-        if plan.users is not None:   # a users spec: no video query, only the user stages (issue 6)
+        if plan.users is not None:   # a users spec: no video query, only the user stages
             from crawlspec.runner import CrawlStats
             from crawlspec.user_crawl import run_user_stages
 
@@ -183,7 +183,7 @@ def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str
             stats.requests = budget.used
         else:
             stats = VideoCrawler(plan, ctx, settings).run()
-            stages = [] if stats.stopped else run_stages(plan, ctx, config)  # comments, creators, ... (issue 6)
+            stages = [] if stats.stopped else run_stages(plan, ctx, config)  # comments, creators, ...
     exit_code = combined_exit_code([stats.exit_code] + [stage.exit_code for stage in stages])
     outcome = stats.outcome if exit_code == stats.exit_code else next(
         f"stopped:{s.stopped}" if s.stopped else "failed" for s in stages if s.exit_code == exit_code)

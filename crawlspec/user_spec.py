@@ -1,4 +1,4 @@
-"""User-centred specs (issue 6): `users:` names accounts instead of a video query.
+"""User-centred specs: `users:` names accounts instead of a video query.
 
 ```yaml
 users: {names: [alice, bob], file: null, info: true, liked_videos: true, pinned_videos: false,

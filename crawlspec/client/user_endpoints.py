@@ -1,4 +1,4 @@
-"""The client methods of the endpoints added by issue 6, mixed into `TikTokApiRequestClient`.
+"""The client methods of the user, playlist and reply endpoints, mixed into `TikTokApiRequestClient`.
 
 They reuse the client's `_post` (quota hook, token, retries, classification). A list the API will not
 return (hidden likes, private following, unknown user or playlist) is classified `NOT_FOUND` and comes

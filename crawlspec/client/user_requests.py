@@ -1,4 +1,4 @@
-"""Request and response classes of the endpoints added by issue 6 (api-notes 3.3-3.9): comment replies,
+"""Request and response classes of the user, playlist and reply endpoints (api-notes 3.3-3.9): comment replies,
 a user's liked / pinned / reposted videos, followers, following, and playlist info."""
 
 from __future__ import annotations
