@@ -68,12 +68,47 @@ def main(command: str, argv: list[str]) -> int:
     if command not in COMMAND_HELP:
         print(f"crawlspec: unknown command {command!r}", file=sys.stderr)
         return exit_codes.INVALID_INPUT
+    try:
+        argv, show_config = _take_cfg_option(argv)
+    except SpecError as error:
+        print(error_message(error), file=sys.stderr)
+        return error.exit_code
     multirun, show_help, overrides, unknown = _parse_args(argv)
     if unknown:
         print(f"crawlspec {command}: unknown option {unknown[0]!r}; see `crawlspec {command} --help`",
               file=sys.stderr)
         return exit_codes.INVALID_INPUT
+    if show_config:
+        return _guarded(lambda: _print_config(overrides))
     return _guarded(lambda: _main(command, overrides, multirun=multirun, show_help=show_help))
+
+
+def _take_cfg_option(argv: list[str]) -> tuple[list[str], bool]:
+    """Hydra's `--cfg job` (`-c job`): print the composed config instead of running the command."""
+    for flag in ("--cfg", "-c"):
+        if flag in argv:
+            i = argv.index(flag)
+            if argv[i + 1:i + 2] != ["job"]:
+                raise SpecError(f"{flag}: only `{flag} job` is supported (prints the composed configuration)")
+            return argv[:i] + argv[i + 2:], True
+    return argv, False
+
+
+def _print_config(overrides: list[str]) -> int:
+    """The composed configuration as YAML on stdout, database passwords masked; nothing is sent."""
+    from hydra import compose, initialize_config_module
+    from omegaconf import OmegaConf
+
+    from crawlspec.storage.database import display_url
+
+    resolvers.register()
+    register_plugins()
+    with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3", job_name="crawlspec"):
+        config = plain_config(compose(config_name=CONFIG_NAME, overrides=overrides))
+    if isinstance(config.get("db"), dict) and config["db"].get("url"):
+        config["db"]["url"] = display_url(config["db"]["url"])
+    print(OmegaConf.to_yaml(config), end="")
+    return exit_codes.OK
 
 
 def _parse_args(argv: list[str]) -> tuple[bool, bool, list[str], list[str]]:
