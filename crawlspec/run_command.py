@@ -212,11 +212,10 @@ def _print_summary(name: str, stats: Any, db_url: str, quota_left: int) -> None:
     if json_output():  # cron/CI: stderr is JSON lines only; hydra_app logs the `run_summary` event
         return
     db_url = display_url(db_url)  # never the password
-    lines = [f"crawlspec: spec '{name}' {stats.outcome}: {stats.videos} videos stored from "
-             f"{stats.pages} pages, {stats.requests} API requests used ({quota_left} left today)",
-             f"  database: {db_url}"]
-    for error in stats.errors:
-        lines.append(f"  failed: {error}")
+    stored = f"{stats.videos} videos stored from {stats.pages} pages, " if stats.pages else ""
+    lines = [f"crawlspec: spec '{name}' {stats.outcome}: {stored}{stats.requests} API requests used "
+             f"({quota_left} left today)", f"  database: {db_url}"]
+    lines += [f"  failed: {error}" for error in stats.errors]
     from crawlspec.persistent_failures import summary_lines
 
     lines += summary_lines(stats)
