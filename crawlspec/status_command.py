@@ -54,7 +54,7 @@ def collect_status(db_url: str, *, daily_quota: int = 1000) -> dict[str, Any]:
             if not sa.inspect(conn).has_table("crawl_spec"):
                 raise _not_a_crawlspec_db(url)
             specs = [_spec_status(conn, row) for row in conn.execute(sa.text(
-                "SELECT fingerprint, name FROM crawl_spec ORDER BY name, fingerprint")).mappings()]
+                "SELECT fingerprint, name, query FROM crawl_spec ORDER BY name, fingerprint")).mappings()]
             videos_total = conn.execute(sa.text("SELECT count(*) FROM video")).scalar_one()
             quota = _quota_status(conn, today, daily_quota)
             quota["failed_requests"] = compliance_status.failed_requests(conn, today)
@@ -122,12 +122,14 @@ def _spec_status(conn: Any, spec: Any) -> dict[str, Any]:
     videos = conn.execute(sa.text(
         "SELECT count(DISTINCT vc.video_id) FROM videos_to_crawls vc JOIN crawl c ON c.id = vc.crawl_id "
         "WHERE c.fingerprint = :fp"), {"fp": fp}).scalar_one()
-    requested = _requested_days(last)
+    users_spec = _is_users_spec(spec["query"])
+    requested = set() if users_spec else _requested_days(last)
     return {
         "name": spec["name"], "fingerprint": fp, "videos": videos,
-        "requested": None if not last else {"start": str(_as_date(last["start_date"])),
-                                            "end": str(_as_date(last["end_date"]))},
+        "requested": None if not last or users_spec else {"start": str(_as_date(last["start_date"])),
+                                                          "end": str(_as_date(last["end_date"]))},
         "days_covered": len(covered), "days_pending": len(requested - covered),
+        "user_lists": _user_lists(conn, fp) if users_spec else None,
         "windows_in_progress": [_window(w) for w in windows if w["status"] != "failed"],
         "windows_failed": [_window(w) for w in windows if w["status"] == "failed"],
         "failing_days": compliance_status.failing_days_of(conn, fp),
@@ -137,6 +139,22 @@ def _spec_status(conn: Any, spec: Any) -> dict[str, Any]:
             "outcome": last["outcome"] or "running or killed", "exit_code": last["exit_code"],
             "requests": last["requests"], "videos": last["videos"]},
     }
+
+
+def _is_users_spec(query: Any) -> bool:
+    """A `users:` spec has no video query (its crawl_spec row stores `{}`)."""
+    if isinstance(query, str):
+        query = json.loads(query or "{}")
+    return not query
+
+
+def _user_lists(conn: Any, fingerprint: str) -> dict[str, int]:
+    """User lists of a `users:` spec by status (done, unavailable, in_progress, failed)."""
+    import sqlalchemy as sa
+
+    return dict(conn.execute(sa.text(
+        "SELECT l.status, count(*) FROM user_list_progress l JOIN crawl c ON c.id = l.crawl_id "
+        "WHERE c.fingerprint = :fp GROUP BY l.status ORDER BY l.status"), {"fp": fingerprint}).all())
 
 
 def _window(row: dict) -> dict[str, Any]:
@@ -176,6 +194,9 @@ def render_text(report: dict[str, Any]) -> str:
         if spec["requested"]:
             lines.append(f"  days: {spec['days_covered']} covered, {spec['days_pending']} pending of "
                          f"{spec['requested']['start']}..{spec['requested']['end']}")
+        if spec.get("user_lists") is not None:
+            counts = ", ".join(f"{n} {status}" for status, n in spec["user_lists"].items()) or "none yet"
+            lines.append(f"  user lists: {counts}")
         lines.append(f"  videos: {spec['videos']}")
         for w in spec["windows_in_progress"]:
             lines.append(f"  in progress: {w['start_date']}..{w['end_date']} cursor {w['cursor']} "

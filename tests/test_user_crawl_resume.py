@@ -3,6 +3,7 @@ exactly as the corpus says, no row twice, and each kill costs at most one repeat
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -54,3 +55,10 @@ def test_killed_users_crawl_resumes_each_list_from_its_cursor(crawlspec_exe, sta
         stored = rows(sqlite_url, f"SELECT username, {other} FROM {table}")
         assert len(stored) == len(set(stored)), name
         assert set(stored) == corpus.expected_rows(users, name), name
+
+    status = subprocess.run([crawlspec_exe, "status", "--db", sqlite_url, "--json"], capture_output=True,
+                            text=True, timeout=60)
+    [spec] = json.loads(status.stdout)["specs"]
+    assert spec["requested"] is None and spec["days_pending"] == 0   # no date window for a users spec
+    lists = rows(sqlite_url, "SELECT status, count(*) FROM user_list_progress GROUP BY status")
+    assert spec["user_lists"] == dict(lists) and "in_progress" not in spec["user_lists"]
