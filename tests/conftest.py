@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -33,27 +34,38 @@ def _pg_server_url() -> str | None:
     return None
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database on the test server, dropped afterwards."""
+def pg_server_url() -> str:
+    """The test server's URL; skips on a laptop without one, fails in CI."""
     server_url = _pg_server_url()
     if server_url is None:
         pytest.skip("no PostgreSQL server (set CRAWLSPEC_TEST_PG_URL)")
+    return server_url
+
+
+@contextlib.contextmanager
+def pg_database(server_url: str, prefix: str = "t") -> Iterator[str]:
+    """A fresh, empty database on the test server (its URL), dropped afterwards."""
     import sqlalchemy as sa
 
-    name = f"t_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     # crawlspec depends on psycopg2; SQLAlchemy 2.1 would pick psycopg 3 for a bare postgresql:// URL.
     base = sa.engine.make_url(server_url).set(drivername="postgresql+psycopg2")
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
     try:
-        yield url
+        yield base.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database on the test server, dropped afterwards."""
+    with pg_database(pg_server_url()) as url:
+        yield url
 
 
 @pytest.fixture

@@ -10,16 +10,15 @@ the warm-up) of the full export; the growth must stay under a generous bound, fa
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
+from conftest import pg_database, pg_server_url
 from test_export_data import fill_synthetic_videos
 
 from crawlspec.storage.database import open_database
@@ -56,39 +55,18 @@ print(json.dumps({"warm_rows": warm.rows, "rows": result.rows, "growth_mb": (aft
 """
 
 
-def _pg_database(server_url: str) -> Iterator[str]:
-    name = f"t_export_mem_{uuid.uuid4().hex[:10]}"
-    # crawlspec depends on psycopg2; SQLAlchemy 2.1 would pick psycopg 3 for a bare postgresql:// URL
-    base = sa.engine.make_url(server_url).set(drivername="postgresql+psycopg2")
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def big_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One database of ROWS synthetic videos per back end, shared by the formats."""
-    if request.param == "sqlite":
-        urls: Iterator[str] = iter([f"sqlite:///{tmp_path_factory.mktemp('export-mem') / 'big.db'}"])
-    else:
-        server_url = os.environ.get("CRAWLSPEC_TEST_PG_URL")
-        if not server_url:
-            if os.environ.get("CI"):
-                pytest.fail("CI is set but CRAWLSPEC_TEST_PG_URL is missing")
-            pytest.skip("no PostgreSQL server (set CRAWLSPEC_TEST_PG_URL)")
-        urls = _pg_database(server_url)
-    url = next(urls)
-    engine = open_database(url)
-    fill_synthetic_videos(engine, ROWS, description_chars=DESCRIPTION_CHARS)
-    engine.dispose()
-    yield url
-    next(urls, None)  # drops the PostgreSQL database
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('export-mem') / 'big.db'}"
+        else:
+            url = stack.enter_context(pg_database(pg_server_url(), prefix="t_export_mem"))
+        engine = open_database(url)
+        fill_synthetic_videos(engine, ROWS, description_chars=DESCRIPTION_CHARS)
+        engine.dispose()
+        yield url
 
 
 def measure(url: str, fmt: str, out: Path, batch_size: int = 10_000) -> dict[str, float]:
