@@ -230,8 +230,7 @@ def refresh(args: argparse.Namespace) -> tuple[RefreshReport, str]:
     credentials = load_credentials(args.credentials_file)
     with database_errors(db_url):
         engine = open_database(db_url)
-        budget = RequestBudget(QuotaLedger(engine, limits={"research": args.daily_quota, "follow": 20_000},
-                                           clock=utc_now))
+        budget = RequestBudget(QuotaLedger(engine, limits={"research": args.daily_quota, "follow": 20_000}))
         stop = threading.Event()
         with ComplianceClient(credentials, args.base_url, before_request=budget) as client, stop_on_signals(stop):
             report = Refresher(engine, client, poll_wait_s=args.poll_wait, stop_event=stop).run()

@@ -153,8 +153,7 @@ def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str
 
     engine = open_database(db_url)
     ledger = QuotaLedger(engine, limits={"research": int(api.get("daily_quota", 1000)),
-                                         "follow": int(api.get("daily_quota_follow", 20000))},
-                         clock=utc_now)
+                                         "follow": int(api.get("daily_quota_follow", 20000))})
     budget = RequestBudget(ledger, max_api_requests=plan.max_api_requests)
     raw_dir = (config.get("storage") or {}).get("raw_dir")
     client = TikTokApiRequestClient(
@@ -247,8 +246,7 @@ def _smoke_test(config: dict) -> RunOutcome:
     print(f"database OK: {db_url}", file=sys.stderr)
     endpoint = open_endpoint(api)
     try:
-        budget = RequestBudget(QuotaLedger(engine, limits={"research": int(api.get("daily_quota", 1000))},
-                                           clock=utc_now))
+        budget = RequestBudget(QuotaLedger(engine, limits={"research": int(api.get("daily_quota", 1000))}))
         client = TikTokApiRequestClient(endpoint.credentials, endpoint.base_url, before_request=budget)
         client.ensure_token()
         print(f"credentials OK ({endpoint.credentials.source})", file=sys.stderr)

@@ -30,7 +30,6 @@ from crawlspec.clock import utc_now
 from crawlspec.compiler import CompiledSpec
 from crawlspec.errors import (
     ApiError,
-    Interrupted,
     QuotaExhausted,
     RetriesExhausted,
     SearchIdRejected,
@@ -387,8 +386,3 @@ def _window_label(state: checkpoints.WindowState) -> str:
     start, end = Window(state.start_date, state.end_date).api_dates()
     return f"{start}-{end}"
 
-
-def raise_if_interrupted(stats: CrawlStats) -> None:
-    """For callers that prefer an exception to an exit code."""
-    if stats.stopped == "interrupted":
-        raise Interrupted("interrupted; the crawl is resumable: run the same command again")

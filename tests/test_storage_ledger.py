@@ -54,16 +54,6 @@ def test_a_new_utc_day_has_a_fresh_budget(engine: Engine) -> None:
     assert not ledger.reserve()
 
 
-def test_exhaust_marks_today_used_up_and_never_lowers_the_count(engine: Engine) -> None:
-    ledger = QuotaLedger(engine, limits={"research": 10, "follow": 5}, clock=Clock(DAY))
-    ledger.reserve()
-    ledger.exhaust()
-    assert (ledger.used(), ledger.remaining(), ledger.reserve()) == (10, 0, False)
-    assert ledger.remaining("follow") == 5
-    ledger.exhaust()
-    assert ledger.used() == 10
-
-
 def test_concurrent_threads_never_exceed_the_limit(engine: Engine) -> None:
     limit, threads, attempts = 60, 8, 12
     ledger = QuotaLedger(engine, limits={"research": limit, "follow": 1000}, clock=Clock(DAY))

@@ -10,7 +10,6 @@ export streaming a table) never hold the write lock that a running crawl needs.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,10 +25,6 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_CONNECT_TIMEOUT_S = 15
 # Any constant: serialises concurrent `upgrade head` runs on one PostgreSQL database.
 _PG_MIGRATION_LOCK_KEY = 0x63726177
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _mask_credentials(url: str) -> str:

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from crawlspec.api_fields import DAILY_QUOTA, DAILY_QUOTA_FOLLOW
+from crawlspec.clock import utc_now
 from crawlspec.models import QuotaUse
 from crawlspec.storage.bulk import dialect_insert
-from crawlspec.storage.database import utcnow
 
 LEDGER_TABLE: sa.Table = QuotaUse.__table__  # type: ignore[assignment]
 DEFAULT_LIMITS: Mapping[str, int] = {"research": DAILY_QUOTA, "follow": DAILY_QUOTA_FOLLOW}
@@ -26,7 +26,7 @@ class QuotaLedger:
     """Atomic per-day reservations against daily limits (SQLite WAL and PostgreSQL, many processes)."""
 
     def __init__(self, engine: Engine, *, limits: Mapping[str, int] = DEFAULT_LIMITS,
-                 clock: Callable[[], datetime] = utcnow):
+                 clock: Callable[[], datetime] = utc_now):
         self.engine = engine
         self.limits = dict(limits)
         self.clock = clock
@@ -69,16 +69,6 @@ class QuotaLedger:
 
     def remaining(self, pool: str = "research") -> int:
         return max(0, self.limit(pool) - self.used(pool))
-
-    def exhaust(self, pool: str = "research") -> None:
-        """The API answered 429: count today's pool as used up (the API's word wins over ours)."""
-        limit = self.limit(pool)
-        day = self.today()
-        with self.engine.begin() as conn:
-            self._ensure_row(conn, day, pool)
-            table = LEDGER_TABLE
-            conn.execute(sa.update(table).where(table.c.day == day, table.c.pool == pool,
-                                                table.c.used < limit).values(used=limit))
 
     @staticmethod
     def _ensure_row(conn: Connection, day: date, pool: str) -> None:
