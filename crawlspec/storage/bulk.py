@@ -33,41 +33,84 @@ def dialect_insert(conn: Connection, table: sa.Table) -> Any:
     raise NotImplementedError(f"crawlspec stores into SQLite or PostgreSQL, not {name}")
 
 
-def execute_bulk(conn: Connection, stmt: Any, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Execute an INSERT for many rows (all with the same keys) in as few round trips as possible.
+def insert_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], *, purpose: str,
+                conflict: Callable[[Any], Any]) -> None:
+    """`insert_values` for rows given as mappings (all with the same keys)."""
+    if rows:
+        keys = tuple(rows[0])
+        insert_values(conn, table, keys, [tuple([row[key] for key in keys]) for row in rows],
+                      purpose=purpose, conflict=conflict)
 
-    PostgreSQL: SQLAlchemy batches `INSERT .. ON CONFLICT` into multi-row VALUES ("insertmanyvalues")
-    only when it has a RETURNING clause; without one psycopg2 sends the rows one by one (~10x slower).
-    SQLite: the driver's executemany is an in-process C loop; the rows are converted with the columns'
-    own bind processors and handed over as tuples, skipping SQLAlchemy's per-row bookkeeping (which
-    costs more than SQLite's insert itself)."""
-    if not rows:
-        return
-    if conn.dialect.name == "sqlite":
-        sql, names, processors = _sqlite_plan(conn, stmt, table, tuple(rows[0]))
-        conn.exec_driver_sql(sql, [tuple([row[name] if proc is None else proc(row[name])
-                                          for name, proc in zip(names, processors, strict=True)]) for row in rows])
+
+def insert_values(conn: Connection, table: sa.Table, keys: tuple[str, ...], values: Sequence[tuple[Any, ...]], *,
+                  purpose: str, conflict: Callable[[Any], Any]) -> None:
+    """INSERT many rows (tuples of the `keys` columns) with `conflict(insert)` applied (an
+    `.on_conflict_do_...` clause), in as few round trips and with as little Python per row as each back
+    end allows. `conflict` must depend on the table and back end only: the statement is built once.
+
+    PostgreSQL: one statement, `INSERT .. SELECT * FROM unnest(:col1, :col2, ..)`, each column sent as
+    one array parameter. SQLAlchemy's multi-row VALUES ("insertmanyvalues") instead processes every
+    value of every row in Python and has the server parse a statement with thousands of parameters.
+    SQLite: the driver's executemany is an in-process C loop; values go to it as tuples, converted by
+    the columns' own bind processors where they have one, skipping SQLAlchemy's per-row bookkeeping
+    (which costs more than SQLite's insert itself)."""
+    if not values:
         return
     if conn.dialect.name == "postgresql":
-        stmt = stmt.returning(*table.primary_key.columns)
-    conn.execute(stmt, list(rows))
+        stmt = _statement(conn, table, f"{purpose}:{','.join(keys)}",
+                          lambda: conflict(postgresql.insert(table).from_select(keys, _pg_unnest(table, keys))))
+        columns = map(list, zip(*values, strict=True))
+        conn.execute(stmt, {key: _pg_json_texts(conn, table.c[key], column) if isinstance(table.c[key].type, sa.JSON)
+                            else column for key, column in zip(keys, columns, strict=True)})
+        return
+    stmt = _statement(conn, table, purpose, lambda: conflict(dialect_insert(conn, table)))
+    sql, order, processors = _sqlite_plan(conn, stmt, table, keys)
+    if order != tuple(range(len(keys))) or any(processors):
+        values = [tuple([row[index] if proc is None else proc(row[index])
+                         for index, proc in zip(order, processors, strict=True)]) for row in values]
+    conn.exec_driver_sql(sql, values)
 
 
-_SQLITE_PLANS: dict[tuple[int, tuple[str, ...]], tuple[str, tuple[str, ...], tuple[Any, ...]]] = {}
+def _pg_unnest(table: sa.Table, keys: Sequence[str]) -> Any:
+    """`SELECT * FROM unnest(:a, :b, ..) AS page_rows(a, b, ..)`: one typed array parameter per column.
+
+    Strings travel as text[]: a cast to varchar(n)[] would truncate silently, whereas the INSERT's
+    assignment to a varchar(n) column rejects a value that is too long, as a plain INSERT does.
+    JSON values travel as their text (`_pg_json_texts`) cast to json[]: a JSON list inside an array
+    parameter would otherwise be taken for another dimension of the array."""
+    arrays = []
+    for key in keys:
+        column_type = table.c[key].type
+        if isinstance(column_type, sa.JSON):
+            arrays.append(sa.cast(sa.bindparam(key, type_=postgresql.ARRAY(sa.Text())), postgresql.ARRAY(column_type)))
+        else:
+            item_type = sa.Text() if isinstance(column_type, sa.String) else column_type
+            arrays.append(sa.bindparam(key, type_=postgresql.ARRAY(item_type)))
+    source = sa.func.unnest(*arrays).table_valued(*keys, name="page_rows").render_derived()
+    return sa.select(*(source.c[key] for key in keys))
+
+
+def _pg_json_texts(conn: Connection, column: sa.Column[Any], values: list[Any]) -> list[Any]:
+    """JSON values serialised by the column type's own bind processor (None stays SQL NULL)."""
+    serialise = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    return values if serialise is None else [None if value is None else serialise(value) for value in values]
+
+
+_SQLITE_PLANS: dict[tuple[int, tuple[str, ...]], tuple[str, tuple[int, ...], tuple[Any, ...]]] = {}
 
 
 def _sqlite_plan(conn: Connection, stmt: Any, table: sa.Table,
-                 keys: tuple[str, ...]) -> tuple[str, tuple[str, ...], tuple[Any, ...]]:
-    """(SQL, parameter order, bind processors) of a cached statement compiled for these row keys."""
+                 keys: tuple[str, ...]) -> tuple[str, tuple[int, ...], tuple[Any, ...]]:
+    """(SQL, position in `keys` of each parameter, bind processors) of a statement compiled for `keys`."""
     plan_key = (id(stmt), keys)
     plan = _SQLITE_PLANS.get(plan_key)
     if plan is None:
         compiled = stmt.compile(dialect=conn.dialect, column_keys=list(keys))
         names = tuple(compiled.positiontup or ())
-        if set(names) != set(keys):  # a literal bound inside the statement: not for this fast path
+        if sorted(names) != sorted(keys):  # a literal bound inside the statement: not for this fast path
             raise ValueError(f"cannot bulk-execute {table.name} statement with parameters {names}")
         processors = tuple(table.c[name].type.bind_processor(conn.dialect) for name in names)
-        plan = _SQLITE_PLANS[plan_key] = (str(compiled), names, processors)
+        plan = _SQLITE_PLANS[plan_key] = (str(compiled), tuple(keys.index(name) for name in names), processors)
     return plan
 
 
@@ -158,9 +201,8 @@ def ids_for_names(conn: Connection, table: sa.Table, column: str, names: Iterabl
     found = _select_ids(conn, table, column, wanted)
     missing = [name for name in wanted if name not in found]
     if missing:
-        stmt = _statement(conn, table, "add-names", lambda: dialect_insert(conn, table).on_conflict_do_nothing(
-            index_elements=[column]))
-        execute_bulk(conn, stmt, table, [{column: name} for name in missing])
+        insert_values(conn, table, (column,), [(name,) for name in missing], purpose="add-names",
+                      conflict=lambda insert: insert.on_conflict_do_nothing(index_elements=[column]))
         found.update(_select_ids(conn, table, column, missing))
     return found
 
@@ -181,33 +223,20 @@ def union_links(conn: Connection, table: sa.Table, rows: Iterable[tuple[int, int
     unique = sorted(set(rows))
     if not unique:
         return 0
-    stmt = _statement(conn, table, "link", lambda: dialect_insert(conn, table).on_conflict_do_nothing())
-    if conn.dialect.name == "sqlite":
-        # Integer pairs need no type processing: hand them to the driver's executemany as tuples (the
-        # SQL is compiled from the Core statement once). About halves the cost of a page on SQLite.
-        sql = _statement(conn, table, "link-sql", lambda: str(stmt.compile(dialect=conn.dialect,
-                                                                           column_keys=[left, right])))
-        conn.exec_driver_sql(sql, unique)
-    else:
-        execute_bulk(conn, stmt, table, [{left: a, right: b} for a, b in unique])
+    insert_values(conn, table, (left, right), unique, purpose="link",
+                  conflict=lambda insert: insert.on_conflict_do_nothing())
     return len(unique)
 
 
 def upsert_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], *,
                 keys: Sequence[str], update: Callable[[Any], Mapping[str, Any]]) -> None:
-    """One executemany `INSERT .. ON CONFLICT (keys) DO UPDATE SET update(excluded)`.
+    """`INSERT .. ON CONFLICT (keys) DO UPDATE SET update(excluded)` of many rows (see `insert_values`).
 
-    Every row must carry the same keys (executemany); rows should be sorted by key so that concurrent
+    Every row must carry the same keys; rows should be sorted by key so that concurrent
     writers on PostgreSQL lock them in the same order and cannot deadlock. `update` must depend on the
     table and back end only (the statement is built once and reused)."""
-    if not rows:
-        return
-
-    def build() -> Any:
-        stmt = dialect_insert(conn, table)
-        return stmt.on_conflict_do_update(index_elements=list(keys), set_=dict(update(stmt.excluded)))
-
-    execute_bulk(conn, _statement(conn, table, "upsert", build), table, rows)
+    insert_rows(conn, table, rows, purpose="upsert", conflict=lambda insert: insert.on_conflict_do_update(
+        index_elements=list(keys), set_=dict(update(insert.excluded))))
 
 
 def keep_old_when_missing(table: sa.Table, excluded: Any, columns: Iterable[str]) -> dict[str, Any]:
