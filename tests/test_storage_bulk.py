@@ -9,10 +9,12 @@ from datetime import datetime, timezone
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from crawlspec.models import Playlist, Video
 from crawlspec.storage.bulk import insert_values, upsert_rows
 from crawlspec.storage.database import open_database
+from crawlspec.storage.videos import store_video_page
 
 PLAYLIST: sa.Table = Playlist.__table__  # type: ignore[assignment]
 VIDEO: sa.Table = Video.__table__  # type: ignore[assignment]
@@ -81,3 +83,53 @@ def test_postgresql_rejects_a_too_long_string_instead_of_truncating_it(engine: E
                       conflict=lambda insert: insert.on_conflict_do_nothing())
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(VIDEO)).scalar() == 0
+
+
+def test_stored_timestamps_compare_equal_to_the_same_instant_in_queries(engine: Engine) -> None:
+    # API create_time is whole seconds. On SQLite timestamps are text: the bulk path must write the same
+    # text SQLAlchemy binds in a query, or `==` misses the row and day boundaries misplace it.
+    midnight = datetime(2024, 3, 2, tzinfo=timezone.utc)
+    with engine.begin() as conn:
+        store_video_page(conn, [{"id": 1, "create_time": int(midnight.timestamp())},
+                                {"id": 2, "create_time": int(midnight.timestamp()) - 1}],
+                         crawl_id=None, tags=[], now=midnight)
+    with Session(engine) as session:
+        assert session.scalars(sa.select(Video.id).where(Video.create_time == midnight)).all() == [1]
+        assert session.scalars(sa.select(Video.id).where(Video.create_time >= midnight)).all() == [1]
+        assert session.scalars(sa.select(Video.id).where(Video.create_time < midnight)).all() == [2]
+        assert session.scalars(sa.select(Video.id).where(Video.crawled_at == midnight).order_by(Video.id)).all() == [1, 2]
+
+
+def test_migration_0004_gives_old_sqlite_timestamps_the_fraction_queries_use(sqlite_url: str) -> None:
+    engine = open_database(sqlite_url)
+    with engine.begin() as conn:  # the form the bulk writer used to store before revision 0004
+        conn.exec_driver_sql("INSERT INTO video (id, create_time, crawled_at) VALUES "
+                             "(1, '2024-03-02 00:00:00', '2024-03-02 00:00:00.250000')")
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0003'")
+    engine.dispose()
+    engine = open_database(sqlite_url)  # upgrades to head
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT create_time, crawled_at FROM video").one() == (
+            "2024-03-02 00:00:00.000000", "2024-03-02 00:00:00.250000")
+    with Session(engine) as session:
+        assert session.get(Video, 1).create_time == datetime(2024, 3, 2, tzinfo=timezone.utc)
+        assert session.scalars(sa.select(Video.id).where(
+            Video.create_time == datetime(2024, 3, 2, tzinfo=timezone.utc))).all() == [1]
+    engine.dispose()
+
+
+AWKWARD_TEXTS = ["", "NULL", "null", 'say "hi"', "back\\slash", "{a,b}", "comma, and 'quote'", "tab\tnew\nline",
+                 "emoji \U0001F600 and accents éü", "\\u0000 as text", "-" * 5000]
+
+
+def test_awkward_strings_and_extreme_integers_round_trip(engine: Engine) -> None:
+    rows = [playlist_row(index + 1, [text], playlist_name=text, playlist_item_total=-(2**63) if index % 2 else 2**63 - 1)
+            for index, text in enumerate(AWKWARD_TEXTS)]
+    with engine.begin() as conn:
+        upsert_rows(conn, PLAYLIST, rows, keys=("id",), update=lambda excluded: {"complete": excluded.complete})
+    with engine.connect() as conn:
+        stored = {row.id: row for row in conn.execute(sa.select(PLAYLIST))}
+    for index, text in enumerate(AWKWARD_TEXTS):
+        row = stored[index + 1]
+        assert (row.playlist_name, row.playlist_video_ids) == (text, [text])
+        assert row.playlist_item_total == (-(2**63) if index % 2 else 2**63 - 1)

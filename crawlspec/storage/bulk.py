@@ -3,8 +3,9 @@ link-table unions, and the value cleaning every API record goes through (NUL byt
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -48,20 +49,22 @@ def insert_values(conn: Connection, table: sa.Table, keys: tuple[str, ...], valu
     `.on_conflict_do_...` clause), in as few round trips and with as little Python per row as each back
     end allows. `conflict` must depend on the table and back end only: the statement is built once.
 
-    PostgreSQL: one statement, `INSERT .. SELECT * FROM unnest(:col1, :col2, ..)`, each column sent as
-    one array parameter. SQLAlchemy's multi-row VALUES ("insertmanyvalues") instead processes every
-    value of every row in Python and has the server parse a statement with thousands of parameters.
+    PostgreSQL: one statement with one parameter, the rows as a JSON document, turned back into typed
+    rows by the server: `INSERT .. SELECT .. FROM json_to_recordset(:rows) AS page_rows(id BIGINT, ..)`.
+    psycopg2 interpolates parameters into the statement text, so SQLAlchemy's multi-row VALUES (or one
+    array per column) make the server parse thousands of literals per page; one JSON string is parsed
+    by the server's JSON reader instead, about twice as fast for a page of videos (see
+    `scripts/bench_ingest.py`). JSON integers are exact (64-bit ids stay exact), timestamps travel as
+    ISO 8601 with their offset.
     SQLite: the driver's executemany is an in-process C loop; values go to it as tuples, converted by
     the columns' own bind processors where they have one, skipping SQLAlchemy's per-row bookkeeping
     (which costs more than SQLite's insert itself)."""
     if not values:
         return
     if conn.dialect.name == "postgresql":
-        stmt = _statement(conn, table, f"{purpose}:{','.join(keys)}",
-                          lambda: conflict(postgresql.insert(table).from_select(keys, _pg_unnest(table, keys))))
-        columns = map(list, zip(*values, strict=True))
-        conn.execute(stmt, {key: _pg_json_texts(conn, table.c[key], column) if isinstance(table.c[key].type, sa.JSON)
-                            else column for key, column in zip(keys, columns, strict=True)})
+        stmt = _statement(conn, table, f"{purpose}:{','.join(keys)}", lambda: conflict(
+            postgresql.insert(table).from_select(keys, _pg_json_rows(conn, table, keys))))
+        conn.execute(stmt, {"page_rows": _pg_json_document(conn, table, keys, values)})
         return
     stmt = _statement(conn, table, purpose, lambda: conflict(dialect_insert(conn, table)))
     sql, order, processors = _sqlite_plan(conn, stmt, table, keys)
@@ -71,29 +74,46 @@ def insert_values(conn: Connection, table: sa.Table, keys: tuple[str, ...], valu
     conn.exec_driver_sql(sql, values)
 
 
-def _pg_unnest(table: sa.Table, keys: Sequence[str]) -> Any:
-    """`SELECT * FROM unnest(:a, :b, ..) AS page_rows(a, b, ..)`: one typed array parameter per column.
+def _pg_json_rows(conn: Connection, table: sa.Table, keys: Sequence[str]) -> Any:
+    """`SELECT a, b, .. FROM json_to_recordset(CAST(:page_rows AS JSON)) AS page_rows(a TYPE, b TYPE, ..)`.
 
-    Strings travel as text[]: a cast to varchar(n)[] would truncate silently, whereas the INSERT's
-    assignment to a varchar(n) column rejects a value that is too long, as a plain INSERT does.
-    JSON values travel as their text (`_pg_json_texts`) cast to json[]: a JSON list inside an array
-    parameter would otherwise be taken for another dimension of the array."""
-    arrays = []
+    Strings are read as TEXT: an explicit varchar(n) would truncate silently, whereas the INSERT's
+    assignment to a varchar(n) column rejects a value that is too long, as a plain INSERT does."""
+    columns = []
     for key in keys:
         column_type = table.c[key].type
-        if isinstance(column_type, sa.JSON):
-            arrays.append(sa.cast(sa.bindparam(key, type_=postgresql.ARRAY(sa.Text())), postgresql.ARRAY(column_type)))
-        else:
-            item_type = sa.Text() if isinstance(column_type, sa.String) else column_type
-            arrays.append(sa.bindparam(key, type_=postgresql.ARRAY(item_type)))
-    source = sa.func.unnest(*arrays).table_valued(*keys, name="page_rows").render_derived()
+        columns.append(sa.column(key, sa.Text() if isinstance(column_type, sa.String) else column_type))
+    document = sa.cast(sa.bindparam("page_rows", type_=sa.Text()), postgresql.JSON())
+    source = sa.func.json_to_recordset(document).table_valued(*columns, name="page_rows").render_derived(
+        with_types=True)
     return sa.select(*(source.c[key] for key in keys))
 
 
-def _pg_json_texts(conn: Connection, column: sa.Column[Any], values: list[Any]) -> list[Any]:
-    """JSON values serialised by the column type's own bind processor (None stays SQL NULL)."""
-    serialise = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-    return values if serialise is None else [None if value is None else serialise(value) for value in values]
+def _pg_json_document(conn: Connection, table: sa.Table, keys: Sequence[str],
+                      values: Sequence[tuple[Any, ...]]) -> str:
+    """The rows as a JSON array of objects; timestamps and dates as ISO 8601 (after the column type's
+    own processing, e.g. UTC for `UtcDateTime`), JSON columns as nested JSON (null: SQL NULL)."""
+    converters = [_pg_json_converter(conn, table.c[key]) for key in keys]
+    if any(converters):
+        values = [tuple([value if convert is None or value is None else convert(value)
+                         for value, convert in zip(row, converters, strict=True)]) for row in values]
+    return json.dumps([dict(zip(keys, row, strict=True)) for row in values], separators=(",", ":"))
+
+
+def _pg_json_converter(conn: Connection, column: sa.Column[Any]) -> Callable[[Any], Any] | None:
+    """ISO 8601 for timestamp and date columns (after a TypeDecorator's own processing), else None."""
+    column_type = column.type
+    decorated = isinstance(column_type, sa.TypeDecorator)
+    if not isinstance(column_type.impl_instance if decorated else column_type, (sa.DateTime, sa.Date)):
+        return None
+    process = column_type.bind_processor(conn.dialect) if decorated else None
+    if process is None:
+        return _isoformat
+    return lambda value: _isoformat(process(value))
+
+
+def _isoformat(value: datetime | date) -> str:
+    return value.isoformat()
 
 
 _SQLITE_PLANS: dict[tuple[int, tuple[str, ...]], tuple[str, tuple[int, ...], tuple[Any, ...]]] = {}
@@ -109,7 +129,10 @@ def _sqlite_plan(conn: Connection, stmt: Any, table: sa.Table,
         names = tuple(compiled.positiontup or ())
         if sorted(names) != sorted(keys):  # a literal bound inside the statement: not for this fast path
             raise ValueError(f"cannot bulk-execute {table.name} statement with parameters {names}")
-        processors = tuple(table.c[name].type.bind_processor(conn.dialect) for name in names)
+        # The dialect's own processors, as SQLAlchemy itself uses: on SQLite a datetime becomes the text
+        # SQLAlchemy compares against ('2024-03-01 00:00:00.000000'), not the driver's shorter form.
+        processors = tuple(table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+                           for name in names)
         plan = _SQLITE_PLANS[plan_key] = (str(compiled), tuple(keys.index(name) for name in names), processors)
     return plan
 
