@@ -69,9 +69,26 @@ def insert_values(conn: Connection, table: sa.Table, keys: tuple[str, ...], valu
     stmt = _statement(conn, table, purpose, lambda: conflict(dialect_insert(conn, table)))
     sql, order, processors = _sqlite_plan(conn, stmt, table, keys)
     if order != tuple(range(len(keys))) or any(processors):
+        processors = tuple(_page_memo(proc) if _is_timestamp(table.c[keys[index]]) and proc else proc
+                           for index, proc in zip(order, processors, strict=True))
         values = [tuple([row[index] if proc is None else proc(row[index])
                          for index, proc in zip(order, processors, strict=True)]) for row in values]
     conn.exec_driver_sql(sql, values)
+
+
+def _page_memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`process` remembering its results for one batch: a page's `crawled_at`/`crawled_updated_at` are one
+    value for every row, and formatting a timestamp as SQLite text costs more than inserting it."""
+    results: dict[Any, Any] = {}
+
+    def memoized(value: Any) -> Any:
+        try:
+            return results[value]
+        except KeyError:
+            result = results[value] = process(value)
+            return result
+
+    return memoized
 
 
 def _pg_json_rows(conn: Connection, table: sa.Table, keys: Sequence[str]) -> Any:
@@ -102,14 +119,20 @@ def _pg_json_document(conn: Connection, table: sa.Table, keys: Sequence[str],
 
 def _pg_json_converter(conn: Connection, column: sa.Column[Any]) -> Callable[[Any], Any] | None:
     """ISO 8601 for timestamp and date columns (after a TypeDecorator's own processing), else None."""
-    column_type = column.type
-    decorated = isinstance(column_type, sa.TypeDecorator)
-    if not isinstance(column_type.impl_instance if decorated else column_type, (sa.DateTime, sa.Date)):
+    if not _is_timestamp(column):
         return None
-    process = column_type.bind_processor(conn.dialect) if decorated else None
+    column_type = column.type
+    process = column_type.bind_processor(conn.dialect) if isinstance(column_type, sa.TypeDecorator) else None
     if process is None:
         return _isoformat
     return lambda value: _isoformat(process(value))
+
+
+def _is_timestamp(column: sa.Column[Any]) -> bool:
+    """A DATE or TIMESTAMP column, directly or under a TypeDecorator such as `UtcDateTime`."""
+    column_type = column.type
+    impl = column_type.impl_instance if isinstance(column_type, sa.TypeDecorator) else column_type
+    return isinstance(impl, (sa.DateTime, sa.Date))
 
 
 def _isoformat(value: datetime | date) -> str:

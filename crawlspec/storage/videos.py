@@ -106,10 +106,14 @@ def _page_video(video: Mapping[str, Any], now: datetime) -> _PageVideo:
     video_id = _video_id(video)
     row: dict[str, Any] = {"id": video_id, "create_time": as_utc(video.get("create_time"),
                                                                   ("video", video_id, "create_time"))}
+    # Values already clean (the common case) are taken as they are, without a call per value.
     for name in VIDEO_INT_COLUMNS:
-        row[name] = as_int(video.get(name), ("video", video_id, name))
+        value = video.get(name)
+        row[name] = value if value is None or type(value) is int else as_int(value, ("video", video_id, name))
     for name in VIDEO_TEXT_COLUMNS:
-        row[name] = as_text(video.get(name), ("video", video_id, name))
+        value = video.get(name)
+        row[name] = value if value is None or (type(value) is str and "\x00" not in value) else as_text(
+            value, ("video", video_id, name))
     extra = {key: strip_nul(value) for key, value in video.items() if key not in VIDEO_OWN_KEYS}
     row["extra_data"] = extra or None
     row["crawled_at"] = now
