@@ -26,7 +26,8 @@ from crawlspec.enrichment_models import USER_LIST_TABLES, UserListProgress
 from crawlspec.errors import ApiError
 from crawlspec.logs import get_logger
 from crawlspec.stages import StageStats, StageStopped, call_with_quota, utc_midnight
-from crawlspec.storage.bulk import chunked, strip_nul, upsert_rows
+from crawlspec.storable_text import storable
+from crawlspec.storage.bulk import chunked, upsert_rows
 from crawlspec.storage.videos import store_video_page
 from crawlspec.user_spec import UsersPlan
 
@@ -90,7 +91,7 @@ def store_list_page(conn: Connection, state: ListState, records: list[dict[str, 
         other, rows = "video_id", {video["id"]: {} for video in videos}
     else:
         other = PEOPLE_COLUMNS[state.list]
-        rows = {strip_nul(person["username"]): {"display_name": strip_nul(person.get("display_name"))}
+        rows = {storable(person["username"]): {"display_name": storable(person.get("display_name"))}
                 for person in records if isinstance(person.get("username"), str) and person["username"]}
     batch = [{"username": state.username, other: key, **extra, "crawl_id": crawl_id, "first_seen_at": now,
               "last_seen_at": now} for key, extra in sorted(rows.items())]

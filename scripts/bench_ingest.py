@@ -35,7 +35,8 @@ from crawlspec.api_fields import VIDEO_FIELDS_ALL, VIDEO_FIELDS_DEFAULT
 from crawlspec.models import Crawl, CrawlTag, Effect, Hashtag, Video
 from crawlspec.sim.corpus import generate_corpus
 from crawlspec.sim.options import SimOptions
-from crawlspec.storage.bulk import dialect_insert, strip_nul
+from crawlspec.storable_text import storable
+from crawlspec.storage.bulk import dialect_insert
 from crawlspec.storage.crawls import start_crawl
 from crawlspec.storage.database import create_engine_for, display_url, open_database
 from crawlspec.storage.videos import VIDEO_INT_COLUMNS, VIDEO_TEXT_COLUMNS, store_video_page
@@ -125,7 +126,7 @@ def store_page_orm_add(engine: Engine, page: Page, crawl_id: int, tags: Sequence
 
 
 def _video_columns(video: dict[str, Any]) -> dict[str, Any]:
-    row = {name: strip_nul(video.get(name)) for name in VIDEO_INT_COLUMNS + VIDEO_TEXT_COLUMNS}
+    row = {name: storable(video.get(name)) for name in VIDEO_INT_COLUMNS + VIDEO_TEXT_COLUMNS}
     row["id"] = video["id"]
     row["create_time"] = datetime.fromtimestamp(video["create_time"], tz=timezone.utc)
     return row

@@ -76,6 +76,15 @@ def test_non_json_body_archived_as_text(tmp_path: Path) -> None:
     assert path.read_bytes().count(b"\x1f\x8b") >= 2  # one gzip member per line
 
 
+def test_half_an_emoji_is_archived_as_received(tmp_path: Path) -> None:
+    # JSON can escape a lone surrogate (a UTF-16 truncation); it has no UTF-8 form, so the archive keeps
+    # its JSON escape and reads back to the very string the API sent.
+    archive = RawArchive(tmp_path)
+    archive.record(VIDEO_QUERY_PATH, {"q": 1}, 200, {"data": {"videos": [{"video_description": "cut \ud83d"}]}})
+    (line,) = read_lines(tmp_path)
+    assert line["response"]["data"]["videos"][0]["video_description"] == "cut \ud83d"
+
+
 def test_registered_secret_in_a_response_is_redacted(tmp_path: Path) -> None:
     from crawlspec.logs import register_secret
 

@@ -132,6 +132,25 @@ def test_nul_bytes_are_stripped_everywhere(engine: Engine) -> None:
         assert (user.display_name, user.bio_description, comment.text) == ("A", "", "hey")
 
 
+def test_lone_surrogates_are_stored_as_replacement_characters(engine: Engine) -> None:
+    # Half an emoji, as a JSON "\\ud83d" escape decodes: neither driver can encode it as it is.
+    half, low = "\ud83d", "\udc00"
+    with engine.begin() as conn:
+        store_video_page(conn, [api_video(1, video_description=f"cut {half}", hashtag_names=[f"a{low}"],
+                                          sticker_info_list=[{f"k{half}": f"s{low}"}])],
+                         crawl_id=None, tags=[f"t{half}"], now=T0)
+        store_comments(conn, [{"id": 5, "video_id": 1, "text": f"{low}hey", "create_time": 1}], now=T0)
+        store_user_info(conn, {f"bob{half}": {"display_name": f"B{half}{low}"}}, now=T0)
+    video, linked = load_video(engine, 1)
+    assert video.video_description == "cut \ufffd"
+    assert video.extra_data == {"sticker_info_list": [{"k\ufffd": "s\ufffd"}]}
+    assert linked["hashtags"] == {"a\ufffd"} and linked["tags"] == {"t\ufffd"}
+    with Session(engine) as session:
+        user, comment = session.get(UserInfo, "bob\ufffd"), session.get(Comment, 5)
+        assert user is not None and comment is not None
+        assert (user.display_name, comment.text) == ("B\ufffd\ufffd", "\ufffdhey")
+
+
 def test_missing_optional_keys_are_stored_as_null(engine: Engine) -> None:
     with engine.begin() as conn:
         store_video_page(conn, [{"id": 42}], crawl_id=None, tags=[], now=T0)

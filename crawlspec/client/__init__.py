@@ -30,7 +30,6 @@ _EXPORTS: dict[str, str] = {
     "TikTokPlaylistRequest": "user_requests",
     "TikTokUserListResponse": "user_requests",
     "TikTokPlaylistResponse": "user_requests",
-    "strip_nul": "responses",
     "RetryPolicy": "retry",
     "Kind": "classify",
     "Outcome": "classify",
@@ -67,7 +66,6 @@ __all__ = [
     "TikTokUserListResponse",
     "TikTokPlaylistResponse",
     "load_credentials",
-    "strip_nul",
 ]
 
 if TYPE_CHECKING:
@@ -80,7 +78,6 @@ if TYPE_CHECKING:
         TikTokCommentsResponse,
         TikTokUserInfoResponse,
         TikTokVideoResponse,
-        strip_nul,
     )
     from crawlspec.client.retry import RetryPolicy
 

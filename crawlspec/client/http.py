@@ -34,13 +34,13 @@ from crawlspec.client.responses import (
     TikTokUserInfoResponse,
     TikTokVideoResponse,
     parse_json,
-    strip_nul,
 )
 from crawlspec.client.retry import RetryPolicy, SearchIdFailure, TransientFailure, with_retries
 from crawlspec.client.token import TokenKeeper
 from crawlspec.client.user_endpoints import UserEndpointsMixin
 from crawlspec.errors import ApiError, CredentialsRejected, QuotaExhausted, SpecError
 from crawlspec.logs import get_logger, redact_text
+from crawlspec.storable_text import storable
 
 DEFAULT_API_BASE_URL = "https://open.tiktokapis.com"
 DEFAULT_RETRY = RetryPolicy()
@@ -157,7 +157,7 @@ class TikTokApiRequestClient(UserEndpointsMixin):
     def _act_on(self, outcome: Outcome, verdict: Verdict) -> dict[str, Any]:
         kind = verdict.kind
         if kind in (Kind.OK, Kind.NOT_FOUND):
-            return strip_nul(outcome.body)
+            return storable(outcome.body)
         if kind is Kind.RETRY:
             raise TransientFailure(outcome, verdict)
         if kind is Kind.SEARCH_ID_RETRY:

@@ -45,7 +45,8 @@ class RawArchive:
         moment = self._now()
         line = json.dumps({"ts": moment.isoformat(), "endpoint": endpoint, "request": request,
                            "status": status, "response": response}, ensure_ascii=False)
-        member = gzip.compress((redact_text(line) + "\n").encode("utf-8"))
+        # A lone surrogate (half an emoji the API escaped) cannot be UTF-8: written back as its JSON escape.
+        member = gzip.compress((redact_text(line) + "\n").encode("utf-8", "backslashreplace"))
         path = self.path_for(moment)
         with self._lock:
             try:

@@ -1,12 +1,10 @@
-"""Parsed API pages: JSON decoding that keeps ids exact, NUL stripping, and the response classes."""
+"""Parsed API pages: JSON decoding that keeps ids exact, and the response classes."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from typing import Any
-
-NUL = "\x00"
 
 
 def parse_json(raw: bytes) -> Any:
@@ -22,17 +20,6 @@ def parse_json(raw: bytes) -> Any:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
-
-
-def strip_nul(value: Any) -> Any:
-    """Remove NUL characters from every string, dict keys included, at any depth."""
-    if isinstance(value, str):
-        return value.replace(NUL, "") if NUL in value else value
-    if isinstance(value, dict):
-        return {strip_nul(k): strip_nul(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [strip_nul(v) for v in value]
-    return value
 
 
 def _data_of(envelope: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """Bulk write primitives on Core: dialect-specific `INSERT .. ON CONFLICT`, name -> internal id upserts,
-link-table unions, and the value cleaning every API record goes through (NUL bytes, exact ints, UTC)."""
+link-table unions, and the value checks every API record goes through (storable text, exact ints, UTC)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+
+from crawlspec.storable_text import storable_text
 
 T = TypeVar("T")
 
@@ -165,17 +167,6 @@ def chunked(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
         yield items[start:start + size]
 
 
-def strip_nul(value: Any) -> Any:
-    """The value with every NUL character removed from its strings (PostgreSQL rejects them in text)."""
-    if isinstance(value, str):
-        return value.replace("\x00", "") if "\x00" in value else value
-    if isinstance(value, list):
-        return [strip_nul(item) for item in value]
-    if isinstance(value, dict):
-        return {strip_nul(key): strip_nul(item) for key, item in value.items()}
-    return value
-
-
 def _label(what: object) -> str:
     """`what` names the value in error messages: a string, or a tuple joined lazily (hot path)."""
     return " ".join(str(part) for part in what) if isinstance(what, tuple) else str(what)
@@ -201,10 +192,8 @@ def as_int(value: Any, what: object) -> int | None:
 def as_text(value: Any, what: object) -> str | None:
     if value is None:
         return None
-    if type(value) is str:
-        return value.replace("\x00", "") if "\x00" in value else value
     if isinstance(value, str):
-        return strip_nul(str(value))
+        return storable_text(str(value))
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     raise MalformedRecord(f"{_label(what)} is not a string: {value!r}")

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from crawlspec.models import Crawl, CrawlSpec, CrawlTag, crawls_to_crawl_tags
-from crawlspec.storage.bulk import dialect_insert, ids_for_names, strip_nul, union_links
+from crawlspec.storable_text import storable, storable_text
+from crawlspec.storage.bulk import dialect_insert, ids_for_names, union_links
 
 CRAWL_TABLE: sa.Table = Crawl.__table__  # type: ignore[assignment]
 SPEC_TABLE: sa.Table = CrawlSpec.__table__  # type: ignore[assignment]
@@ -20,8 +21,8 @@ def register_spec(conn: Connection, *, fingerprint: str, name: str, query: Mappi
                   fields: Sequence[str] | Any, fetch: Mapping[str, Any], now: datetime) -> None:
     """Record the spec behind a fingerprint once (idempotent: a second call changes nothing)."""
     stmt = dialect_insert(conn, SPEC_TABLE).on_conflict_do_nothing(index_elements=["fingerprint"])
-    conn.execute(stmt, {"fingerprint": fingerprint, "name": name, "query": strip_nul(dict(query)),
-                        "fields": strip_nul(list(fields) if not isinstance(fields, str) else fields),
+    conn.execute(stmt, {"fingerprint": fingerprint, "name": name, "query": storable(dict(query)),
+                        "fields": storable(list(fields) if not isinstance(fields, str) else fields),
                         "fetch": dict(fetch), "created_at": now})
 
 
@@ -31,12 +32,12 @@ def start_crawl(conn: Connection, *, spec_name: str, fingerprint: str, query: Ma
     """Insert the `crawl` row of a run (with its crawl tags) and return its id."""
     crawl_id = conn.execute(
         sa.insert(CRAWL_TABLE).returning(CRAWL_TABLE.c.id),
-        {"spec_name": spec_name, "fingerprint": fingerprint, "query": strip_nul(dict(query)),
+        {"spec_name": spec_name, "fingerprint": fingerprint, "query": storable(dict(query)),
          "start_date": start_date, "end_date": end_date,
          "overrides": list(overrides) if overrides is not None else None,
          "started_at": now, "requests": 0, "videos": 0},
     ).scalar_one()
-    names = {strip_nul(tag).strip() for tag in tags} - {""}
+    names = {storable_text(tag).strip() for tag in tags} - {""}
     tag_ids = ids_for_names(conn, CrawlTag.__table__, "name", names)
     union_links(conn, crawls_to_crawl_tags, ((crawl_id, tag_id) for tag_id in tag_ids.values()))
     return int(crawl_id)

@@ -9,8 +9,9 @@ Decisions:
 - Re-seeing a record updates every value the new sighting carries and keeps the stored value for keys
   the API omitted (COALESCE); `extra_data` is merged key by key. `crawled_at` is kept; `crawled_updated_at`
   is the time of the latest sighting (equal to `crawled_at` on first sight).
-- NUL bytes are stripped here again (the client already does): one stray NUL would make PostgreSQL
-  reject the whole page, and library users may store pages from elsewhere.
+- Strings are made storable here again (the client already does, `crawlspec.storable_text`): one stray
+  NUL or lone surrogate would make the database reject the whole page, and library users may store
+  pages from elsewhere.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from crawlspec.models import (
     videos_to_effect_ids,
     videos_to_hashtags,
 )
+from crawlspec.storable_text import NUL, storable, storable_text
 from crawlspec.storage.bulk import (
     MalformedRecord,
     as_bool,
@@ -44,7 +46,6 @@ from crawlspec.storage.bulk import (
     chunked,
     ids_for_names,
     keep_old_when_missing,
-    strip_nul,
     union_links,
     upsert_rows,
 )
@@ -112,9 +113,9 @@ def _page_video(video: Mapping[str, Any], now: datetime) -> _PageVideo:
         row[name] = value if value is None or type(value) is int else as_int(value, ("video", video_id, name))
     for name in VIDEO_TEXT_COLUMNS:
         value = video.get(name)
-        row[name] = value if value is None or (type(value) is str and "\x00" not in value) else as_text(
-            value, ("video", video_id, name))
-    extra = {key: strip_nul(value) for key, value in video.items() if key not in VIDEO_OWN_KEYS}
+        row[name] = value if value is None or (type(value) is str and value.isascii() and NUL not in value) \
+            else as_text(value, ("video", video_id, name))
+    extra = {key: storable(value) for key, value in video.items() if key not in VIDEO_OWN_KEYS}
     row["extra_data"] = extra or None
     row["crawled_at"] = now
     row["crawled_updated_at"] = now
@@ -180,7 +181,7 @@ def store_video_page(conn: Connection, videos: Sequence[Mapping[str, Any]], *, c
 
 
 def _tag_names(tags: Sequence[str]) -> set[str]:
-    return {name for name in (strip_nul(tag).strip() for tag in tags) if name}
+    return {name for name in (storable_text(tag).strip() for tag in tags) if name}
 
 
 def store_comments(conn: Connection, comments: Sequence[Mapping[str, Any]], *, now: datetime) -> int:
