@@ -69,10 +69,10 @@ def insert_values(conn: Connection, table: sa.Table, keys: tuple[str, ...], valu
         conn.execute(stmt, {"page_rows": _pg_json_document(conn, table, keys, values)})
         return
     stmt = _statement(conn, table, purpose, lambda: conflict(dialect_insert(conn, table)))
-    sql, order, processors = _sqlite_plan(conn, stmt, table, keys)
+    sql, order, processors, memoize = _sqlite_plan(conn, stmt, table, keys)
     if order != tuple(range(len(keys))) or any(processors):
-        processors = tuple(_page_memo(proc) if _is_timestamp(table.c[keys[index]]) and proc else proc
-                           for index, proc in zip(order, processors, strict=True))
+        processors = tuple(_page_memo(proc) if memo else proc
+                           for proc, memo in zip(processors, memoize, strict=True))
         values = [tuple([row[index] if proc is None else proc(row[index])
                          for index, proc in zip(order, processors, strict=True)]) for row in values]
     conn.exec_driver_sql(sql, values)
@@ -141,12 +141,14 @@ def _isoformat(value: datetime | date) -> str:
     return value.isoformat()
 
 
-_SQLITE_PLANS: dict[tuple[int, tuple[str, ...]], tuple[str, tuple[int, ...], tuple[Any, ...]]] = {}
+_SqlitePlan = tuple[str, tuple[int, ...], tuple[Any, ...], tuple[bool, ...]]
+_SQLITE_PLANS: dict[tuple[int, tuple[str, ...]], _SqlitePlan] = {}
 
 
 def _sqlite_plan(conn: Connection, stmt: Any, table: sa.Table,
-                 keys: tuple[str, ...]) -> tuple[str, tuple[int, ...], tuple[Any, ...]]:
-    """(SQL, position in `keys` of each parameter, bind processors) of a statement compiled for `keys`."""
+                 keys: tuple[str, ...]) -> _SqlitePlan:
+    """(SQL, position in `keys` of each parameter, bind processors, which processors to memoize per
+    batch: the timestamp ones) of a statement compiled for `keys`."""
     plan_key = (id(stmt), keys)
     plan = _SQLITE_PLANS.get(plan_key)
     if plan is None:
@@ -158,7 +160,10 @@ def _sqlite_plan(conn: Connection, stmt: Any, table: sa.Table,
         # SQLAlchemy compares against ('2024-03-01 00:00:00.000000'), not the driver's shorter form.
         processors = tuple(table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
                            for name in names)
-        plan = _SQLITE_PLANS[plan_key] = (str(compiled), tuple(keys.index(name) for name in names), processors)
+        memoize = tuple(proc is not None and _is_timestamp(table.c[name])
+                        for proc, name in zip(processors, names, strict=True))
+        plan = _SQLITE_PLANS[plan_key] = (str(compiled), tuple(keys.index(name) for name in names), processors,
+                                          memoize)
     return plan
 
 
