@@ -175,7 +175,7 @@ class CommentCrawler:
                            listing.comments + len(comments))
         now = self.ctx.clock()
         with self.ctx.engine.begin() as conn:
-            store_comments(conn, comments, now=now)
+            store_comments(conn, comments, now=now, log_id=page.log_id, crawl_id=self.ctx.crawl_id)
             _save_progress(conn, advanced, status="in_progress" if has_more else "done", has_more=has_more,
                            crawl_id=self.ctx.crawl_id, now=now)
         self.stats.records += len(comments)

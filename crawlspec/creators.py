@@ -93,7 +93,8 @@ class CreatorInfoFetcher:
                 record_lookup(conn, username, status="not_found", message=response.message, now=now,
                               crawl_id=self.ctx.crawl_id)
             else:
-                store_user_info(conn, response.user_info, now=now)
+                store_user_info(conn, response.user_info, now=now, log_id=response.log_id,
+                                crawl_id=self.ctx.crawl_id)
                 record_lookup(conn, username, status="found", message=None, now=now, crawl_id=self.ctx.crawl_id)
                 self.stats.records += 1
         self.stats.done += 1

@@ -1,5 +1,6 @@
 """Tables of the enrichment stages: comment checkpoints, the creator lookup cache, the
-user-centred crawl's tables (liked / pinned / reposted videos, followers, following) and playlists.
+user-centred crawl's tables (liked / pinned / reposted videos, followers, following) and playlists;
+the quarantine of records that cannot be stored, and the days re-fetched once their metrics matured.
 
 Registered on `crawlspec.models.Base` (and re-exported by `crawlspec.models`), created by Alembic
 revision 0002. Every data table carries `crawl_id` (provenance: the crawl that last saw the row) and
@@ -11,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from crawlspec.models import Base, JsonValue, UtcDateTime
+from crawlspec.models import Base, BigIntPK, JsonValue, UtcDateTime
 
 COMMENT_PROGRESS_STATUSES: tuple[str, ...] = ("in_progress", "done", "failed")
 COMMENT_TARGETS: tuple[str, ...] = ("video", "replies")
@@ -148,12 +149,41 @@ class Playlist(Base):
     crawled_updated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
+class QuarantinedRecord(Base):
+    """A record the API sent that cannot be stored faithfully (an id beyond 64 bits, a count that is
+    not an integer, ...), kept whole: `raw_json` is the record exactly as received (ids stay exact),
+    `record_id` its id as text when it has one. The rest of its page is stored as usual."""
+
+    __tablename__ = "quarantine"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    endpoint: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[str | None] = mapped_column(Text)
+    raw_json: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    log_id: Mapped[str | None] = mapped_column(Text)
+    crawl_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("crawl.id"))
+    quarantined_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class MaturedRefetch(Base):
+    """A day of a spec whose videos were stored with provisional metrics and re-fetched once they
+    matured (`run.refetch_provisional`): a day listed here is not re-fetched for that reason again."""
+
+    __tablename__ = "matured_refetch"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    refetched_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    crawl_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("crawl.id"))
+
+
 USER_LIST_TABLES: dict[str, type[Base]] = {
     "liked_videos": UserLikedVideo, "pinned_videos": UserPinnedVideo, "reposted_videos": UserRepostedVideo,
     "followers": UserFollower, "following": UserFollowing,
 }
 
 __all__ = [
-    "CommentProgress", "Playlist", "USER_LISTS", "USER_LIST_TABLES", "UserFollower", "UserFollowing",
+    "CommentProgress", "MaturedRefetch", "Playlist", "QuarantinedRecord", "USER_LISTS", "USER_LIST_TABLES", "UserFollower", "UserFollowing",
     "UserLikedVideo", "UserListProgress", "UserLookup", "UserPinnedVideo", "UserRepostedVideo",
 ]

@@ -317,7 +317,9 @@ __all__ = [
 # own module on the same Base; imported here so that `Base.metadata` and `crawlspec.models` have them.
 from crawlspec.enrichment_models import (  # noqa: E402
     CommentProgress,
+    MaturedRefetch,
     Playlist,
+    QuarantinedRecord,
     UserFollower,
     UserFollowing,
     UserLikedVideo,
@@ -328,7 +330,8 @@ from crawlspec.enrichment_models import (  # noqa: E402
 )
 
 __all__ += [
-    "CommentProgress", "Playlist", "UserFollower", "UserFollowing", "UserLikedVideo", "UserListProgress",
+    "CommentProgress", "MaturedRefetch", "Playlist", "QuarantinedRecord", "UserFollower", "UserFollowing",
+    "UserLikedVideo", "UserListProgress",
     "UserLookup", "UserPinnedVideo", "UserRepostedVideo",
 ]
 

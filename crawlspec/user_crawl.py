@@ -21,18 +21,20 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from crawlspec.api_fields import MAX_COUNT
+from crawlspec.api_fields import LIKED_VIDEOS_PATH, MAX_COUNT, PINNED_VIDEOS_PATH, REPOSTED_VIDEOS_PATH
 from crawlspec.enrichment_models import USER_LIST_TABLES, UserListProgress
 from crawlspec.errors import ApiError
 from crawlspec.logs import get_logger
 from crawlspec.stages import StageStats, StageStopped, call_with_quota, utc_midnight
 from crawlspec.storable_text import storable
 from crawlspec.storage.bulk import chunked, upsert_rows
-from crawlspec.storage.videos import store_video_page
+from crawlspec.storage.videos import store_videos
 from crawlspec.user_spec import UsersPlan
 
 PROGRESS = UserListProgress.__table__
 VIDEO_LISTS = ("liked_videos", "pinned_videos", "reposted_videos")
+VIDEO_LIST_PATHS = {"liked_videos": LIKED_VIDEOS_PATH, "pinned_videos": PINNED_VIDEOS_PATH,
+                    "reposted_videos": REPOSTED_VIDEOS_PATH}
 PEOPLE_COLUMNS = {"followers": "follower_username", "following": "following_username"}
 
 
@@ -82,13 +84,14 @@ def save_checkpoint(conn: Connection, state: ListState, *, crawl_id: int | None,
 
 
 def store_list_page(conn: Connection, state: ListState, records: list[dict[str, Any]], *,
-                    crawl_id: int | None, tags: tuple[str, ...], now: datetime) -> int:
-    """The page's relation rows (and, for video lists, the videos themselves); returns rows written."""
+                    crawl_id: int | None, tags: tuple[str, ...], now: datetime, log_id: str | None = None) -> int:
+    """The page's relation rows (and, for video lists, the videos themselves); returns rows written.
+    A video that cannot be stored is quarantined and gets no relation row."""
     table = USER_LIST_TABLES[state.list].__table__
     if state.list in VIDEO_LISTS:
-        videos = [video for video in records if isinstance(video.get("id"), int)]
-        store_video_page(conn, videos, crawl_id=crawl_id, tags=tags, now=now)
-        other, rows = "video_id", {video["id"]: {} for video in videos}
+        stored = store_videos(conn, records, crawl_id=crawl_id, tags=tags, now=now, log_id=log_id,
+                              endpoint=VIDEO_LIST_PATHS[state.list])
+        other, rows = "video_id", {video_id: {} for video_id in stored.ids}
     else:
         other = PEOPLE_COLUMNS[state.list]
         rows = {storable(person["username"]): {"display_name": storable(person.get("display_name"))}
@@ -161,7 +164,8 @@ class UserListCrawler:
         if response.unavailable:
             state.status, state.message = "unavailable", response.message
         with self.ctx.engine.begin() as conn:
-            written = store_list_page(conn, state, records, crawl_id=self.ctx.crawl_id, tags=self.tags, now=now)
+            written = store_list_page(conn, state, records, crawl_id=self.ctx.crawl_id, tags=self.tags, now=now,
+                                      log_id=response.log_id)
             state.records += written
             _advance(state, response, self.plan.max_per_list)
             save_checkpoint(conn, state, crawl_id=self.ctx.crawl_id, now=now)

@@ -22,8 +22,8 @@ def env(code: str, message: str = "", data: dict | None = None) -> dict:
     (200, {"data": {"comments": []}}, COMMENTS_PATH, Kind.OK),                      # no error object
     (500, env("internal_error", "Something went wrong"), VIDEO_QUERY_PATH, Kind.RETRY),
     (503, None, VIDEO_QUERY_PATH, Kind.RETRY),
-    (200, None, VIDEO_QUERY_PATH, Kind.RETRY),                                     # non-JSON
-    (200, env("ok"), VIDEO_QUERY_PATH, Kind.RETRY),                                # ok without data
+    (200, None, VIDEO_QUERY_PATH, Kind.UNPARSABLE),                                # non-JSON: one retry
+    (200, env("ok"), VIDEO_QUERY_PATH, Kind.UNPARSABLE),                           # ok without data
     (400, env("invalid_params", "Search Id 123 is invalid or expired"), VIDEO_QUERY_PATH, Kind.SEARCH_ID_RETRY),
     (400, env("invalid_params", "Invalid count or cursor"), COMMENTS_PATH, Kind.SEARCH_ID_RETRY),
     (401, env("access_token_invalid", "Access token is invalid"), VIDEO_QUERY_PATH, Kind.TOKEN_EXPIRED),

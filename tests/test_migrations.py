@@ -13,7 +13,13 @@ from alembic.runtime.migration import MigrationContext
 
 from crawlspec.errors import DatabaseLocationError
 from crawlspec.models import Base
-from crawlspec.storage.database import current_revision, head_revision, open_database, upgrade_database
+from crawlspec.storage.database import (
+    _alembic_config,
+    current_revision,
+    head_revision,
+    open_database,
+    upgrade_database,
+)
 
 EXPECTED_TABLES = {
     "video", "crawl", "videos_to_crawls", "hashtag", "videos_to_hashtags", "effect", "videos_to_effect_ids",
@@ -24,6 +30,8 @@ EXPECTED_TABLES = {
     "user_reposted_video", "user_follower", "user_following", "playlist",
     # 0003 (issue 9)
     "refresh_run", "compliance_task", "table_refresh", "failing_day", "failure_spend",
+    # 0005 (real API data)
+    "quarantine", "matured_refetch",
 }
 
 
@@ -126,3 +134,22 @@ def test_db_upgrade_command_bad_location_exits_2_with_the_fix(crawlspec_exe: str
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert str(missing) in done.stderr and "mkdir -p" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_0005_upper_cases_region_codes_stored_lower_case_before_it(db_url: str) -> None:
+    from alembic import command
+
+    engine = open_database(db_url)
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0004")
+    assert current_revision(engine) == "0004"
+    assert not sa.inspect(engine).has_table("quarantine")
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO video (id, region_code) VALUES (1, 'us'), (2, 'GB'), (3, NULL), "
+                             "(4, 'Fr')"))
+    assert upgrade_database(engine) == head_revision()
+    with engine.connect() as conn:
+        codes = dict(conn.execute(sa.text("SELECT id, region_code FROM video")).all())
+    assert codes == {1: "US", 2: "GB", 3: None, 4: "FR"}
+    assert sa.inspect(engine).has_table("quarantine") and sa.inspect(engine).has_table("matured_refetch")
+    engine.dispose()

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from crawlspec.models import Playlist, Video
 from crawlspec.storage.bulk import insert_values, upsert_rows
-from crawlspec.storage.database import open_database
+from crawlspec.storage.database import _alembic_config, open_database
 from crawlspec.storage.videos import store_video_page
 
 PLAYLIST: sa.Table = Playlist.__table__  # type: ignore[assignment]
@@ -101,7 +101,11 @@ def test_stored_timestamps_compare_equal_to_the_same_instant_in_queries(engine: 
 
 
 def test_migration_0004_gives_old_sqlite_timestamps_the_fraction_queries_use(sqlite_url: str) -> None:
+    from alembic import command
+
     engine = open_database(sqlite_url)
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0004")   # later revisions' tables go
     with engine.begin() as conn:  # the form the bulk writer used to store before revision 0004
         conn.exec_driver_sql("INSERT INTO video (id, create_time, crawled_at) VALUES "
                              "(1, '2024-03-02 00:00:00', '2024-03-02 00:00:00.250000')")

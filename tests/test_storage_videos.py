@@ -3,6 +3,7 @@ Every test runs on a real SQLite file and on the real PostgreSQL server (`db_url
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -12,12 +13,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
+from crawlspec.api_fields import COMMENTS_PATH, USER_INFO_PATH, VIDEO_QUERY_PATH
 from crawlspec.models import Base, Comment, UserInfo, Video
 from crawlspec.storage.checkpoints import advance_window, open_window, unfinished_windows
 from crawlspec.storage.crawls import start_crawl
 from crawlspec.storage.database import open_database
 from crawlspec.storage.videos import (
-    MalformedRecord,
     store_comments,
     store_user_info,
     store_video_page,
@@ -229,11 +230,47 @@ def test_page_rows_and_checkpoint_roll_back_together(engine: Engine) -> None:
     assert (state.cursor, state.search_id, state.pages, state.videos) == (0, None, 0, 0)
 
 
-def test_malformed_video_rejects_the_whole_page(engine: Engine) -> None:
-    for bad in ({"like_count": 5}, {"id": "12ab"}, {"id": 3, "view_count": "many"}, {"id": 4, "hashtag_names": "x"}):
-        with pytest.raises(MalformedRecord), engine.begin() as conn:
-            store_video_page(conn, [api_video(1), bad], crawl_id=None, tags=[], now=T0)
-    assert row_counts(engine)["video"] == 0
+def test_an_unstorable_video_is_quarantined_whole_and_the_rest_of_its_page_stored(engine: Engine) -> None:
+    bad = [{"like_count": 5}, {"id": "12ab"}, {"id": 3, "view_count": "many"}, {"id": 4, "hashtag_names": "x"},
+           {"id": 12345678901234567890, "region_code": "us"}, {"id": 6, "create_time": 10**15},
+           {"id": 7, "like_count": 2**63}, {"id": 8, "region_code": "united states"}]
+    with engine.begin() as conn:
+        crawl_id = new_crawl(conn)
+        written = store_video_page(conn, [api_video(1), *bad, api_video(2)], crawl_id=crawl_id, tags=[], now=T0,
+                                   log_id="LOG-1")
+    assert written == 2
+    assert row_counts(engine)["video"] == 2
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT endpoint, record_id, raw_json, reason, log_id, crawl_id, quarantined_at "
+                                    "FROM quarantine ORDER BY id")).all()
+    assert [json.loads(row.raw_json) for row in rows] == bad, "each record kept whole, ids exact"
+    assert {(row.endpoint, row.log_id, row.crawl_id) for row in rows} == {(VIDEO_QUERY_PATH, "LOG-1", crawl_id)}
+    assert rows[4].record_id == "12345678901234567890" and "64 bits" in rows[4].reason
+    assert rows[0].record_id is None and "without an id" in rows[0].reason
+    assert all(row.reason for row in rows)
+
+
+def test_an_unstorable_comment_or_profile_is_quarantined(engine: Engine) -> None:
+    with engine.begin() as conn:
+        assert store_comments(conn, [{"id": 1, "text": "a"}, {"id": 10**19 * 2, "text": "b"},
+                                     {"id": 2, "like_count": "lots"}], now=T0, log_id="L2") == 1
+        assert store_user_info(conn, {"ann": {"follower_count": 5}, "bob": {"follower_count": 2**64}},
+                               now=T0) == 1
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT endpoint, record_id FROM quarantine ORDER BY id")).all()
+        stored = conn.execute(sa.text("SELECT id FROM comment")).scalars().all()
+    assert [tuple(row) for row in rows] == [(COMMENTS_PATH, str(10**19 * 2)), (COMMENTS_PATH, "2"),
+                                            (USER_INFO_PATH, "bob")]
+    assert stored == [1]
+
+
+def test_region_codes_are_stored_upper_case(engine: Engine) -> None:
+    with engine.begin() as conn:
+        store_video_page(conn, [api_video(1, region_code="us"), api_video(2, region_code="Gb"),
+                                api_video(3, region_code=None)], crawl_id=None, tags=[], now=T0)
+    with engine.connect() as conn:
+        codes = dict(conn.execute(sa.text("SELECT id, region_code FROM video")).all())
+    assert codes == {1: "US", 2: "GB", 3: None}
 
 
 def test_ids_sent_as_strings_and_video_id_key_are_accepted(engine: Engine) -> None:

@@ -47,7 +47,8 @@ MALFORMED_PAGE = "malformed_page"
 
 class Kind(enum.Enum):
     OK = "ok"
-    RETRY = "retry"                    # 5xx, timeout, connection error, non-JSON/HTML or malformed body/page
+    RETRY = "retry"                    # 5xx, timeout, connection error, non-JSON/HTML error body
+    UNPARSABLE = "unparsable"          # a 2xx body that is not JSON or not a usable page: retried once
     SEARCH_ID_RETRY = "search_id"      # "Search Id N is invalid or expired" / "Invalid count or cursor"
     TOKEN_EXPIRED = "token_expired"    # 401 access_token_invalid: renew the token once
     QUOTA = "quota"                    # 429: daily quota or rate limit; the runner decides
@@ -164,6 +165,8 @@ def _classify_research(outcome: Outcome) -> Verdict:
     if not isinstance(outcome.body, dict):
         if 400 <= status < 500 and status != 408:
             return Verdict(Kind.FATAL, f"http_{status}")   # e.g. an HTML 404 from a wrong base URL
+        if 200 <= status < 300:
+            return Verdict(Kind.UNPARSABLE, f"non_json_http_{status}")
         return Verdict(Kind.RETRY, f"non_json_http_{status}", retry_after)
     if status == 401 or code in ("access_token_invalid", "scope_not_authorized"):
         if code == "access_token_invalid":
@@ -176,13 +179,13 @@ def _classify_research(outcome: Outcome) -> Verdict:
     if outcome.path == USER_INFO_PATH and _USER_GONE_RE.search(message):
         return Verdict(Kind.NOT_FOUND, "user_not_found")
     if outcome.malformed is not None:   # set only on `ok` 2xx pages (http._malformed)
-        return Verdict(Kind.RETRY, MALFORMED_PAGE)
+        return Verdict(Kind.UNPARSABLE, MALFORMED_PAGE)
     if outcome.path in _LIST_PATHS and 400 <= status < 500 and _LIST_UNAVAILABLE_RE.search(message):
         return Verdict(Kind.NOT_FOUND, "list_unavailable")
     if status >= 400 or (code not in (None, "ok")):
         return Verdict(Kind.FATAL, code or f"http_{status}")
     if not isinstance(outcome.body.get("data"), dict):
-        return Verdict(Kind.RETRY, "missing_data")
+        return Verdict(Kind.UNPARSABLE, "missing_data")
     return Verdict(Kind.OK, "ok")
 
 

@@ -35,7 +35,13 @@ from crawlspec.client.responses import (
     TikTokVideoResponse,
     parse_json,
 )
-from crawlspec.client.retry import RetryPolicy, SearchIdFailure, TransientFailure, with_retries
+from crawlspec.client.retry import (
+    RetryPolicy,
+    SearchIdFailure,
+    TransientFailure,
+    UnparsableFailure,
+    with_retries,
+)
 from crawlspec.client.token import TokenKeeper
 from crawlspec.client.user_endpoints import UserEndpointsMixin
 from crawlspec.errors import ApiError, CredentialsRejected, QuotaExhausted, SpecError
@@ -160,6 +166,8 @@ class TikTokApiRequestClient(UserEndpointsMixin):
             return storable(outcome.body)
         if kind is Kind.RETRY:
             raise TransientFailure(outcome, verdict)
+        if kind is Kind.UNPARSABLE:
+            raise UnparsableFailure(outcome, verdict)
         if kind is Kind.SEARCH_ID_RETRY:
             raise SearchIdFailure(outcome, verdict)
         if kind is Kind.QUOTA:

@@ -1,7 +1,8 @@
 """Retry policy and the `backoff` decorators around one attempt.
 
-Two layers: transient failures (5xx, timeouts, connection errors, non-JSON bodies) with exponential
-waits or the server's Retry-After, and the search-id/cursor quirk (api-notes 5.1) with a short growing
+Three layers: transient failures (5xx, timeouts, connection errors, non-JSON error bodies) with
+exponential waits or the server's Retry-After; a 2xx body that is not a usable page, retried once (every
+attempt is charged, and a body broken twice is not fixed by a third try); and the search-id/cursor quirk (api-notes 5.1) with a short growing
 wait. `backoff` drives the attempts, the give-up rules and the handlers; the wait itself happens in the
 `on_backoff` handler through the client's injectable `sleep` (backoff is handed zero waits), so tests
 record waits instead of sleeping and a Retry-After value is honoured exactly.
@@ -31,6 +32,7 @@ class RetryPolicy:
     max_wait_s: float = 120.0
     search_id_tries: int = 5
     search_id_wait_s: float = 5.0
+    unparsable_tries: int = 2          # a 2xx body that is not a usable page: one retry (the API charges it)
 
     def transient_wait(self, tries: int, retry_after_s: float | None) -> float:
         """Wait after the `tries`-th failed attempt: Retry-After when given (capped at max_wait_s),
@@ -60,6 +62,10 @@ class SearchIdFailure(AttemptFailed):
     pass
 
 
+class UnparsableFailure(AttemptFailed):
+    pass
+
+
 def _zero_waits() -> Iterator[float]:
     while True:
         yield 0.0
@@ -82,10 +88,13 @@ def with_retries(attempt: Callable[..., T], *, policy: RetryPolicy, sleep: Calla
     search_id_layer = backoff.on_exception(
         _zero_waits, SearchIdFailure, max_tries=policy.search_id_tries, jitter=None, logger=None,
         on_backoff=waited(lambda tries, _f: policy.search_id_wait(tries)))(attempt)
+    unparsable_layer = backoff.on_exception(
+        _zero_waits, UnparsableFailure, max_tries=policy.unparsable_tries, jitter=None, logger=None,
+        on_backoff=waited(lambda tries, _f: policy.transient_wait(tries, None)))(search_id_layer)
     transient_layer = backoff.on_exception(
         _zero_waits, TransientFailure, max_tries=policy.max_tries, jitter=None, logger=None,
         on_backoff=waited(lambda tries, f: policy.transient_wait(tries, f.verdict.retry_after_s)))(
-        search_id_layer)
+        unparsable_layer)
 
     @functools.wraps(attempt)
     def call(*args: Any, **kwargs: Any) -> T:
@@ -93,6 +102,9 @@ def with_retries(attempt: Callable[..., T], *, policy: RetryPolicy, sleep: Calla
             return transient_layer(*args, **kwargs)
         except TransientFailure as failure:
             raise _exhausted(RetriesExhausted, failure, policy.max_tries,
+                             "Committed work is safe; run the same command again later.") from None
+        except UnparsableFailure as failure:
+            raise _exhausted(RetriesExhausted, failure, policy.unparsable_tries,
                              "Committed work is safe; run the same command again later.") from None
         except SearchIdFailure as failure:
             raise _exhausted(SearchIdRejected, failure, policy.search_id_tries,

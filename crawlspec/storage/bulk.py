@@ -16,6 +16,7 @@ from crawlspec.storable_text import storable_text
 
 T = TypeVar("T")
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # Bound parameters per statement stay far below SQLite's limit (32,766) and PostgreSQL's (65,535).
 IN_CHUNK = 500
 
@@ -178,20 +179,25 @@ def _label(what: object) -> str:
 
 
 def as_int(value: Any, what: object) -> int | None:
-    """An exact integer from an API value (int, digit string, integral float), None stays None."""
-    if value is None or type(value) is int:
+    """An exact 64-bit integer from an API value (int, digit string, integral float), None stays None."""
+    if value is None or (type(value) is int and INT64_MIN <= value <= INT64_MAX):
         return value
     if isinstance(value, bool):
         raise MalformedRecord(f"{_label(what)} is a boolean, not an integer: {value!r}")
+    number: int | None = None
     if isinstance(value, int):
-        return value
-    if isinstance(value, str):
+        number = int(value)
+    elif isinstance(value, str):
         text = value.replace("\x00", "").strip()
         if text.lstrip("-").isdigit():
-            return int(text)
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    raise MalformedRecord(f"{_label(what)} is not an integer: {value!r}")
+            number = int(text)
+    elif isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        number = int(value)
+    if number is None:
+        raise MalformedRecord(f"{_label(what)} is not an integer: {value!r}")
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise MalformedRecord(f"{_label(what)} {number} does not fit in 64 bits")
+    return number
 
 
 def as_text(value: Any, what: object) -> str | None:
@@ -211,9 +217,16 @@ def as_bool(value: Any, what: object) -> bool | None:
 
 
 def as_utc(value: Any, what: object) -> datetime | None:
-    """API timestamps are unix seconds (UTC)."""
+    """API timestamps are unix seconds (UTC), from 1970 to the year 9999."""
     seconds = as_int(value, what)
-    return None if seconds is None else datetime.fromtimestamp(seconds, tz=timezone.utc)
+    if seconds is None:
+        return None
+    if seconds < 0:
+        raise MalformedRecord(f"{_label(what)} {seconds} is not a plausible unix time")
+    try:
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        raise MalformedRecord(f"{_label(what)} {seconds} is not a plausible unix time") from None
 
 
 # Statements are built once per (back end, table, purpose) and reused: SQLAlchemy then finds the

@@ -9,6 +9,9 @@ Decisions:
 - Re-seeing a record updates every value the new sighting carries and keeps the stored value for keys
   the API omitted (COALESCE); `extra_data` is merged key by key. `crawled_at` is kept; `crawled_updated_at`
   is the time of the latest sighting (equal to `crawled_at` on first sight).
+- A record that cannot be stored faithfully (an id beyond 64 bits, a count that is not an
+  integer, a `create_time` no datetime can hold, ...) is quarantined whole (`crawlspec.storage.quarantine`) and the rest
+  of its page is stored. Region codes are stored upper case (the API has sent "us").
 - Strings are made storable here again (the client already does, `crawlspec.storable_text`): one stray
   NUL or lone surrogate would make the database reject the whole page, and library users may store
   pages from elsewhere.
@@ -17,6 +20,7 @@ Decisions:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
+from crawlspec.api_fields import COMMENTS_PATH, USER_INFO_PATH, VIDEO_QUERY_PATH
 from crawlspec.models import (
     Comment,
     CrawlTag,
@@ -38,6 +43,8 @@ from crawlspec.models import (
 )
 from crawlspec.storable_text import NUL, storable, storable_text
 from crawlspec.storage.bulk import (
+    INT64_MAX,
+    INT64_MIN,
     MalformedRecord,
     as_bool,
     as_int,
@@ -49,6 +56,7 @@ from crawlspec.storage.bulk import (
     union_links,
     upsert_rows,
 )
+from crawlspec.storage.quarantine import RecordSource, Rejected, quarantine_records
 
 VIDEO_TABLE: sa.Table = Video.__table__  # type: ignore[assignment]
 COMMENT_TABLE: sa.Table = Comment.__table__  # type: ignore[assignment]
@@ -61,9 +69,11 @@ VIDEO_OWN_KEYS = frozenset(("id", "video_id", "create_time", "hashtag_names", "e
                            + VIDEO_INT_COLUMNS + VIDEO_TEXT_COLUMNS)
 USER_INT_COLUMNS = ("follower_count", "following_count", "likes_count", "video_count")
 USER_TEXT_COLUMNS = ("display_name", "bio_description", "avatar_url", "bio_url")
+MAX_REGION_CODE_LENGTH = 8   # the column's width; the API's codes have 2 letters
 COMMENT_INT_COLUMNS = ("video_id", "parent_comment_id", "like_count", "reply_count")
 
-__all__ = ["MalformedRecord", "stored_usernames", "store_comments", "store_user_info", "store_video_page"]
+__all__ = ["MalformedRecord", "StoredVideos", "stored_usernames", "store_comments", "store_user_info",
+           "store_video_page", "store_videos"]
 
 
 class _PageVideo:
@@ -110,11 +120,18 @@ def _page_video(video: Mapping[str, Any], now: datetime) -> _PageVideo:
     # Values already clean (the common case) are taken as they are, without a call per value.
     for name in VIDEO_INT_COLUMNS:
         value = video.get(name)
-        row[name] = value if value is None or type(value) is int else as_int(value, ("video", video_id, name))
+        row[name] = value if value is None or (type(value) is int and INT64_MIN <= value <= INT64_MAX) \
+            else as_int(value, ("video", video_id, name))
     for name in VIDEO_TEXT_COLUMNS:
         value = video.get(name)
         row[name] = value if value is None or (type(value) is str and value.isascii() and NUL not in value) \
             else as_text(value, ("video", video_id, name))
+    region = row["region_code"]
+    if region is not None and region.isascii() and not region.isupper():
+        region = row["region_code"] = region.upper()   # the API has answered whole pages with "us"
+    if region is not None and len(region) > MAX_REGION_CODE_LENGTH:
+        raise MalformedRecord(f"video {video_id} region_code is longer than {MAX_REGION_CODE_LENGTH} "
+                              f"characters: {region[:40]!r}")
     extra = {key: storable(value) for key, value in video.items() if key not in VIDEO_OWN_KEYS}
     row["extra_data"] = extra or None
     row["crawled_at"] = now
@@ -124,10 +141,17 @@ def _page_video(video: Mapping[str, Any], now: datetime) -> _PageVideo:
     return _PageVideo(row, hashtags, effects)
 
 
-def _dedupe_page(videos: Sequence[Mapping[str, Any]], now: datetime) -> list[_PageVideo]:
+def _dedupe_page(videos: Sequence[Any], now: datetime, rejected: list[Rejected]) -> list[_PageVideo]:
+    """The page's storable videos, one per id (sorted); the others are appended to `rejected`."""
     by_id: dict[int, _PageVideo] = {}
     for video in videos:
-        cleaned = _page_video(video, now)
+        try:
+            if not isinstance(video, Mapping):
+                raise MalformedRecord(f"a video is not an object: {video!r:.80}")
+            cleaned = _page_video(video, now)
+        except MalformedRecord as error:
+            rejected.append(Rejected(video, str(error)))
+            continue
         seen = by_id.get(cleaned.row["id"])
         if seen is None:
             by_id[cleaned.row["id"]] = cleaned
@@ -157,14 +181,33 @@ def _upsert_videos(conn: Connection, page: Sequence[_PageVideo]) -> None:
     upsert_rows(conn, VIDEO_TABLE, [video.row for video in page], keys=("id",), update=update)
 
 
-def store_video_page(conn: Connection, videos: Sequence[Mapping[str, Any]], *, crawl_id: int | None,
-                     tags: Sequence[str], now: datetime) -> int:
+@dataclass(frozen=True)
+class StoredVideos:
+    """What `store_videos` did: the ids written (sorted, distinct) and the records quarantined."""
+
+    ids: list[int]
+    quarantined: int
+
+
+def store_video_page(conn: Connection, videos: Sequence[Any], *, crawl_id: int | None,
+                     tags: Sequence[str], now: datetime, log_id: str | None = None,
+                     endpoint: str = VIDEO_QUERY_PATH) -> int:
     """Upsert one API page of videos with their links; returns the number of distinct videos written.
 
-    Raises MalformedRecord (a ValueError) before writing anything if a video cannot be stored."""
-    page = _dedupe_page(videos, now)
+    A video that cannot be stored faithfully is quarantined (with `endpoint`, `log_id` and the crawl);
+    the others are stored."""
+    return len(store_videos(conn, videos, crawl_id=crawl_id, tags=tags, now=now, log_id=log_id,
+                            endpoint=endpoint).ids)
+
+
+def store_videos(conn: Connection, videos: Sequence[Any], *, crawl_id: int | None, tags: Sequence[str],
+                 now: datetime, log_id: str | None = None, endpoint: str = VIDEO_QUERY_PATH) -> StoredVideos:
+    """`store_video_page`, telling which ids were written and how many records were quarantined."""
+    rejected: list[Rejected] = []
+    page = _dedupe_page(videos, now, rejected)
+    quarantined = quarantine_records(conn, rejected, source=RecordSource(endpoint, log_id, crawl_id), now=now)
     if not page:
-        return 0
+        return StoredVideos([], quarantined)
     _upsert_videos(conn, page)
     hashtag_ids = ids_for_names(conn, Hashtag.__table__, "name", (n for v in page for n in v.hashtags))
     union_links(conn, videos_to_hashtags,
@@ -177,25 +220,41 @@ def store_video_page(conn: Connection, videos: Sequence[Mapping[str, Any]], *, c
     tag_ids = ids_for_names(conn, CrawlTag.__table__, "name", _tag_names(tags))
     union_links(conn, videos_to_crawl_tags,
                 ((v.row["id"], tag_id) for v in page for tag_id in tag_ids.values()))
-    return len(page)
+    return StoredVideos([v.row["id"] for v in page], quarantined)
 
 
 def _tag_names(tags: Sequence[str]) -> set[str]:
     return {name for name in (storable_text(tag).strip() for tag in tags) if name}
 
 
-def store_comments(conn: Connection, comments: Sequence[Mapping[str, Any]], *, now: datetime) -> int:
-    """Upsert comments (one API page or more); returns the number of distinct comments written."""
+def _comment_row(comment: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    comment_id = as_int(comment.get("id"), "comment id")
+    if comment_id is None:
+        raise MalformedRecord(f"a comment without an id cannot be stored (keys: {sorted(comment)})")
+    row: dict[str, Any] = {"id": comment_id, "text": as_text(comment.get("text"), ("comment", comment_id, "text")),
+                           "create_time": as_utc(comment.get("create_time"), ("comment", comment_id, "create_time")),
+                           "crawled_at": now, "crawled_updated_at": now}
+    for name in COMMENT_INT_COLUMNS:
+        row[name] = as_int(comment.get(name), ("comment", comment_id, name))
+    return row
+
+
+def store_comments(conn: Connection, comments: Sequence[Any], *, now: datetime, log_id: str | None = None,
+                   crawl_id: int | None = None, endpoint: str = COMMENTS_PATH) -> int:
+    """Upsert comments (one API page or more); returns the number of distinct comments written.
+
+    A comment that cannot be stored faithfully is quarantined; the others are stored."""
     rows: dict[int, dict[str, Any]] = {}
+    rejected: list[Rejected] = []
     for comment in comments:
-        comment_id = as_int(comment.get("id"), "comment id")
-        if comment_id is None:
-            raise MalformedRecord(f"a comment without an id cannot be stored (keys: {sorted(comment)})")
-        row: dict[str, Any] = {"id": comment_id, "text": as_text(comment.get("text"), ("comment", comment_id, "text")),
-                               "create_time": as_utc(comment.get("create_time"), ("comment", comment_id, "create_time")),
-                               "crawled_at": now, "crawled_updated_at": now}
-        for name in COMMENT_INT_COLUMNS:
-            row[name] = as_int(comment.get(name), ("comment", comment_id, name))
+        try:
+            if not isinstance(comment, Mapping):
+                raise MalformedRecord(f"a comment is not an object: {comment!r:.80}")
+            row = _comment_row(comment, now)
+        except MalformedRecord as error:
+            rejected.append(Rejected(comment, str(error)))
+            continue
+        comment_id = row["id"]
         seen = rows.setdefault(comment_id, row)
         if seen is not row:  # the same comment twice in one batch: later values win, gaps keep earlier ones
             seen.update({key: value for key, value in row.items() if value is not None})
@@ -205,26 +264,41 @@ def store_comments(conn: Connection, comments: Sequence[Mapping[str, Any]], *, n
         values["crawled_updated_at"] = excluded.crawled_updated_at
         return values
 
+    quarantine_records(conn, rejected, source=RecordSource(endpoint, log_id, crawl_id), now=now)
     upsert_rows(conn, COMMENT_TABLE, [rows[key] for key in sorted(rows)], keys=("id",), update=update)
     return len(rows)
 
 
-def store_user_info(conn: Connection, users: Mapping[str, Mapping[str, Any]], *, now: datetime) -> int:
+def _user_row(username: Any, info: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    name = as_text(username, "username")
+    if not name:
+        raise MalformedRecord("user info without a username cannot be stored")
+    row: dict[str, Any] = {"username": name, "crawled_at": now, "crawled_updated_at": now,
+                           "is_verified": as_bool(info.get("is_verified"), ("user", name, "is_verified"))}
+    for column in USER_INT_COLUMNS:
+        row[column] = as_int(info.get(column), ("user", name, column))
+    for column in USER_TEXT_COLUMNS:
+        row[column] = as_text(info.get(column), ("user", name, column))
+    return row
+
+
+def store_user_info(conn: Connection, users: Mapping[str, Mapping[str, Any]], *, now: datetime,
+                    log_id: str | None = None, crawl_id: int | None = None) -> int:
     """Upsert user info keyed by username (the API does not echo it); returns users written.
 
-    An empty mapping for a user records that the API had nothing for them (not found / private)."""
+    An empty mapping for a user records that the API had nothing for them (not found / private).
+    A profile that cannot be stored faithfully is quarantined."""
     rows: dict[str, dict[str, Any]] = {}
+    rejected: list[Rejected] = []
     for username, info in users.items():
-        name = as_text(username, "username")
-        if not name:
-            raise MalformedRecord("user info without a username cannot be stored")
-        row: dict[str, Any] = {"username": name, "crawled_at": now, "crawled_updated_at": now,
-                               "is_verified": as_bool(info.get("is_verified"), ("user", name, "is_verified"))}
-        for column in USER_INT_COLUMNS:
-            row[column] = as_int(info.get(column), ("user", name, column))
-        for column in USER_TEXT_COLUMNS:
-            row[column] = as_text(info.get(column), ("user", name, column))
-        rows[name] = row
+        try:
+            row = _user_row(username, info, now)
+        except MalformedRecord as error:
+            rejected.append(Rejected({**info, "username": username} if isinstance(info, Mapping) else info,
+                                     str(error)))
+            continue
+        rows[row["username"]] = row
+    quarantine_records(conn, rejected, source=RecordSource(USER_INFO_PATH, log_id, crawl_id), now=now)
 
     def update(excluded: Any) -> dict[str, Any]:
         values = keep_old_when_missing(USER_TABLE, excluded,
