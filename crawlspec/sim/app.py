@@ -17,6 +17,7 @@ from crawlspec.sim.corpus import Corpus
 from crawlspec.sim.faults import FaultInjector
 from crawlspec.sim.gate import admit_research_request
 from crawlspec.sim.options import SimOptions
+from crawlspec.sim.real_shapes import RealShapes
 from crawlspec.sim.responses import (
     ApiError,
     Response,
@@ -48,9 +49,11 @@ class SimulatorApp:
         self.availability = compliance.Availability(corpus, opts.unavailable_rate, opts.seed, clock)
         self.compliance = compliance.ComplianceService(
             self.availability, polls=opts.compliance_polls, seed=opts.seed, quota=self.quota, tokens=self.tokens,
-            clock=clock, stats=self.stats_counter)
+            clock=clock, stats=self.stats_counter, file_style=opts.compliance_file_style)
         self.faults = FaultInjector(opts)
         self.searches = SearchCache(opts.seed)
+        self.shapes = RealShapes(opts.seed, lowercase_region_rate=opts.lowercase_region_rate,
+                                 oversize_id_rate=opts.oversize_id_rate)
         self.handlers = {
             api_fields.VIDEO_QUERY_PATH: endpoints.VideoQuery(corpus, self.searches, self.faults, self.stats_counter),
             api_fields.USER_INFO_PATH: endpoints.UserInfo(corpus),
@@ -99,7 +102,8 @@ class SimulatorApp:
             raise _RawFault(fault)
         allowed = RESEARCH_FIELDS[path]
         fields = parse_fields(query_string, allowed) if allowed else ()
-        return self.handlers[path](fields, parse_body(body))
+        request = parse_body(body)
+        return self.shapes.apply(path, request, self.handlers[path](fields, request))
 
     # --- token -------------------------------------------------------------------------------------
 

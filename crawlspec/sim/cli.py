@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="UTC date ranges whose video queries always answer 500 internal_error (default none)")
     add("--compliance-polls", type=int, default=DEFAULTS.compliance_polls,
         help="status polls a validation task stays Processing (default 1)")
+    add("--lowercase-region-rate", type=_rate, default=0.0,
+        help="share of video pages answered with lower-case region codes, as real pages were (default 0)")
+    add("--oversize-id-rate", type=_rate, default=0.0,
+        help="share of video and comment pages carrying one extra record with a 20-digit id (default 0)")
+    add("--compliance-file-style", default="plain", choices=("plain", "header_crlf"),
+        help="shape of the validation download: one id a line, or a header line, blank lines and CRLF")
     add("--dump-corpus", metavar="FILE", help="write the corpus as JSON lines before serving")
     return parser
 
@@ -76,7 +82,8 @@ def options_from(args: argparse.Namespace) -> SimOptions:
                       invalid_search_id_rate=args.invalid_search_id_rate, deleted_rate=args.deleted_rate,
                       latency_ms=args.latency_ms, today=args.today, token_error_status=args.token_error_status,
                       unavailable_rate=args.unavailable_rate, failing_days=args.failing_days,
-                      compliance_polls=args.compliance_polls)
+                      compliance_polls=args.compliance_polls, lowercase_region_rate=args.lowercase_region_rate,
+                      oversize_id_rate=args.oversize_id_rate, compliance_file_style=args.compliance_file_style)
 
 
 def main(argv: list[str]) -> int:

@@ -121,8 +121,8 @@ class ComplianceService:
     """The three batch-compliance endpoints plus their admin switch."""
 
     def __init__(self, availability: Availability, *, polls: int, seed: int, quota: Quota,
-                 tokens: TokenStore, clock: SimClock, stats: Stats) -> None:
-        self.availability, self.polls = availability, polls
+                 tokens: TokenStore, clock: SimClock, stats: Stats, file_style: str = "plain") -> None:
+        self.availability, self.polls, self.file_style = availability, polls, file_style
         self.quota, self.tokens, self.clock, self.stats = quota, tokens, clock, stats
         self.tasks: dict[int, Task] = {}
         self.fail_next = 0
@@ -207,8 +207,18 @@ class ComplianceService:
         task = self._task(body)
         if task.status != "Completed":
             raise invalid_params(f"task {task.task_id} is {task.status}, not Completed")
-        text = "".join(f"{item}\n" for item in task.valid_ids)
-        return Response(200, text.encode("ascii"), content_type="text/plain")
+        return Response(200, id_file_text(task.valid_ids, self.file_style).encode("ascii"),
+                        content_type="text/plain")
+
+
+def id_file_text(ids: list[int], style: str) -> str:
+    """The download file: "plain" is one id a line; "header_crlf" the shapes a file whose format is
+    published nowhere may take: a header line, CRLF line ends, blank lines, a trailing blank line."""
+    if style == "plain":
+        return "".join(f"{item}\n" for item in ids)
+    lines = ["video_id"] + [str(item) for item in ids]
+    lines[len(lines) // 2:len(lines) // 2] = ["", "  "]
+    return "\r\n".join(lines) + "\r\n\r\n"
 
 
 def parse_multipart(content_type: str, body: bytes) -> dict[str, bytes]:

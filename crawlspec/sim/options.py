@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from datetime import date
 
+COMPLIANCE_FILE_STYLES = ("plain", "header_crlf")
 TODAY_ENV = "CRAWLSPEC_TODAY"   # the rest of crawlspec pins "today" with it; the simulator follows
 
 
@@ -31,6 +32,9 @@ class SimOptions:
     unavailable_rate: float = 0.0      # share of live videos/comments gone at each new simulated day
     failing_days: tuple[tuple[date, date], ...] | str = ()   # video queries touching these answer 500
     compliance_polls: int = 1          # status polls a validation task answers `Processing` before it ends
+    lowercase_region_rate: float = 0.0  # share of video pages whose region codes are lower case ("us")
+    oversize_id_rate: float = 0.0      # share of video/comment pages carrying one extra record with a 20-digit id
+    compliance_file_style: str = "plain"   # download file: "plain" (one id a line) or "header_crlf"
 
     def __post_init__(self) -> None:
         from crawlspec.sim.day_ranges import normalise_day_ranges
@@ -65,7 +69,11 @@ def option_problems(opts: SimOptions) -> list[str]:
         problems.append(f"latency_ms must be >= 0, got {opts.latency_ms}")
     if opts.compliance_polls < 0:
         problems.append(f"compliance_polls must be >= 0, got {opts.compliance_polls}")
-    for name in ("fail_rate", "invalid_search_id_rate", "deleted_rate", "unavailable_rate"):
+    if opts.compliance_file_style not in COMPLIANCE_FILE_STYLES:
+        problems.append(f"compliance_file_style must be one of {', '.join(COMPLIANCE_FILE_STYLES)}, "
+                        f"got {opts.compliance_file_style!r}")
+    for name in ("fail_rate", "invalid_search_id_rate", "deleted_rate", "unavailable_rate", "lowercase_region_rate",
+                 "oversize_id_rate"):
         value = getattr(opts, name)
         if not 0.0 <= value <= 1.0:
             problems.append(f"{name} must be between 0 and 1, got {value}")
