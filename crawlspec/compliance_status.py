@@ -1,19 +1,24 @@
-"""The parts of `crawlspec status` about compliance and failures: the age of the last compliance refresh (and whether
-it breaks the 15-day rule), persistently failing days per spec, and the quota spent on failed requests.
+"""The parts of `crawlspec status` about compliance, data quality and failures: the age of the last compliance
+refresh (and whether it breaks the refresh period, 15 days by default), records quarantined as unstorable,
+videos whose metrics were still provisional when fetched, persistently failing days per spec, and the quota spent
+on failed requests.
 
-Read-only and tolerant of databases migrated before revision 0003 (the tables may be missing).
+Read-only and tolerant of databases migrated before revisions 0003 and 0005 (the tables may be missing).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 REFRESH_MAX_AGE_DAYS = 15
-"""Research API terms, section 3.d: refresh stored data at least every 15 days."""
+"""Default refresh period: the 2023 Research API terms say at least every 15 days (the 2026 terms are quoted
+with 30); `crawlspec status --refresh-days N` / `compliance.refresh_days` set another."""
+STATS_LAG_DAYS = 10
+"""The API's statistics (views, likes, ...) keep changing for up to this many days after publication."""
 
 
 def _has(conn: Connection, table: str) -> bool:
@@ -28,9 +33,9 @@ def _aware(value: Any) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def refresh_status(conn: Connection, now: datetime) -> dict[str, Any]:
-    """Age of the last complete refresh; `overdue` when older than 15 days, or when nothing was ever
-    refreshed and some stored video is older than that."""
+def refresh_status(conn: Connection, now: datetime, max_age_days: int = REFRESH_MAX_AGE_DAYS) -> dict[str, Any]:
+    """Age of the last complete refresh; `overdue` when older than `max_age_days`, or when nothing was
+    ever refreshed and some stored video is older than that."""
     tables: dict[str, Any] = {}
     last: datetime | None = None
     running = None
@@ -46,12 +51,12 @@ def refresh_status(conn: Connection, now: datetime) -> dict[str, Any]:
     oldest = conn.execute(sa.text("SELECT min(crawled_at) FROM video")).scalar()
     age_days = None if last is None else round((now - last).total_seconds() / 86400, 1)
     if last is not None:
-        overdue = age_days is not None and age_days > REFRESH_MAX_AGE_DAYS
+        overdue = age_days is not None and age_days > max_age_days
     else:
         oldest_at = _aware(oldest)
-        overdue = oldest_at is not None and (now - oldest_at).total_seconds() > REFRESH_MAX_AGE_DAYS * 86400
+        overdue = oldest_at is not None and (now - oldest_at).total_seconds() > max_age_days * 86400
     return {"last_refresh_at": None if last is None else str(last), "age_days": age_days, "overdue": overdue,
-            "max_age_days": REFRESH_MAX_AGE_DAYS, "tables": tables,
+            "max_age_days": max_age_days, "tables": tables,
             "in_progress": None if running is None else {"refresh_id": running[0],
                                                          "started_at": str(_aware(running[1]))}}
 
@@ -86,12 +91,13 @@ def render_refresh(report: dict[str, Any]) -> list[str]:
     if refresh["last_refresh_at"] is None:
         line = "compliance refresh: never run"
         if refresh["overdue"]:
-            line += (f"; OVERDUE: stored data is older than {limit} days and the API terms require a refresh "
-                     "at least every 15 days: run `crawlspec refresh`")
+            line += (f"; OVERDUE: stored data is older than {limit} days (the refresh period set) and the API "
+                     "terms require regular refreshes: run `crawlspec refresh`")
     else:
         line = f"compliance refresh: last {refresh['last_refresh_at']} ({refresh['age_days']} days ago)"
         if refresh["overdue"]:
-            line += f"; OVERDUE: older than {limit} days, the API terms require a refresh: run `crawlspec refresh`"
+            line += (f"; OVERDUE: older than {limit} days (the refresh period set), the API terms require a "
+                     "refresh: run `crawlspec refresh`")
     lines = [line]
     for table, info in refresh["tables"].items():
         lines.append(f"  {table}: {info['rows_checked']} checked, {info['rows_removed']} removed "
@@ -109,4 +115,48 @@ def render_spec_failures(spec: dict[str, Any]) -> list[str]:
     spent = spec.get("failed_requests") or {}
     if spent.get("total"):
         lines.append(f"  quota spent on failed requests: {spent['today']} today, {spent['total']} in total")
+    return lines
+
+
+def quarantine_status(conn: Connection) -> dict[str, Any]:
+    """Records kept in `quarantine` (unstorable as sent), in total and per endpoint."""
+    if not _has(conn, "quarantine"):
+        return {"total": 0, "by_endpoint": {}}
+    rows = conn.execute(sa.text("SELECT endpoint, count(*) FROM quarantine GROUP BY endpoint ORDER BY endpoint")).all()
+    return {"total": sum(n for _, n in rows), "by_endpoint": {endpoint: n for endpoint, n in rows}}
+
+
+def _fetched_within(conn: Connection, lag_days: int) -> Any:
+    """SQL: the video's latest counts were fetched less than `lag_days` after its creation."""
+    if conn.dialect.name == "sqlite":
+        return sa.text("julianday(crawled_updated_at) - julianday(create_time) < :lag")
+    return sa.text("crawled_updated_at - create_time < make_interval(days => :lag)")
+
+
+def provisional_status(conn: Connection, now: datetime, lag_days: int = STATS_LAG_DAYS) -> dict[str, Any]:
+    """Stored videos whose metrics were fetched less than `lag_days` after publication (still changing
+    then), and how many of those are mature now (a re-fetch would give final counts)."""
+    from crawlspec.models import Video
+
+    provisional = sa.select(sa.func.count()).select_from(Video).where(
+        Video.create_time.is_not(None), _fetched_within(conn, lag_days))
+    mature = provisional.where(Video.create_time <= now - timedelta(days=lag_days))
+    params = {"lag": lag_days}
+    return {"stats_lag_days": lag_days, "provisional": conn.execute(provisional, params).scalar_one(),
+            "provisional_now_mature": conn.execute(mature, params).scalar_one()}
+
+
+def render_data_quality(report: dict[str, Any]) -> list[str]:
+    lines = []
+    quarantine = report.get("quarantine") or {}
+    if quarantine.get("total"):
+        parts = ", ".join(f"{n} from {endpoint}" for endpoint, n in quarantine["by_endpoint"].items())
+        lines.append(f"quarantined records (unstorable as sent, kept whole): {quarantine['total']} ({parts}); "
+                     "`crawlspec export --table quarantine` writes them")
+    metrics = report.get("metrics") or {}
+    if metrics.get("provisional"):
+        lines.append(f"provisional metrics: {metrics['provisional']} stored videos were fetched less than "
+                     f"{metrics['stats_lag_days']} days after publication (counts still changing then); "
+                     f"{metrics['provisional_now_mature']} are mature now: `run.refetch_provisional=true` "
+                     "re-fetches their days once")
     return lines

@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from crawlspec import exit_codes
+from crawlspec import exit_codes, provisional
 from crawlspec import persistent_failures as failing
 from crawlspec.clock import utc_now
 from crawlspec.compiler import CompiledSpec
@@ -54,6 +54,8 @@ class RunnerSettings:
     on_quota_exhausted: str = "wait_next_utc_midnight"
     index_lag_days: int = 2
     refetch: bool = False
+    refetch_provisional: bool = False   # re-fetch once the covered days whose stored counts were provisional
+    stats_lag_days: int = 10
 
 
 @dataclass
@@ -146,6 +148,7 @@ class VideoCrawler:
         self.lease_owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.failure_streak = 0
         self.last_fetch_failed_requests = 0
+        self.matured_days: set[date] = set()
         self.log = get_logger("crawlspec.runner").bind(spec=plan.name)
 
     def run(self) -> CrawlStats:
@@ -167,6 +170,10 @@ class VideoCrawler:
                 checkpoints.covered_days(conn, plan.fingerprint, plan.start, plan.end)
             unfinished = checkpoints.unfinished_windows(conn, plan.fingerprint)
             now = self.ctx.clock()
+            if self.settings.refetch_provisional:
+                self.matured_days = provisional.days_to_refetch(
+                    conn, plan.fingerprint, plan.start, plan.end, now=now, lag_days=self.settings.stats_lag_days)
+                covered -= self.matured_days
             known_failing = failing.failing_days(conn, plan.fingerprint, plan.start, plan.end)
             waiting = {day for day, state in known_failing.items() if state.retry_after > now.date()}
             resume, new = plan_windows(plan, covered | waiting, unfinished,
@@ -179,6 +186,9 @@ class VideoCrawler:
                           cursors=[s.cursor for s in resume])
         if covered:
             self.log.info("skipping_covered_days", days=len(covered))
+        if self.matured_days:
+            self.log.info("refetching_matured_days", days=len(self.matured_days),
+                          note="their stored counts were provisional; fetched again once, now final")
         if waiting:
             self.stats.days_failing_skipped = len(waiting - covered)
             self.log.warning("skipping_failing_days", days=[str(d) for d in sorted(waiting)],
@@ -287,7 +297,8 @@ class VideoCrawler:
             raise ApiError(f"the API returned has_more with a cursor that does not advance ({cursor})",
                            endpoint="video query")
         with self.ctx.engine.begin() as conn:
-            store_video_page(conn, videos, crawl_id=self.ctx.crawl_id, tags=self.plan.tags, now=now)
+            store_video_page(conn, videos, crawl_id=self.ctx.crawl_id, tags=self.plan.tags, now=now,
+                             log_id=response.log_id)
             new_state = checkpoints.advance_window(
                 conn, state, cursor=cursor, search_id=response.search_id or state.search_id,
                 has_more=has_more, videos_on_page=len(videos), crawl_id=self.ctx.crawl_id, now=now)
@@ -298,6 +309,8 @@ class VideoCrawler:
                                               crawl_id=self.ctx.crawl_id, now=now)
                 failing.clear_failing_days(conn, self.plan.fingerprint,
                                            Window(new_state.start_date, new_state.end_date).days())
+                provisional.mark_refetched(conn, self.plan.fingerprint, self.matured_days.intersection(
+                    Window(new_state.start_date, new_state.end_date).days()), crawl_id=self.ctx.crawl_id, now=now)
         self.stats.pages += 1
         self.stats.videos += len(videos)
         self.log.info("page", window=_window_label(new_state), page=new_state.pages, videos=len(videos),

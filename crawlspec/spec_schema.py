@@ -126,6 +126,9 @@ SIMULATOR_SCHEMA: dict[str, Any] = _obj(
         "unavailable_rate": _rate(),
         "failing_days": {"type": ["string", "null"], "x-fix": "START..END[,START..END] in YYYY-MM-DD"},
         "compliance_polls": _int(0),
+        "lowercase_region_rate": _rate(),
+        "oversize_id_rate": _rate(),
+        "compliance_file_style": {"enum": ["plain", "header_crlf"]},
     },
     type=["object", "null"],
 )
@@ -137,6 +140,7 @@ RETRY_SCHEMA: dict[str, Any] = _obj(
         "max_wait_s": {"type": "number", "minimum": 0},
         "search_id_tries": _int(1),
         "search_id_wait_s": {"type": "number", "minimum": 0},
+        "unparsable_tries": _int(1),
     }
 )
 
@@ -156,13 +160,14 @@ CONFIG_SCHEMA: dict[str, Any] = {
                     "timeout_s": {"type": "number", "exclusiveMinimum": 0},
                     "daily_quota_follow": _int(1, fix="the followers/following budget, 20000 per day"),
                     "user_info_max_age_days": _int(0, fix="days a stored creator profile counts as fresh (30)"),
+                    "stats_lag_days": _int(0, fix="days after publication before a video's counts are final (10)"),
                     "retry": RETRY_SCHEMA,
                     "simulator": SIMULATOR_SCHEMA,
                 }
             ),
             "storage": _obj({"raw_dir": {"type": ["string", "null"]}}),
             "log": _obj({"format": {"enum": list(LOG_FORMATS)}, "level": {"enum": list(LOG_LEVELS)}}),
-            "run": _obj({"refetch": {"type": "boolean"}}),
+            "run": _obj({"refetch": {"type": "boolean"}, "refetch_provisional": {"type": "boolean"}}),
             "spec": SPEC_SCHEMA,
         }
     ),

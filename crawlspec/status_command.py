@@ -21,13 +21,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="one stable JSON document on stdout")
     parser.add_argument("--daily-quota", type=int, default=1000,
                         help="the research requests/day budget to report against (default 1000)")
+    parser.add_argument("--refresh-days", type=int, default=15,
+                        help="refresh period the API terms require, in days: OVERDUE beyond it (default 15)")
+    parser.add_argument("--stats-lag-days", type=int, default=10,
+                        help="days after publication before a video's metrics are final (default 10)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     try:
-        report = collect_status(args.db, daily_quota=args.daily_quota)
+        report = collect_status(args.db, daily_quota=args.daily_quota, refresh_days=args.refresh_days,
+                                stats_lag_days=args.stats_lag_days)
     except CrawlspecError as err:
         print(f"crawlspec status: {err}", file=sys.stderr)
         return err.exit_code
@@ -38,7 +43,8 @@ def main(argv: list[str]) -> int:
     return exit_codes.OK
 
 
-def collect_status(db_url: str, *, daily_quota: int = 1000) -> dict[str, Any]:
+def collect_status(db_url: str, *, daily_quota: int = 1000, refresh_days: int = 15,
+                   stats_lag_days: int = 10) -> dict[str, Any]:
     import sqlalchemy as sa
 
     from crawlspec import compliance_status
@@ -58,11 +64,14 @@ def collect_status(db_url: str, *, daily_quota: int = 1000) -> dict[str, Any]:
             videos_total = conn.execute(sa.text("SELECT count(*) FROM video")).scalar_one()
             quota = _quota_status(conn, today, daily_quota)
             quota["failed_requests"] = compliance_status.failed_requests(conn, today)
-            refresh = compliance_status.refresh_status(conn, utc_now())
+            refresh = compliance_status.refresh_status(conn, utc_now(), refresh_days)
+            quarantine = compliance_status.quarantine_status(conn)
+            metrics = compliance_status.provisional_status(conn, utc_now(), stats_lag_days)
     finally:
         engine.dispose()
     return {"database": _safe_url(url), "today": today.isoformat(), "quota": quota,
-            "videos_total": videos_total, "refresh": refresh, "specs": specs}
+            "videos_total": videos_total, "refresh": refresh, "quarantine": quarantine, "metrics": metrics,
+            "specs": specs}
 
 
 def _require_existing_sqlite_file(url: str) -> None:
@@ -175,7 +184,7 @@ def _as_date(value: Any) -> date:
 
 
 def render_text(report: dict[str, Any]) -> str:
-    from crawlspec.compliance_status import render_refresh, render_spec_failures
+    from crawlspec.compliance_status import render_data_quality, render_refresh, render_spec_failures
 
     research = report["quota"]["research"]
     lines = [f"database: {report['database']}",
@@ -187,6 +196,7 @@ def render_text(report: dict[str, Any]) -> str:
         lines.append(f"quota spent on failed requests (5xx, timeouts; charged all the same): "
                      f"{failed['today']} today, {failed['total']} in total")
     lines += render_refresh(report)
+    lines += render_data_quality(report)
     if not report["specs"]:
         lines.append("no crawls yet")
     for spec in report["specs"]:

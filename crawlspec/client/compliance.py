@@ -20,6 +20,7 @@ from crawlspec.api_fields import COMPLIANCE_CREATE_PATH, COMPLIANCE_DOWNLOAD_PAT
 from crawlspec.client.classify import Outcome
 from crawlspec.client.http import TikTokApiRequestClient, _outcome_of
 from crawlspec.client.responses import parse_json
+from crawlspec.compliance_download import UnreadableIdFile, parse_valid_ids
 from crawlspec.errors import ApiError
 
 MAX_IDS_PER_TASK = 10_000
@@ -64,13 +65,11 @@ class ComplianceClient(TikTokApiRequestClient):
         """The ids of a completed task that are still valid."""
         envelope, _ = self._post(COMPLIANCE_DOWNLOAD_PATH, {"task_id": int(task_id)}, "")
         text = envelope.get("data", {}).get("valid_ids_text", "")
-        ids = set()
-        for token in str(text).replace(",", " ").split():
-            if not token.isdigit():
-                raise ApiError(f"the download of task {task_id} holds {token[:40]!r}, not an id", status=200,
-                               code="unexpected_answer", endpoint=COMPLIANCE_DOWNLOAD_PATH)
-            ids.add(int(token))
-        return ids
+        try:
+            return parse_valid_ids(str(text))
+        except UnreadableIdFile as error:
+            raise ApiError(f"the download of task {task_id} holds {error}", status=200,
+                           code="unexpected_answer", endpoint=COMPLIANCE_DOWNLOAD_PATH) from None
 
     def _send(self, path: str, body: Any, fields: str, token_of: Callable[[], str]) -> Outcome:
         if path not in (COMPLIANCE_CREATE_PATH, COMPLIANCE_STATUS_PATH, COMPLIANCE_DOWNLOAD_PATH):
