@@ -9,9 +9,9 @@ Decisions:
 - Re-seeing a record updates every value the new sighting carries and keeps the stored value for keys
   the API omitted (COALESCE); `extra_data` is merged key by key. `crawled_at` is kept; `crawled_updated_at`
   is the time of the latest sighting (equal to `crawled_at` on first sight).
-- A record that cannot be stored faithfully (an id beyond 64 bits, a count that is not an
-  integer, a `create_time` no datetime can hold, ...) is quarantined whole (`crawlspec.storage.quarantine`) and the rest
-  of its page is stored. Region codes are stored upper case (the API has sent "us").
+- A record that cannot be stored faithfully (an id beyond 64 bits, a count that is not an integer, a
+  `create_time` no datetime can hold, ...) is quarantined whole (`crawlspec.storage.quarantine`) and
+  the rest of its page is stored. Region codes are stored upper case (the API has sent "us").
 - Strings are made storable here again (the client already does, `crawlspec.storable_text`): one stray
   NUL or lone surrogate would make the database reject the whole page, and library users may store
   pages from elsewhere.
