@@ -298,3 +298,18 @@ def test_comments_and_user_info_upsert_and_keep_crawled_at(engine: Engine) -> No
         assert (comment.like_count, comment.text, comment.create_time) == (3, "a", datetime(1970, 1, 1, tzinfo=timezone.utc))
         assert (comment.crawled_at, comment.crawled_updated_at) == (T0, T1)
         assert (user.follower_count, user.is_verified, user.bio_url, user.crawled_at) == (6, False, "u", T0)
+
+
+def test_a_liked_video_that_cannot_be_stored_is_quarantined_and_gets_no_relation_row(engine: Engine) -> None:
+    from crawlspec.api_fields import LIKED_VIDEOS_PATH
+    from crawlspec.user_crawl import ListState, store_list_page
+
+    with engine.begin() as conn:
+        written = store_list_page(conn, ListState("ann", "liked_videos"),
+                                  [api_video(1), {"id": 2**64 + 5, "like_count": 3}], crawl_id=None, tags=(),
+                                  now=T0, log_id="LOG-LIKED")
+    assert written == 1
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT video_id FROM user_liked_video")).scalars().all() == [1]
+        assert conn.execute(sa.text("SELECT endpoint, record_id, log_id FROM quarantine")).all() == [
+            (LIKED_VIDEOS_PATH, str(2**64 + 5), "LOG-LIKED")]
