@@ -66,7 +66,7 @@ def _csv_cell(name: str, value: Any) -> Any:
 def test_csv_round_trip(crawl_db: tuple[str, Engine], tmp_path: Path, table: str) -> None:
     url, engine = crawl_db
     out = _export(url, table, "csv", tmp_path / f"{table}.csv")
-    # The README's one-liner: nullable ints stay exact, "NA"/"null"/"None" stay text.
+    # The README's one-liner: nullable ints stay exact, "NA"/"NULL"/"None" stay text.
     frame = pd.read_csv(out, dtype_backend="numpy_nullable", keep_default_na=False, na_values=[""])
     expected = database_rows(engine, table)
     assert len(frame) == len(expected)
@@ -88,7 +88,7 @@ def test_csv_ids_exact_and_lists_joined(crawl_db: tuple[str, Engine], tmp_path: 
     assert int(frame.loc[MAX_ID, "music_id"]) == ABOVE_2_53
     assert frame.loc[MAX_ID, "hashtag_names"] == "shoes;zebra;Äpfel"  # sorted by code point
     assert frame.loc[BOTH_CRAWLS, "crawl_tags"] == "hats;nightly;shoes"
-    assert frame.loc[12345, "username"] == "NA" and frame.loc[12345, "region_code"] == "null"
+    assert frame.loc[12345, "username"] == "NA" and frame.loc[12345, "region_code"] == "NULL"
     assert pd.to_datetime(frame["create_time"], utc=True).dt.tz is not None
 
 

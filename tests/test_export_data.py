@@ -35,7 +35,7 @@ VIDEO_BOTH = {
     "id": 7_000_000_000_000_000_001, "create_time": 1709467200, "username": "ana", "region_code": "DE",
     "video_description": "", "playlist_id": 2**60 + 3, "hashtag_names": ["hats"],
 }
-VIDEO_UNCRAWLED = {"id": 12345, "username": "NA", "region_code": "null"}  # words pandas/R take for NA
+VIDEO_UNCRAWLED = {"id": 12345, "username": "NA", "region_code": "NULL"}  # words pandas/R take for NA
 VIDEO_IDS = sorted([MAX_ID, ABOVE_2_53, 7_000_000_000_000_000_001, 12345])
 
 COMMENTS = [
