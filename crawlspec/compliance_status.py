@@ -126,24 +126,17 @@ def quarantine_status(conn: Connection) -> dict[str, Any]:
     return {"total": sum(n for _, n in rows), "by_endpoint": {endpoint: n for endpoint, n in rows}}
 
 
-def _fetched_within(conn: Connection, lag_days: int) -> Any:
-    """SQL: the video's latest counts were fetched less than `lag_days` after its creation."""
-    if conn.dialect.name == "sqlite":
-        return sa.text("julianday(crawled_updated_at) - julianday(create_time) < :lag")
-    return sa.text("crawled_updated_at - create_time < make_interval(days => :lag)")
-
-
 def provisional_status(conn: Connection, now: datetime, lag_days: int = STATS_LAG_DAYS) -> dict[str, Any]:
     """Stored videos whose metrics were fetched less than `lag_days` after publication (still changing
     then), and how many of those are mature now (a re-fetch would give final counts)."""
     from crawlspec.models import Video
+    from crawlspec.provisional import fetched_within
 
     provisional = sa.select(sa.func.count()).select_from(Video).where(
-        Video.create_time.is_not(None), _fetched_within(conn, lag_days))
+        Video.create_time.is_not(None), fetched_within(conn, lag_days))
     mature = provisional.where(Video.create_time <= now - timedelta(days=lag_days))
-    params = {"lag": lag_days}
-    return {"stats_lag_days": lag_days, "provisional": conn.execute(provisional, params).scalar_one(),
-            "provisional_now_mature": conn.execute(mature, params).scalar_one()}
+    return {"stats_lag_days": lag_days, "provisional": conn.execute(provisional).scalar_one(),
+            "provisional_now_mature": conn.execute(mature).scalar_one()}
 
 
 def render_data_quality(report: dict[str, Any]) -> list[str]:

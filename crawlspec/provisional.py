@@ -20,7 +20,7 @@ from crawlspec.storage.bulk import dialect_insert
 MATURED: sa.Table = MaturedRefetch.__table__  # type: ignore[assignment]
 
 
-def _fetched_within(conn: Connection, lag_days: int) -> sa.ColumnElement[bool]:
+def fetched_within(conn: Connection, lag_days: int) -> sa.ColumnElement[bool]:
     """The video's latest counts were fetched less than `lag_days` after its creation."""
     if conn.dialect.name == "sqlite":
         return (sa.func.julianday(Video.crawled_updated_at) - sa.func.julianday(Video.create_time)) < lag_days
@@ -47,7 +47,7 @@ def days_to_refetch(conn: Connection, fingerprint: str, start: date, end: date, 
              .select_from(Video.__table__.join(videos_to_crawls, videos_to_crawls.c.video_id == Video.id)
                           .join(Crawl.__table__, Crawl.id == videos_to_crawls.c.crawl_id))
              .where(Crawl.fingerprint == fingerprint, Video.create_time >= lower, Video.create_time < upper,
-                    _fetched_within(conn, lag_days)))
+                    fetched_within(conn, lag_days)))
     candidates = {date.fromisoformat(str(value)) for value in conn.execute(query).scalars()}
     done = set(conn.execute(sa.select(MATURED.c.day).where(
         MATURED.c.fingerprint == fingerprint, MATURED.c.day >= start, MATURED.c.day <= end)).scalars())
