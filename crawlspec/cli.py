@@ -25,6 +25,7 @@ HYDRA_COMMANDS: dict[str, str] = {
 PLAIN_COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("crawlspec.status_command", "crawls, windows done/pending, videos stored, quota used today"),
     "export": ("crawlspec.export", "stream stored data to csv / jsonl / parquet"),
+    "report": ("crawlspec.report", "one self-contained HTML page picturing every crawl (calendar, quota, stages)"),
     "refresh": ("crawlspec.refresh", "15-day compliance refresh: delete what the API no longer serves"),
     "sim": ("crawlspec.sim.cli", "run the local Research API simulator"),
     "db": ("crawlspec.storage.cli", "database maintenance (`crawlspec db upgrade` applies migrations)"),
