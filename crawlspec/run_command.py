@@ -91,16 +91,24 @@ def stop_on_signals(stop_event: threading.Event) -> Iterator[None]:
         yield
         return
     log = get_logger("crawlspec.run")
+    received: list[str] = []
 
-    def handler(signum: int, _frame: Any) -> None:
-        name = signal.Signals(signum).name
-        if stop_event.is_set():
-            print(f"crawlspec: second {name}: exiting now (exit 75); committed pages are safe, "
-                  "run the same command again to resume", file=sys.stderr, flush=True)
-            os._exit(exit_codes.RESUMABLE)
+    def stop(name: str) -> None:
         log.warning("signal_received", signal=name,
                     note="no new request is sent; finishing the in-flight page (signal again to exit now)")
         stop_event.set()
+
+    def handler(signum: int, _frame: Any) -> None:
+        # The handler runs on the main thread, which may hold the event's own lock (inside
+        # `stop_event.wait`) or be writing to stderr: setting the event and logging happen on a
+        # helper thread, and the second signal writes with os.write only.
+        name = signal.Signals(signum).name
+        if received or stop_event.is_set():
+            os.write(2, f"crawlspec: second {name}: exiting now (exit 75); committed pages are safe, "
+                        "run the same command again to resume\n".encode())
+            os._exit(exit_codes.RESUMABLE)
+        received.append(name)
+        threading.Thread(target=stop, args=(name,), name="crawlspec-stop", daemon=True).start()
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
