@@ -231,3 +231,14 @@ def test_requests_get_connect_and_read_timeouts(stub: StubApi, options: dict, ex
     session = RecordingSession()
     client_for(stub.url, session=session, **options).fetch_videos(REQ)
     assert session.timeouts == [expected, expected]             # token request, then the research request
+
+
+def test_the_api_config_keys_reach_the_client() -> None:
+    from crawlspec.run_command import client_options
+
+    options = client_options({"timeout_s": None, "connect_timeout_s": 5, "read_timeout_s": 400,
+                              "throttle_max_wait_s": 30, "max_requests_per_minute": 20,
+                              "retry": {"max_tries": 3}})
+    assert (options["connect_timeout_s"], options["read_timeout_s"], options["timeout_s"]) == (5, 400, None)
+    assert options["max_requests_per_minute"] == 20
+    assert (options["retry"].throttle_max_wait_s, options["retry"].max_tries) == (30.0, 3)
