@@ -22,7 +22,7 @@ from typing import Any
 
 from crawlspec import exit_codes
 from crawlspec.clock import utc_now
-from crawlspec.errors import ApiError, CrawlspecError, QuotaExhausted
+from crawlspec.errors import ApiError, CrawlspecError, Interrupted, QuotaExhausted
 
 DEFAULT_DB_URL = "sqlite:///crawlspec.db"
 DEFAULT_BASE_URL = "https://open.tiktokapis.com"
@@ -82,7 +82,7 @@ class Refresher:
         except QuotaExhausted as err:
             self.report.stopped = "quota"
             self.log.warning("stopping", reason=str(err), resumable=True)
-        except _Interrupted:
+        except (_Interrupted, Interrupted):   # a signal, between polls or during a client's retry wait
             self.report.stopped = "interrupted"
         return self.report
 
@@ -232,7 +232,8 @@ def refresh(args: argparse.Namespace) -> tuple[RefreshReport, str]:
         engine = open_database(db_url)
         budget = RequestBudget(QuotaLedger(engine, limits={"research": args.daily_quota, "follow": 20_000}))
         stop = threading.Event()
-        with ComplianceClient(credentials, args.base_url, before_request=budget) as client, stop_on_signals(stop):
+        with ComplianceClient(credentials, args.base_url, before_request=budget, stop_event=stop) as client, \
+                stop_on_signals(stop):
             report = Refresher(engine, client, poll_wait_s=args.poll_wait, stop_event=stop).run()
         engine.dispose()
     return report, display_url(db_url)

@@ -30,6 +30,7 @@ from crawlspec.clock import utc_now
 from crawlspec.compiler import CompiledSpec
 from crawlspec.errors import (
     ApiError,
+    Interrupted,
     QuotaExhausted,
     RetriesExhausted,
     SearchIdRejected,
@@ -262,8 +263,12 @@ class VideoCrawler:
                 response = self.ctx.client.fetch_videos(request)
                 delivered = True
                 return response
+            except Interrupted as err:   # a signal during a retry wait: nothing more is sent
+                raise _StopRun("interrupted") from err
             except QuotaExhausted as err:
                 if not self.ctx.waiter.wait_or_stop(err):
+                    if self.ctx.stop_event.is_set():
+                        raise _StopRun("interrupted") from err
                     self.log.warning("stopping", reason=str(err), resumable=True)
                     raise _StopRun("limit" if err.source == "limit" else "quota") from err
             finally:

@@ -126,6 +126,9 @@ SIMULATOR_SCHEMA: dict[str, Any] = _obj(
         "unavailable_rate": _rate(),
         "failing_days": {"type": ["string", "null"], "x-fix": "START..END[,START..END] in YYYY-MM-DD"},
         "compliance_polls": _int(0),
+        "burst_limit": {"type": ["string", "null"], "pattern": r"^\s*[0-9]+\s*/\s*[0-9]*\.?[0-9]+\s*$",
+                        "x-fix": "N/SECONDS, e.g. 20/60: at most N requests in any SECONDS, then 429"},
+        "playlist_500_ok": {"type": "boolean"},
     },
     type=["object", "null"],
 )
@@ -137,6 +140,8 @@ RETRY_SCHEMA: dict[str, Any] = _obj(
         "max_wait_s": {"type": "number", "minimum": 0},
         "search_id_tries": _int(1),
         "search_id_wait_s": {"type": "number", "minimum": 0},
+        "throttle_wait_s": {"type": "number", "minimum": 0},
+        "throttle_cap_wait_s": {"type": "number", "minimum": 0},
     }
 )
 
@@ -153,7 +158,15 @@ CONFIG_SCHEMA: dict[str, Any] = {
                     "on_quota_exhausted": {"enum": list(QUOTA_POLICIES)},
                     "daily_quota": _int(1, fix="the daily request budget, 1000 for most projects"),
                     "index_lag_days": _int(0),
-                    "timeout_s": {"type": "number", "exclusiveMinimum": 0},
+                    "timeout_s": {"type": ["number", "null"], "exclusiveMinimum": 0,
+                                  "x-fix": "seconds for both connect and read, or null to use the two keys below"},
+                    "connect_timeout_s": {"type": "number", "exclusiveMinimum": 0},
+                    "read_timeout_s": {"type": "number", "exclusiveMinimum": 0,
+                                       "x-fix": "seconds to wait for an answer; slow answers take minutes (330)"},
+                    "throttle_max_wait_s": {"type": "number", "minimum": 0,
+                                            "x-fix": "seconds of 429 throttling before the day counts as spent"},
+                    "max_requests_per_minute": {"type": ["number", "null"], "exclusiveMinimum": 0,
+                                                "x-fix": "a positive number, or null for no client-side pacing"},
                     "daily_quota_follow": _int(1, fix="the followers/following budget, 20000 per day"),
                     "user_info_max_age_days": _int(0, fix="days a stored creator profile counts as fresh (30)"),
                     "retry": RETRY_SCHEMA,

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from crawlspec import exit_codes
-from crawlspec.errors import QuotaExhausted
+from crawlspec.errors import Interrupted, QuotaExhausted
 from crawlspec.models import Crawl, Video, videos_to_crawls
 
 T = TypeVar("T")
@@ -74,6 +74,8 @@ def call_with_quota(ctx: Any, fetch: Callable[[], T], log: Any) -> T:
             raise StageStopped("interrupted")
         try:
             return fetch()
+        except Interrupted as err:   # a signal during one of the client's waits
+            raise StageStopped("interrupted") from err
         except QuotaExhausted as err:
             if not ctx.waiter.wait_or_stop(err):
                 log.warning("stopping", reason=str(err), resumable=True)

@@ -80,7 +80,8 @@ def test_composed_default_and_sim_configs_are_valid(tmp_path, monkeypatch):
     assert sim["api"]["simulator"] == {"seed": 42, "videos": 10000, "start": "2024-03-01", "days": 31,
                                        "fail_rate": 0.0, "invalid_search_id_rate": 0.0, "deleted_rate": 0.0,
                                        "latency_ms": 0, "daily_quota": 1000,
-                                       "unavailable_rate": 0.0, "failing_days": None, "compliance_polls": 1}
+                                       "unavailable_rate": 0.0, "failing_days": None, "compliance_polls": 1,
+                                       "burst_limit": None, "playlist_500_ok": False}
     assert sim["api"]["base_url"] is None and sim["api"]["credentials_file"] is None
     assert {k: sim[k] for k in ("db", "storage", "run")} == {"db": {"url": "sqlite:///crawlspec.db"},
                                                             "storage": {"raw_dir": None}, "run": {"refetch": False}}

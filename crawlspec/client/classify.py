@@ -1,7 +1,9 @@
 """The one place that decides what an API answer (or a failed attempt) means.
 
-`classify(outcome)` returns a `Verdict`: ok, retry (transient), search-id retry, token expired, quota,
-auth, not found or fatal. The client acts on the verdict; nothing else in the package inspects status
+`classify(outcome)` returns a `Verdict`: ok, retry (transient), search-id retry, token expired, throttle,
+quota, auth, not found or fatal. A 429 `rate_limit_exceeded` (or a bare 429) is a throttle: the client
+pauses and retries; only `daily_quota_limit_exceeded` says outright that the day's quota is spent. A 5xx
+whose body is a complete `ok` envelope with its data is an answer, not a failure. The client acts on the verdict; nothing else in the package inspects status
 codes or error messages. Rules follow api-notes sections 1, 6 and 5.1.
 """
 
@@ -32,6 +34,8 @@ CREDENTIAL_ERRORS = frozenset({"invalid_client", "invalid_grant", "unauthorized_
                                "invalid_scope", "invalid_request"})
 TRANSIENT_TOKEN_ERRORS = frozenset({"server_error", "temporarily_unavailable"})
 QUOTA_CODES = frozenset({"rate_limit_exceeded", "daily_quota_limit_exceeded"})
+THROTTLE_CODE = "rate_limit_exceeded"
+DAY_QUOTA_CODE = "daily_quota_limit_exceeded"
 
 _SEARCH_ID_RE = re.compile(r"search id \S* ?is invalid or expired", re.IGNORECASE)
 _CURSOR_RE = re.compile(r"invalid count or cursor", re.IGNORECASE)
@@ -50,7 +54,8 @@ class Kind(enum.Enum):
     RETRY = "retry"                    # 5xx, timeout, connection error, non-JSON/HTML or malformed body/page
     SEARCH_ID_RETRY = "search_id"      # "Search Id N is invalid or expired" / "Invalid count or cursor"
     TOKEN_EXPIRED = "token_expired"    # 401 access_token_invalid: renew the token once
-    QUOTA = "quota"                    # 429: daily quota or rate limit; the runner decides
+    THROTTLE = "throttle"              # 429 rate_limit_exceeded / bare 429: pause, then retry
+    QUOTA = "quota"                    # 429 daily_quota_limit_exceeded: the day's quota; the runner decides
     AUTH = "auth"                      # credentials or scope rejected
     NOT_FOUND = "not_found"            # user endpoints: unknown or refused user
     FATAL = "fatal"                    # any other 4xx or unexpected answer: fatal for the window
@@ -157,9 +162,13 @@ def _classify_token(outcome: Outcome) -> Verdict:
 def _classify_research(outcome: Outcome) -> Verdict:
     status, code, message = outcome.status or 0, outcome.code, outcome.message
     retry_after = parse_retry_after(outcome.retry_after)
-    if status == 429 or code in QUOTA_CODES:
-        return Verdict(Kind.QUOTA, code or "http_429", retry_after)
+    if code == DAY_QUOTA_CODE:
+        return Verdict(Kind.QUOTA, code, retry_after)
+    if status == 429 or code == THROTTLE_CODE:
+        return Verdict(Kind.THROTTLE, code or "http_429", retry_after)
     if status >= 500:
+        if is_complete_ok(outcome):
+            return Verdict(Kind.OK, f"ok_despite_http_{status}")
         return Verdict(Kind.RETRY, f"http_{status}" + (f"_{code}" if code else ""), retry_after)
     if not isinstance(outcome.body, dict):
         if 400 <= status < 500 and status != 408:
@@ -184,6 +193,13 @@ def _classify_research(outcome: Outcome) -> Verdict:
     if not isinstance(outcome.body.get("data"), dict):
         return Verdict(Kind.RETRY, "missing_data")
     return Verdict(Kind.OK, "ok")
+
+
+def is_complete_ok(outcome: Outcome) -> bool:
+    """An `ok` envelope whose data is an object that passed the page check, whatever the HTTP status."""
+    body = outcome.body
+    return (isinstance(body, dict) and outcome.error.get("code") == "ok" and outcome.malformed is None
+            and isinstance(body.get("data"), dict))
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:

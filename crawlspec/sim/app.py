@@ -1,8 +1,9 @@
 """The simulated API, independent of the HTTP server: one `handle()` per request.
 
-Order for research endpoints: count the request, charge the daily quota (429 when exhausted; every
-other outcome, 401s and injected faults included, is charged), check the token (401), inject
-faults, then validate and answer.
+Order for research endpoints: count the request, apply the short-term burst limit if set (429
+`rate_limit_exceeded` with Retry-After, not charged), charge the daily quota (429 with Retry-After to
+00:00 UTC when exhausted; every other outcome, 401s and injected faults included, is charged), check
+the token (401), inject faults, then validate and answer.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from crawlspec.sim.responses import (
     oauth_error,
 )
 from crawlspec.sim.search import SearchCache
-from crawlspec.sim.state import Quota, SimClock, Stats, TokenStore
+from crawlspec.sim.state import BurstLimit, Quota, SimClock, Stats, TokenStore
 
 ADMIN_PREFIX = "/_sim/"
 RESEARCH_FIELDS: dict[str, tuple[str, ...]] = {
@@ -50,6 +51,7 @@ class SimulatorApp:
             self.availability, polls=opts.compliance_polls, seed=opts.seed, quota=self.quota, tokens=self.tokens,
             clock=clock, stats=self.stats_counter)
         self.faults = FaultInjector(opts)
+        self.burst = BurstLimit(clock, *opts.burst_limit) if opts.burst_limit else None
         self.searches = SearchCache(opts.seed)
         self.handlers = {
             api_fields.VIDEO_QUERY_PATH: endpoints.VideoQuery(corpus, self.searches, self.faults, self.stats_counter),
@@ -69,12 +71,23 @@ class SimulatorApp:
             time.sleep(self.opts.latency_ms / 1000)
         if path == api_fields.TOKEN_PATH:
             return self._token(method, headers, body)
+        if self.burst is not None and (path in compliance.PATHS or path in RESEARCH_FIELDS):
+            wait = self.burst.retry_after()
+            if wait is not None:
+                self.stats_counter.count_fault("burst_limited")
+                return error_response(ApiError(429, "rate_limit_exceeded", "Too many requests in a short time; "
+                                               "slow down and retry later.", retry_after_s=wait), self.clock.now())
         if path in compliance.PATHS:
             return self.compliance.handle(method, path, headers, body)
         if path in RESEARCH_FIELDS:
             self.availability.sync()
             try:
-                return data_response(self._research(method, path, query_string, headers, body), self.clock.now())
+                response = data_response(self._research(method, path, query_string, headers, body),
+                                         self.clock.now())
+                if self.opts.playlist_500_ok and path == api_fields.PLAYLIST_INFO_PATH:
+                    self.stats_counter.count_fault("playlist_500_ok")
+                    response.status = 500   # the observed quirk: a complete answer under HTTP 500
+                return response
             except ApiError as error:
                 return error_response(error, self.clock.now())
             except _RawFault as fault:
@@ -85,7 +98,7 @@ class SimulatorApp:
 
     def _research(self, method: str, path: str, query_string: str, headers: dict[str, str], body: bytes) -> dict:
         admit_research_request(method, path, headers, quota=self.quota, tokens=self.tokens,
-                               stats=self.stats_counter, today=self.clock.today())
+                               stats=self.stats_counter, today=self.clock.today(), now=self.clock.now())
         if path == api_fields.VIDEO_QUERY_PATH and self.opts.failing_days:
             failing = compliance.failing_day_error(self.opts.failing_days, parse_body(body))
             if failing is not None:

@@ -65,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="UTC date ranges whose video queries always answer 500 internal_error (default none)")
     add("--compliance-polls", type=int, default=DEFAULTS.compliance_polls,
         help="status polls a validation task stays Processing (default 1)")
+    add("--burst-limit", default=None, metavar="N/SECONDS",
+        help="short-term limit: more than N research requests in any SECONDS answer 429 rate_limit_exceeded "
+             "with Retry-After (not charged; default none)")
+    add("--playlist-500-ok", action="store_true",
+        help="playlist info answers HTTP 500 with its complete ok body (an observed quirk)")
     add("--dump-corpus", metavar="FILE", help="write the corpus as JSON lines before serving")
     return parser
 
@@ -76,7 +81,8 @@ def options_from(args: argparse.Namespace) -> SimOptions:
                       invalid_search_id_rate=args.invalid_search_id_rate, deleted_rate=args.deleted_rate,
                       latency_ms=args.latency_ms, today=args.today, token_error_status=args.token_error_status,
                       unavailable_rate=args.unavailable_rate, failing_days=args.failing_days,
-                      compliance_polls=args.compliance_polls)
+                      compliance_polls=args.compliance_polls, burst_limit=args.burst_limit,
+                      playlist_500_ok=args.playlist_500_ok)
 
 
 def main(argv: list[str]) -> int:

@@ -31,6 +31,8 @@ class SimOptions:
     unavailable_rate: float = 0.0      # share of live videos/comments gone at each new simulated day
     failing_days: tuple[tuple[date, date], ...] | str = ()   # video queries touching these answer 500
     compliance_polls: int = 1          # status polls a validation task answers `Processing` before it ends
+    burst_limit: tuple[int, float] | str | None = None   # "N/SECONDS": short-term limit, then 429 + Retry-After
+    playlist_500_ok: bool = False      # playlist info answers HTTP 500 with its complete ok body
 
     def __post_init__(self) -> None:
         from crawlspec.sim.day_ranges import normalise_day_ranges
@@ -39,6 +41,10 @@ class SimOptions:
             object.__setattr__(self, "failing_days", normalise_day_ranges(self.failing_days))
         except (TypeError, ValueError) as error:
             raise ValueError(f"failing_days: {error}") from None
+        try:
+            object.__setattr__(self, "burst_limit", parse_burst_limit(self.burst_limit))
+        except ValueError as error:
+            raise ValueError(f"burst_limit: {error}") from None
         problems = option_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
@@ -74,3 +80,21 @@ def option_problems(opts: SimOptions) -> list[str]:
     if opts.token_error_status not in (200, 400, 401):
         problems.append(f"token_error_status must be 200, 400 or 401, got {opts.token_error_status}")
     return problems
+
+
+def parse_burst_limit(value: tuple[int, float] | str | None) -> tuple[int, float] | None:
+    """`"20/60"` -> (20, 60.0): at most 20 requests in any 60 seconds. None or "" -> no limit."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        count, sep, seconds = value.partition("/")
+        try:
+            if not sep:
+                raise ValueError
+            value = (int(count.strip()), float(seconds.strip()))
+        except ValueError:
+            raise ValueError(f"expected N/SECONDS (e.g. 20/60), got {value!r}") from None
+    count, seconds = int(value[0]), float(value[1])
+    if count < 1 or seconds <= 0:
+        raise ValueError(f"needs N >= 1 requests per SECONDS > 0, got {count}/{seconds:g}")
+    return count, seconds
