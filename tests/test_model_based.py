@@ -52,12 +52,12 @@ def test_any_sequence_of_runs_kills_faults_and_days_keeps_the_database_equal_to_
     sim, oracle = sim_process
     if backend == "postgresql":
         server = pg_server_url()
-        database, sequences = (lambda _workdir: pg_database(server, prefix="model")), 3
+        database, sequences = (lambda _workdir: pg_database(server, prefix="model")), 2
     else:
-        database, sequences = sqlite_database, 5
+        database, sequences = sqlite_database, 3
     env = ModelEnv(crawlspec_exe, sim, oracle, tmp_path, database)
 
-    run_state_machine_as_test(machine_for(env), settings=model_settings(sequences, steps=5))
+    run_state_machine_as_test(machine_for(env), settings=model_settings(sequences, steps=3))
 
     assert env.stats.sequences >= sequences and not env.stats.violations
     assert env.stats.kills > 0 and env.stats.faults > 0, "the sequences exercised kills and injected faults"
