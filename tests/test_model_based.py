@@ -95,3 +95,47 @@ def test_fault_burst_endpoint_fails_exactly_the_next_n_research_requests(start_s
     stats = sim.stats()
     assert stats["requests"][VIDEO_PATH] == 3 and stats["quota_used"] == 3   # the failed ones are charged
     assert stats["faults"]["server_error"] == 2 and stats["fault_burst_left"] == 0
+
+
+def test_the_checks_see_an_orphan_link_a_missing_video_and_a_ledger_behind_the_simulator(tmp_path):
+    """The oracle itself can fail: a tampered database is reported, the repaired one passes."""
+    from datetime import date
+
+    import sqlalchemy as sa
+    from model_checks import ModelState, check
+
+    from crawlspec import models
+    from crawlspec.storage.database import open_database
+
+    day, today, url = date(2024, 3, 1), date(2030, 1, 1), f"sqlite:///{tmp_path / 'checks.db'}"
+    oracle = Oracle.__new__(Oracle)
+    oracle.matches, oracle.hashtags = {day: {10: False, 11: False, 12: True}}, {10: set(), 11: set(), 12: set()}
+    oracle.lists, oracle.found_users, oracle.users = {}, set(), []
+    model = ModelState(today=today, requested_days={day}, runs=1)
+    model.requests["model"], model.sim_used[(today, "research")] = 1, 1
+    open_database(url).dispose()
+    engine = sa.create_engine(url)     # without crawlspec's foreign-key pragma: tampering is possible
+    with engine.begin() as conn:
+        conn.execute(sa.insert(models.Crawl.__table__), {"id": 1, "spec_name": "model", "fingerprint": "fp"})
+        conn.execute(sa.insert(models.CrawlSpec.__table__), {"fingerprint": "fp", "name": "model"})
+        conn.execute(sa.insert(models.CrawlWindow.__table__), {
+            "fingerprint": "fp", "start_date": day, "end_date": day, "status": "done", "cursor": 3,
+            "has_more": False, "pages": 1, "videos": 2, "crawl_id": 1, "failures": 0})
+        conn.execute(sa.insert(models.CoveredDay.__table__), {"fingerprint": "fp", "day": day, "crawl_id": 1})
+        conn.execute(sa.insert(models.Video.__table__), [{"id": 10}])
+        conn.execute(sa.insert(models.videos_to_crawls), [{"video_id": 10, "crawl_id": 1}])
+        conn.execute(sa.insert(models.videos_to_hashtags), {"video_id": 99, "hashtag_id": 5})
+        conn.execute(sa.insert(models.QuotaUse.__table__), {"day": today, "pool": "research", "used": 0})
+
+    problems = "\n".join(check(url, oracle, model))
+    assert "rows of videos_to_hashtags.video_id point to no video" in problems
+    assert "1 videos of covered days missing, e.g. [11]" in problems
+    assert "quota ledger 2030-01-01 research: 0 reserved, the simulator charged 1" in problems
+
+    with engine.begin() as conn:
+        conn.execute(sa.delete(models.videos_to_hashtags))
+        conn.execute(sa.insert(models.Video.__table__), [{"id": 11}])
+        conn.execute(sa.insert(models.videos_to_crawls), [{"video_id": 11, "crawl_id": 1}])
+        conn.execute(sa.update(models.QuotaUse.__table__).values(used=1))
+    engine.dispose()
+    assert check(url, oracle, model) == []
