@@ -7,6 +7,7 @@ run to completion (day after day while the quota runs out) and the database must
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import shutil
 import sys
@@ -57,6 +58,15 @@ class ModelEnv:
     stats: DrillStats = field(default_factory=DrillStats)
 
 
+def _live(step: Callable[..., None]) -> Callable[..., None]:
+    """A step that does nothing in a sequence skipped for the drill's time budget."""
+    @functools.wraps(step)
+    def run_unless_skipped(self: CrawlModel, *args: object, **kwargs: object) -> None:
+        if not self.skipped:
+            step(self, *args, **kwargs)
+    return run_unless_skipped
+
+
 class CrawlModel(RuleBasedStateMachine):
     env: ClassVar[ModelEnv]
 
@@ -82,42 +92,37 @@ class CrawlModel(RuleBasedStateMachine):
 
     @initialize(spec=st.sampled_from(["model", "people"]), errors=st.integers(1, MAX_TRIES - 1),
                 kill_after=st.integers(1, 5))
+    @_live
     def opening(self, spec: str, errors: int, kill_after: int) -> None:
         """Every sequence opens with a burst of 500s and a run killed in its course, so that even a short
         sequence meets both."""
-        if self.skipped:
-            return
         self.fault_burst(errors)
         self._run(spec, kill_after)
 
     @rule(start=st.integers(0, 12), length=st.integers(1, 8), days_per_query=st.sampled_from([2, 3, 5]))
+    @_live
     def change_window(self, start: int, length: int, days_per_query: int) -> None:
-        if self.skipped:
-            return
         first = CORPUS_START + timedelta(days=start)
         self._step(f"window {first}..{first + timedelta(days=length - 1)} by {days_per_query}")
         self.ws.set_window(first, first + timedelta(days=length - 1), days_per_query)
 
     @rule(spec=st.sampled_from(["model", "people"]), kill_after=st.none() | st.integers(1, 5))
+    @_live
     def crawl(self, spec: str, kill_after: int | None) -> None:
         """Run a spec to its end, or SIGKILL it once the simulator has received `kill_after` more requests."""
-        if self.skipped:
-            return
         self._run(spec, kill_after)
 
     @rule(errors=st.integers(1, 2 * MAX_TRIES))
+    @_live
     def fault_burst(self, errors: int) -> None:
-        if self.skipped:
-            return
         self._step(f"burst of {errors} 500s")
         self.env.sim.fault_burst(errors)
         self.env.stats.bursts += 1
 
     @rule()
+    @_live
     def exhaust_quota(self) -> None:
         """Run both specs until one stops for the quota (75), or both have nothing left."""
-        if self.skipped:
-            return
         self._step("exhaust the quota")
         for _ in range(6):
             codes = [self._run(spec).exit_code for spec in ("model", "people")]
@@ -125,16 +130,14 @@ class CrawlModel(RuleBasedStateMachine):
                 return
 
     @rule()
+    @_live
     def advance_day(self) -> None:
-        if self.skipped:
-            return
         self._step("advance the day")
         self._advance_day()
 
     @invariant()
+    @_live
     def holds(self) -> None:
-        if self.skipped:
-            return
         self._refresh_sim_used()
         self._report(check(self.ws.db_url, self.env.oracle, self.model))
 
