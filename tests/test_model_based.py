@@ -1,10 +1,11 @@
 """Model-based test, as storage systems test themselves: hypothesis draws sequences of crawls of a
 video spec and a users spec against one `crawlspec sim` process (real HTTP) and a real SQLite file or
-PostgreSQL database, SIGKILLs runs after a drawn number of API requests, injects bursts of 500s,
-exhausts the daily quota, moves the simulator's day and changes the spec's window. After every step the
-database holds only the corpus's rows (exactly them for covered days and finished lists), no link row
-points nowhere and none is duplicated, the quota ledger matches what the simulator charged, and the
-requests stay within the minimum plus one per kill plus one per injected 500. The long version is
+PostgreSQL database, SIGKILLs runs after a drawn number of API requests, injects bursts of 500s (some
+longer than the client's retries: windows split, failing days, failed lists), exhausts the daily quota,
+moves the simulator's day and changes the spec's window. After every step the database holds only the
+corpus's rows (exactly them for covered days and finished lists), no link row points nowhere and none
+is duplicated, the quota ledger matches what the simulator charged, and the requests stay within the
+minimum plus one per kill plus one per injected 500. The long version is
 `python scripts/model_drill.py --sequences 1000`."""
 
 from __future__ import annotations
