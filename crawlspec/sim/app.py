@@ -65,7 +65,7 @@ class SimulatorApp:
         if path.startswith(compliance.ADMIN_PREFIX):
             return self.compliance.admin(method, path, query_string)
         if path.startswith(ADMIN_PREFIX):
-            return self._admin(method, path)
+            return self._admin(method, path, body)
         self.stats_counter.count_request(path)
         if self.opts.latency_ms:
             time.sleep(self.opts.latency_ms / 1000)
@@ -134,13 +134,27 @@ class SimulatorApp:
 
     # --- admin -------------------------------------------------------------------------------------
 
-    def _admin(self, method: str, path: str) -> Response:
+    def _admin(self, method: str, path: str, body: bytes) -> Response:
         if path == "/_sim/stats" and method == "GET":
             return json_response(200, self.stats())
         if path == "/_sim/advance-day" and method == "POST":
             self.clock.advance_day()
             return json_response(200, self.stats())
+        if path == "/_sim/faults" and method == "POST":
+            return self._fault_burst(body)
         return json_response(404, {"error": {"code": "not_found", "message": f"no admin endpoint {method} {path}"}})
+
+    def _fault_burst(self, body: bytes) -> Response:
+        """`{"server_errors": N}`: the next N research requests answer 500 (charged like any other)."""
+        try:
+            count = json.loads(body.decode("utf-8") or "{}").get("server_errors")
+        except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+            count = None
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            return json_response(400, {"error": {"code": "invalid_params",
+                                                 "message": 'expected {"server_errors": N} with N >= 0'}})
+        self.faults.start_burst(count)
+        return json_response(200, self.stats())
 
     def stats(self) -> dict:
         requests, faults = self.stats_counter.snapshot()
@@ -149,7 +163,7 @@ class SimulatorApp:
                 "quota_limit": self.quota.limits["research"], "follow_quota_used": self.quota.used("follow", today),
                 "follow_quota_limit": self.quota.limits["follow"], "day": today.isoformat(), "now": self.clock.now(),
                 "tokens_issued": self.tokens.issued, "searches_cached": len(self.searches), "faults": faults,
-                "videos": len(self.corpus)}
+                "fault_burst_left": self.faults.burst_left, "videos": len(self.corpus)}
 
 
 class _RawFault(Exception):
