@@ -185,7 +185,7 @@ def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str
             stages = [] if stats.stopped else run_stages(plan, ctx, config)  # comments, creators, ...
     exit_code = combined_exit_code([stats.exit_code] + [stage.exit_code for stage in stages])
     outcome = stats.outcome if exit_code == stats.exit_code else next(
-        f"stopped:{s.stopped}" if s.stopped else "failed" for s in stages if s.exit_code == exit_code)
+        s.outcome for s in stages if s.exit_code == exit_code)
     with engine.begin() as conn:
         crawls.finish_crawl(conn, crawl_id, outcome=outcome, exit_code=exit_code,
                             requests=budget.used, videos=stats.videos, now=utc_now())

@@ -59,10 +59,23 @@ def collect_status(db_url: str, *, daily_quota: int = 1000) -> dict[str, Any]:
             quota = _quota_status(conn, today, daily_quota)
             quota["failed_requests"] = compliance_status.failed_requests(conn, today)
             refresh = compliance_status.refresh_status(conn, utc_now())
+            not_authorized = _endpoints_not_authorized(conn)
     finally:
         engine.dispose()
     return {"database": _safe_url(url), "today": today.isoformat(), "quota": quota,
-            "videos_total": videos_total, "refresh": refresh, "specs": specs}
+            "videos_total": videos_total, "refresh": refresh, "specs": specs,
+            "endpoints_not_authorized": not_authorized}
+
+
+def _endpoints_not_authorized(conn: Any) -> list[dict[str, str]]:
+    """Endpoints the project is not approved for (empty on a database older than the table)."""
+    import sqlalchemy as sa
+
+    if not sa.inspect(conn).has_table("endpoint_access"):
+        return []
+    return [{"endpoint": r.endpoint, "checked_at": str(r.checked_at), "message": r.message or ""}
+            for r in conn.execute(sa.text(
+                "SELECT endpoint, checked_at, message FROM endpoint_access ORDER BY endpoint"))]
 
 
 def _require_existing_sqlite_file(url: str) -> None:
@@ -187,6 +200,8 @@ def render_text(report: dict[str, Any]) -> str:
         lines.append(f"quota spent on failed requests (5xx, timeouts; charged all the same): "
                      f"{failed['today']} today, {failed['total']} in total")
     lines += render_refresh(report)
+    lines += [f"not authorized for this project: {e['endpoint']} (last asked {e['checked_at']}; asked again "
+              "from the next UTC day)" for e in report.get("endpoints_not_authorized", [])]
     if not report["specs"]:
         lines.append("no crawls yet")
     for spec in report["specs"]:

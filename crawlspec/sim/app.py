@@ -57,6 +57,7 @@ class SimulatorApp:
             api_fields.COMMENTS_PATH: endpoints.Comments(corpus, gone=self.availability.comment_gone),
             **user_endpoints.handlers(corpus),
         }
+        self.handlers = user_endpoints.refuse_unauthorized(self.handlers, opts.unauthorized_endpoints)
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
         path, _, query_string = target.partition("?")

@@ -65,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="UTC date ranges whose video queries always answer 500 internal_error (default none)")
     add("--compliance-polls", type=int, default=DEFAULTS.compliance_polls,
         help="status polls a validation task stays Processing (default 1)")
+    add("--unauthorized-endpoints", default="", metavar="NAME[,NAME]",
+        help="endpoints answering 401 scope_not_authorized, e.g. followers,following (default none)")
+    add("--hidden-likes-status", type=int, default=400, choices=(400, 403),
+        help="HTTP status refusing a hidden liked-videos list (default 400)")
+    add("--empty-outage", default="", choices=("", "keyword", "all"),
+        help="searches of this kind answer 0 videos without an error until the day advances (default none)")
+    add("--empty-outage-requests", type=int, default=0, metavar="N",
+        help="with --empty-outage: the outage ends after N such searches instead (default 0: at the next day)")
     add("--dump-corpus", metavar="FILE", help="write the corpus as JSON lines before serving")
     return parser
 
@@ -76,7 +84,9 @@ def options_from(args: argparse.Namespace) -> SimOptions:
                       invalid_search_id_rate=args.invalid_search_id_rate, deleted_rate=args.deleted_rate,
                       latency_ms=args.latency_ms, today=args.today, token_error_status=args.token_error_status,
                       unavailable_rate=args.unavailable_rate, failing_days=args.failing_days,
-                      compliance_polls=args.compliance_polls)
+                      compliance_polls=args.compliance_polls, unauthorized_endpoints=args.unauthorized_endpoints,
+                      hidden_likes_status=args.hidden_likes_status, empty_outage=args.empty_outage,
+                      empty_outage_requests=args.empty_outage_requests)
 
 
 def main(argv: list[str]) -> int:
