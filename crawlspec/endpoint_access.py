@@ -12,6 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from crawlspec import models  # noqa: F401  first: it registers (and re-exports) the enrichment tables
 from crawlspec.enrichment_models import EndpointAccess
 from crawlspec.storage.bulk import upsert_rows
 

@@ -163,7 +163,9 @@ def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str
     stop_event = threading.Event()
     settings = RunnerSettings(on_quota_exhausted=api.get("on_quota_exhausted", "wait_next_utc_midnight"),
                               index_lag_days=int(api.get("index_lag_days", 2)),
-                              refetch=bool((config.get("run") or {}).get("refetch", False)))
+                              refetch=bool((config.get("run") or {}).get("refetch", False)),
+                              confirm_empty_after_hours=float((config.get("run") or {}).get(
+                                  "confirm_empty_after_hours", 24)))
     with engine.begin() as conn:
         crawls.register_spec(conn, fingerprint=plan.fingerprint, name=plan.name, query=plan.query,
                              fields=list(plan.fields), fetch=dict(plan.fetch), now=utc_now())

@@ -52,7 +52,9 @@ class SimulatorApp:
         self.faults = FaultInjector(opts)
         self.searches = SearchCache(opts.seed)
         self.handlers = {
-            api_fields.VIDEO_QUERY_PATH: endpoints.VideoQuery(corpus, self.searches, self.faults, self.stats_counter),
+            api_fields.VIDEO_QUERY_PATH: endpoints.VideoQuery(
+                corpus, self.searches, self.faults, self.stats_counter,
+                endpoints.EmptyOutage(opts.empty_outage, opts.empty_outage_requests, clock.today)),
             api_fields.USER_INFO_PATH: endpoints.UserInfo(corpus),
             api_fields.COMMENTS_PATH: endpoints.Comments(corpus, gone=self.availability.comment_gone),
             **user_endpoints.handlers(corpus),
