@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from crawlspec.models import Base, JsonValue, UtcDateTime
@@ -148,12 +148,35 @@ class Playlist(Base):
     crawled_updated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
+class EndpointAccess(Base):
+    """An endpoint the project is not approved for (401 `scope_not_authorized`): not asked again before
+    the next UTC day after `checked_at`; the row is removed when the endpoint answers again."""
+
+    __tablename__ = "endpoint_access"
+
+    endpoint: Mapped[str] = mapped_column(String(128), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class EmptyDay(Base):
+    """A (fingerprint, UTC day) whose window answered no video once: not covered until a second answer,
+    asked after `run.confirm_empty_after_hours`, confirms it (an outage can answer empty without an error)."""
+
+    __tablename__ = "empty_day"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    first_empty_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
 USER_LIST_TABLES: dict[str, type[Base]] = {
     "liked_videos": UserLikedVideo, "pinned_videos": UserPinnedVideo, "reposted_videos": UserRepostedVideo,
     "followers": UserFollower, "following": UserFollowing,
 }
 
 __all__ = [
-    "CommentProgress", "Playlist", "USER_LISTS", "USER_LIST_TABLES", "UserFollower", "UserFollowing",
+    "CommentProgress", "EmptyDay", "EndpointAccess", "Playlist", "USER_LISTS", "USER_LIST_TABLES", "UserFollower", "UserFollowing",
     "UserLikedVideo", "UserListProgress", "UserLookup", "UserPinnedVideo", "UserRepostedVideo",
 ]

@@ -190,7 +190,9 @@ def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str
         raw_archive=RawArchive(Path(raw_dir)) if raw_dir else None, stop_event=stop_event)
     settings = RunnerSettings(on_quota_exhausted=api.get("on_quota_exhausted", "wait_next_utc_midnight"),
                               index_lag_days=int(api.get("index_lag_days", 2)),
-                              refetch=bool((config.get("run") or {}).get("refetch", False)))
+                              refetch=bool((config.get("run") or {}).get("refetch", False)),
+                              confirm_empty_after_hours=float((config.get("run") or {}).get(
+                                  "confirm_empty_after_hours", 24)))
     with engine.begin() as conn:
         crawls.register_spec(conn, fingerprint=plan.fingerprint, name=plan.name, query=plan.query,
                              fields=list(plan.fields), fetch=dict(plan.fetch), now=utc_now())
@@ -212,7 +214,7 @@ def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str
             stages = [] if stats.stopped else run_stages(plan, ctx, config)  # comments, creators, ...
     exit_code = combined_exit_code([stats.exit_code] + [stage.exit_code for stage in stages])
     outcome = stats.outcome if exit_code == stats.exit_code else next(
-        f"stopped:{s.stopped}" if s.stopped else "failed" for s in stages if s.exit_code == exit_code)
+        s.outcome for s in stages if s.exit_code == exit_code)
     with engine.begin() as conn:
         crawls.finish_crawl(conn, crawl_id, outcome=outcome, exit_code=exit_code,
                             requests=budget.used, videos=stats.videos, now=utc_now())

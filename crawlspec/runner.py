@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from crawlspec import exit_codes
+from crawlspec import empty_windows, exit_codes
 from crawlspec import persistent_failures as failing
 from crawlspec.clock import utc_now
 from crawlspec.compiler import CompiledSpec
@@ -55,6 +55,7 @@ class RunnerSettings:
     on_quota_exhausted: str = "wait_next_utc_midnight"
     index_lag_days: int = 2
     refetch: bool = False
+    confirm_empty_after_hours: float = empty_windows.DEFAULT_CONFIRM_AFTER_HOURS
 
 
 @dataclass
@@ -170,8 +171,10 @@ class VideoCrawler:
             now = self.ctx.clock()
             known_failing = failing.failing_days(conn, plan.fingerprint, plan.start, plan.end)
             waiting = {day for day, state in known_failing.items() if state.retry_after > now.date()}
-            resume, new = plan_windows(plan, covered | waiting, unfinished,
-                                       retrying=set(known_failing) - waiting)
+            empty = empty_windows.load(conn, plan.fingerprint, plan.start, plan.end, now=now,
+                                       confirm_after=self._confirm_empty_after)
+            resume, new = plan_windows(plan, covered | waiting | empty.waiting, unfinished,
+                                       retrying=(set(known_failing) - waiting) | empty.due)
             opened = [checkpoints.open_window(conn, fingerprint=plan.fingerprint, start_date=w.start,
                                               end_date=w.end, crawl_id=self.ctx.crawl_id, now=now)
                       for w in new]
@@ -185,7 +188,14 @@ class VideoCrawler:
             self.log.warning("skipping_failing_days", days=[str(d) for d in sorted(waiting)],
                              next_retry=str(min(known_failing[d].retry_after for d in waiting)),
                              note="these days kept failing with 5xx; they are retried later, not every run")
+        if empty.waiting - covered:
+            self.log.info("empty_days_waiting", days=len(empty.waiting - covered),
+                          note="answered empty once; asked again after run.confirm_empty_after_hours")
         return resume + opened
+
+    @property
+    def _confirm_empty_after(self) -> timedelta:
+        return timedelta(hours=self.settings.confirm_empty_after_hours)
 
     def _crawl_window(self, state: checkpoints.WindowState) -> bool:
         """Page one window to its end; False when it was left to another process (leased)."""
@@ -299,8 +309,13 @@ class VideoCrawler:
             if has_more:
                 checkpoints.claim_window(conn, new_state, owner=self.lease_owner, until=now + LEASE, now=now)
             else:
-                checkpoints.mark_days_covered(conn, self.plan.fingerprint, self._coverable(new_state),
+                coverable = empty_windows.settle_window(
+                    conn, self.plan.fingerprint, self._coverable(new_state), videos=new_state.videos, now=now,
+                    confirm_after=self._confirm_empty_after)
+                checkpoints.mark_days_covered(conn, self.plan.fingerprint, coverable,
                                               crawl_id=self.ctx.crawl_id, now=now)
+                if not new_state.videos:
+                    self._log_empty(conn, new_state, covered=len(coverable))
                 failing.clear_failing_days(conn, self.plan.fingerprint,
                                            Window(new_state.start_date, new_state.end_date).days())
         self.stats.pages += 1
@@ -309,6 +324,17 @@ class VideoCrawler:
                       cursor=cursor, has_more=has_more, requests_used=self.ctx.budget.used,
                       quota_left=self.ctx.budget.remaining())
         return new_state
+
+    def _log_empty(self, conn: sa.Connection, state: checkpoints.WindowState, *, covered: int) -> None:
+        label = _window_label(state)
+        if covered:
+            self.log.info("empty_window_confirmed", window=label, days_covered=covered)
+        elif empty_windows.spec_had_videos(conn, self.plan.fingerprint):
+            self.log.warning("empty_window_suspicious", window=label,
+                             note="no video at all where other days of this spec had videos: possibly an API "
+                             "outage; the days are asked again later, not covered")
+        else:
+            self.log.info("empty_window_unconfirmed", window=label, note="asked again later before covering")
 
     def _coverable(self, state: checkpoints.WindowState) -> list[date]:
         """Days old enough to be complete in the API's index (newer ones are fetched again later)."""

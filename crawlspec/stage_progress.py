@@ -82,8 +82,7 @@ def unconfirmed_empty_days(conn: Connection, fingerprint: str) -> set[date]:
     """Days whose window answered empty once and awaits its confirming request."""
     if not _has(conn, "empty_day"):
         return set()
-    rows = conn.execute(sa.text("SELECT day FROM empty_day WHERE fingerprint = :fp AND confirmed_at IS NULL"),
-                        {"fp": fingerprint})
+    rows = conn.execute(sa.text("SELECT day FROM empty_day WHERE fingerprint = :fp"), {"fp": fingerprint})
     return {_as_date(r[0]) for r in rows}
 
 

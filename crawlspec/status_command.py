@@ -59,10 +59,34 @@ def collect_status(db_url: str, *, daily_quota: int = 1000) -> dict[str, Any]:
             quota = _quota_status(conn, today, daily_quota)
             quota["failed_requests"] = compliance_status.failed_requests(conn, today)
             refresh = compliance_status.refresh_status(conn, utc_now())
+            not_authorized = _endpoints_not_authorized(conn)
     finally:
         engine.dispose()
     return {"database": _safe_url(url), "today": today.isoformat(), "quota": quota,
-            "videos_total": videos_total, "refresh": refresh, "specs": specs}
+            "videos_total": videos_total, "refresh": refresh, "specs": specs,
+            "endpoints_not_authorized": not_authorized}
+
+
+def _empty_days(conn: Any, fingerprint: str) -> list[str]:
+    """Days answered empty once, not covered until a later answer confirms them."""
+    import sqlalchemy as sa
+
+    from crawlspec.empty_windows import unconfirmed_days
+
+    if not sa.inspect(conn).has_table("empty_day"):
+        return []
+    return [str(_as_date(day)) for day in unconfirmed_days(conn, fingerprint)]
+
+
+def _endpoints_not_authorized(conn: Any) -> list[dict[str, str]]:
+    """Endpoints the project is not approved for (empty on a database older than the table)."""
+    import sqlalchemy as sa
+
+    if not sa.inspect(conn).has_table("endpoint_access"):
+        return []
+    return [{"endpoint": r.endpoint, "checked_at": str(r.checked_at), "message": r.message or ""}
+            for r in conn.execute(sa.text(
+                "SELECT endpoint, checked_at, message FROM endpoint_access ORDER BY endpoint"))]
 
 
 def _require_existing_sqlite_file(url: str) -> None:
@@ -133,6 +157,7 @@ def _spec_status(conn: Any, spec: Any) -> dict[str, Any]:
         "windows_in_progress": [_window(w) for w in windows if w["status"] != "failed"],
         "windows_failed": [_window(w) for w in windows if w["status"] == "failed"],
         "failing_days": compliance_status.failing_days_of(conn, fp),
+        "empty_days_unconfirmed": _empty_days(conn, fp),
         "failed_requests": compliance_status.failed_requests(conn, utc_today(), fp),
         "last_run": None if not last else {
             "crawl_id": last["id"], "started_at": str(last["started_at"]), "finished_at": str(last["finished_at"]),
@@ -187,6 +212,8 @@ def render_text(report: dict[str, Any]) -> str:
         lines.append(f"quota spent on failed requests (5xx, timeouts; charged all the same): "
                      f"{failed['today']} today, {failed['total']} in total")
     lines += render_refresh(report)
+    lines += [f"not authorized for this project: {e['endpoint']} (last asked {e['checked_at']}; asked again "
+              "from the next UTC day)" for e in report.get("endpoints_not_authorized", [])]
     if not report["specs"]:
         lines.append("no crawls yet")
     for spec in report["specs"]:
@@ -208,5 +235,9 @@ def render_text(report: dict[str, Any]) -> str:
         if run:
             code = "" if run["exit_code"] is None else f", exit {run['exit_code']}"
             lines.append(f"  last run: {run['started_at']} {run['outcome']}{code}, {run['requests']} requests")
+        if spec.get("empty_days_unconfirmed"):
+            empty = spec["empty_days_unconfirmed"]
+            lines.append(f"  answered empty once, not covered until confirmed: {len(empty)} days "
+                         f"({empty[0]}..{empty[-1]})")
         lines += render_spec_failures(spec)
     return "\n".join(lines)

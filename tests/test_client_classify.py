@@ -7,6 +7,8 @@ import requests
 
 from crawlspec.api_fields import (
     COMMENTS_PATH,
+    FOLLOWERS_PATH,
+    LIKED_VIDEOS_PATH,
     PLAYLIST_INFO_PATH,
     TOKEN_PATH,
     USER_INFO_PATH,
@@ -50,6 +52,11 @@ def env(code: str, message: str = "", data: dict | None = None) -> dict:
     (408, None, USER_INFO_PATH, Kind.RETRY),
     (404, env("not_found", "?"), USER_INFO_PATH, Kind.FATAL),
     (200, env("scope_permission_missed", "x"), VIDEO_QUERY_PATH, Kind.FATAL),     # non-ok code on HTTP 200
+    (403, env("forbidden", "The user has not enabled liked videos"), LIKED_VIDEOS_PATH, Kind.NOT_FOUND),
+    (403, env("permission_denied", "forbidden"), LIKED_VIDEOS_PATH, Kind.NOT_FOUND),   # any 403 on a list
+    (400, env("invalid_params", "liked videos are hidden"), LIKED_VIDEOS_PATH, Kind.NOT_FOUND),
+    (401, env("scope_not_authorized", "no scope"), FOLLOWERS_PATH, Kind.AUTH),
+    (403, env("forbidden", "no"), VIDEO_QUERY_PATH, Kind.FATAL),
 ])
 def test_research_answers(status: int, body: dict | None, path: str, kind: Kind) -> None:
     assert classify(Outcome(path=path, status=status, body=body, text="<html>" if body is None else "")).kind is kind

@@ -24,6 +24,8 @@ EXPECTED_TABLES = {
     "user_reposted_video", "user_follower", "user_following", "playlist",
     # 0003 (issue 9)
     "refresh_run", "compliance_task", "table_refresh", "failing_day", "failure_spend",
+    # 0006: endpoints not authorized, days answered empty once
+    "endpoint_access", "empty_day",
 }
 
 

@@ -42,7 +42,7 @@ _CURSOR_RE = re.compile(r"invalid count or cursor", re.IGNORECASE)
 _USER_GONE_RE = re.compile(r"cannot find the user|cannot return this user'?s information", re.IGNORECASE)
 # A user's list (or a playlist) the API will not return: hidden likes, private following, unknown ids.
 _LIST_UNAVAILABLE_RE = re.compile(r"cannot find the (user|playlist)|cannot return this user'?s information"
-                                  r"|information cannot be returned|is private", re.IGNORECASE)
+                                  r"|information cannot be returned|is private|not enabled|hidden", re.IGNORECASE)
 _LIST_PATHS = frozenset({LIKED_VIDEOS_PATH, PINNED_VIDEOS_PATH, REPOSTED_VIDEOS_PATH, FOLLOWERS_PATH,
                          FOLLOWING_PATH, PLAYLIST_INFO_PATH})
 _TEXT_EXCERPT = 200
@@ -186,7 +186,9 @@ def _classify_research(outcome: Outcome) -> Verdict:
         return Verdict(Kind.NOT_FOUND, "user_not_found")
     if outcome.malformed is not None:   # set only on `ok` 2xx pages (http._malformed)
         return Verdict(Kind.RETRY, MALFORMED_PAGE)
-    if outcome.path in _LIST_PATHS and 400 <= status < 500 and _LIST_UNAVAILABLE_RE.search(message):
+    # 403 on a user's list: the user hides it (e.g. liked videos "not enabled"), whatever the wording
+    hidden = status == 403 and outcome.path in _LIST_PATHS and outcome.path != PLAYLIST_INFO_PATH
+    if hidden or (outcome.path in _LIST_PATHS and 400 <= status < 500 and _LIST_UNAVAILABLE_RE.search(message)):
         return Verdict(Kind.NOT_FOUND, "list_unavailable")
     if status >= 400 or (code not in (None, "ok")):
         return Verdict(Kind.FATAL, code or f"http_{status}")

@@ -49,7 +49,7 @@ from crawlspec.client.retry import (
 )
 from crawlspec.client.token import TokenKeeper
 from crawlspec.client.user_endpoints import UserEndpointsMixin
-from crawlspec.errors import ApiError, CredentialsRejected, QuotaExhausted, SpecError
+from crawlspec.errors import ApiError, CredentialsRejected, EndpointNotAuthorized, QuotaExhausted, SpecError
 from crawlspec.logs import get_logger, redact_text
 from crawlspec.storable_text import storable
 
@@ -252,9 +252,12 @@ class TikTokApiRequestClient(UserEndpointsMixin):
             detail += f": {outcome.message}"
         if outcome.log_id:
             detail += f" (log_id {outcome.log_id})"
-        return CredentialsRejected(redact_text(
+        message = redact_text(
             f"{outcome.path}: {why} ({detail}); credentials from {self.credentials.describe_source()}. "
-            "Check that the project is approved for the Research API and its scopes."))
+            "Check that the project is approved for the Research API and its scopes.")
+        if outcome.code == "scope_not_authorized":
+            return EndpointNotAuthorized(message, endpoint=outcome.path)
+        return CredentialsRejected(message)
 
 
 def request_timeout(timeout_s: float | None = None, connect_timeout_s: float | None = None,

@@ -54,11 +54,14 @@ class SimulatorApp:
         self.burst = BurstLimit(clock, *opts.burst_limit) if opts.burst_limit else None
         self.searches = SearchCache(opts.seed)
         self.handlers = {
-            api_fields.VIDEO_QUERY_PATH: endpoints.VideoQuery(corpus, self.searches, self.faults, self.stats_counter),
+            api_fields.VIDEO_QUERY_PATH: endpoints.VideoQuery(
+                corpus, self.searches, self.faults, self.stats_counter,
+                endpoints.EmptyOutage(opts.empty_outage, opts.empty_outage_requests, clock.today)),
             api_fields.USER_INFO_PATH: endpoints.UserInfo(corpus),
             api_fields.COMMENTS_PATH: endpoints.Comments(corpus, gone=self.availability.comment_gone),
             **user_endpoints.handlers(corpus),
         }
+        self.handlers = user_endpoints.refuse_unauthorized(self.handlers, opts.unauthorized_endpoints)
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
         path, _, query_string = target.partition("?")
