@@ -131,8 +131,10 @@ def _guarded(body: Callable[[], int]) -> int:
         print(error_message(error), file=sys.stderr)
         return error.exit_code
     except (HydraException, OmegaConfBaseException) as error:
-        _debug_traceback()
-        print(f"crawlspec: {describe_composition_error(error)}", file=sys.stderr)
+        from crawlspec.logs import redact_text
+
+        _debug_traceback()  # an override as typed may hold a database password: masked
+        print(f"crawlspec: {redact_text(describe_composition_error(error))}", file=sys.stderr)
         return exit_codes.INVALID_INPUT
     except Exception as error:  # a bug: one line, the traceback on request
         _debug_traceback()
