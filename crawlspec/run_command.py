@@ -237,13 +237,13 @@ def smoke_test(config: dict) -> RunOutcome:
 def _smoke_test(config: dict) -> RunOutcome:
     from crawlspec.client import TikTokApiRequestClient, TikTokVideoRequest
     from crawlspec.quota import RequestBudget
-    from crawlspec.storage.database import open_database, resolve_db_url
+    from crawlspec.storage.database import display_url, open_existing_database, resolve_db_url
     from crawlspec.storage.ledger import QuotaLedger
 
     api = config.get("api", {})
     db_url = resolve_db_url(config["db"]["url"])
-    engine = open_database(db_url)
-    print(f"database OK: {db_url}", file=sys.stderr)
+    engine = open_existing_database(db_url, upgrade=True)
+    print(f"database OK: {display_url(db_url)}", file=sys.stderr)
     endpoint = open_endpoint(api)
     try:
         budget = RequestBudget(QuotaLedger(engine, limits={"research": int(api.get("daily_quota", 1000))}))

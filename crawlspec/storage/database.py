@@ -9,7 +9,9 @@ export streaming a table) never hold the write lock that a running crawl needs.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -201,6 +203,24 @@ def open_database(url: str, *, upgrade: bool = True, base_dir: Path | None = Non
     return engine
 
 
+def _not_crawlspec(where: str) -> DatabaseLocationError:
+    return DatabaseLocationError(
+        f"{where} is not a crawlspec database (it has no crawlspec schema); point --db / db.url at the "
+        "database `crawlspec run` writes to, or prepare it with `crawlspec db upgrade`")
+
+
+def _has_crawlspec_schema(path: Path) -> bool:
+    """Whether the SQLite file carries a crawlspec migration record (opened read-only, nothing changed)."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'")
+            return found.fetchone() is not None
+    except sqlite3.DatabaseError as err:
+        raise DatabaseLocationError(
+            f"cannot open the SQLite database {path}: {err}; check the file (is it a SQLite database?) or "
+            "choose another db.url / --db") from None
+
+
 def open_existing_database(url: str, *, upgrade: bool = False, base_dir: Path | None = None) -> Engine:
     """For every command but `run` and `db upgrade`: open a crawlspec database, never create one.
 
@@ -216,13 +236,12 @@ def open_existing_database(url: str, *, upgrade: bool = False, base_dir: Path | 
             raise DatabaseLocationError(
                 f"no database at {path}: check --db / db.url (relative paths start from the current "
                 f"directory); `crawlspec run` or `crawlspec db upgrade --db sqlite:///{path}` creates one")
+        if not _has_crawlspec_schema(path):  # checked read-only: another tool's file is left as it is
+            raise _not_crawlspec(str(path))
     engine = open_database(parsed.render_as_string(hide_password=False), upgrade=False)
     try:
         if current_revision(engine) is None:
-            raise DatabaseLocationError(
-                f"{display_url(engine.url)} is not a crawlspec database (it has no crawlspec schema); point "
-                "--db / db.url at the database `crawlspec run` writes to, or prepare it with "
-                "`crawlspec db upgrade`")
+            raise _not_crawlspec(display_url(engine.url))
         if upgrade:
             upgrade_database(engine)
     except BaseException:
