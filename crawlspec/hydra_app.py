@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crawlspec import exit_codes, resolvers, sweep
+from crawlspec import exit_codes, plan_warnings, resolvers, sweep
 from crawlspec.errors import CrawlspecError, SpecError
 
 CONFIG_MODULE = "crawlspec.conf"
@@ -328,6 +328,9 @@ def run_command(command: str, config: dict[str, Any], overrides: list[str],
     if problems:
         raise SpecError(problems)
     compiled = compile_spec(config["spec"])
+    warnings = plan_warnings.config_plan_warnings(config, compiled)
+    if command != "validate":
+        plan_warnings.log_plan_warnings(config, warnings)
     if command == "compile":
         return JobResult(exit_codes.OK, document=compiled.to_document(), overrides=tuple(overrides))
     if command == "validate" and compiled.users is not None:
@@ -338,6 +341,7 @@ def run_command(command: str, config: dict[str, Any], overrides: list[str],
     if command == "validate":
         message = (f"OK: spec {compiled.name} is valid: {len(compiled.windows)} window(s) from "
                    f"{compiled.start} to {compiled.end}, fingerprint {compiled.fingerprint[:12]}")
+        message += "".join(f"\n  warning: {warning}" for warning in warnings)
         return JobResult(exit_codes.OK, message=message, overrides=tuple(overrides))
     if command == "run" and compiled.users is None:   # a users spec has no windows to show
         sweep.begin_progress(config, compiled, job or sweep.JobContext(tuple(overrides)))
