@@ -223,13 +223,13 @@ def refresh(args: argparse.Namespace) -> tuple[RefreshReport, str]:
     from crawlspec.client.compliance import ComplianceClient
     from crawlspec.quota import RequestBudget
     from crawlspec.run_command import database_errors, stop_on_signals
-    from crawlspec.storage.database import display_url, open_database, resolve_db_url
+    from crawlspec.storage.database import display_url, open_existing_database, resolve_db_url
     from crawlspec.storage.ledger import QuotaLedger
 
     db_url = resolve_db_url(args.db)
     credentials = load_credentials(args.credentials_file)
     with database_errors(db_url):
-        engine = open_database(db_url)
+        engine = open_existing_database(db_url, upgrade=True)
         budget = RequestBudget(QuotaLedger(engine, limits={"research": args.daily_quota, "follow": 20_000}))
         stop = threading.Event()
         with ComplianceClient(credentials, args.base_url, before_request=budget, stop_event=stop) as client, \

@@ -190,9 +190,7 @@ def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str
         raw_archive=RawArchive(Path(raw_dir)) if raw_dir else None, stop_event=stop_event)
     settings = RunnerSettings(on_quota_exhausted=api.get("on_quota_exhausted", "wait_next_utc_midnight"),
                               index_lag_days=int(api.get("index_lag_days", 2)),
-                              refetch=bool((config.get("run") or {}).get("refetch", False)),
-                              confirm_empty_after_hours=float((config.get("run") or {}).get(
-                                  "confirm_empty_after_hours", 24)))
+                              **runner_run_settings(config.get("run") or {}))
     with engine.begin() as conn:
         crawls.register_spec(conn, fingerprint=plan.fingerprint, name=plan.name, query=plan.query,
                              fields=list(plan.fields), fetch=dict(plan.fetch), now=utc_now())
@@ -224,6 +222,15 @@ def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str
     return RunOutcome(exit_code, videos=stats.videos, requests=budget.used)
 
 
+def runner_run_settings(run: dict) -> dict[str, Any]:
+    """The `run.*` keys the video runner takes (README "Days the API keeps failing")."""
+    from crawlspec.persistent_failures import DEFAULT_MAX_SPACING_DAYS
+
+    return {"refetch": bool(run.get("refetch", False)), "retry_failing": bool(run.get("retry_failing", False)),
+            "failing_retry_max_days": int(run.get("failing_retry_max_days") or DEFAULT_MAX_SPACING_DAYS),
+            "confirm_empty_after_hours": float(run.get("confirm_empty_after_hours", 24))}
+
+
 def _print_stages(stages: list[Any], exit_code: int) -> None:
     """One line per enrichment stage (comments, user info, ...), after the video summary."""
     lines = [f"  {stage.summary()}" for stage in stages]
@@ -247,7 +254,9 @@ def _print_summary(name: str, stats: Any, db_url: str, quota_left: int) -> None:
     from crawlspec.persistent_failures import summary_lines
 
     lines += summary_lines(stats)
-    if stats.exit_code == exit_codes.RESUMABLE:
+    if getattr(stats, "parked_only", False):
+        lines.append("  resumable: only failing days are left; a later run retries them when due")
+    elif stats.exit_code == exit_codes.RESUMABLE:
         lines.append("  resumable: run the same command again to continue from the last committed page")
     lines += ["  next:", f"    crawlspec status --db {db_url}",
               f"    crawlspec export --db {db_url} --table video --format csv --out videos.csv"]
@@ -266,13 +275,13 @@ def smoke_test(config: dict) -> RunOutcome:
 def _smoke_test(config: dict) -> RunOutcome:
     from crawlspec.client import TikTokApiRequestClient, TikTokVideoRequest
     from crawlspec.quota import RequestBudget
-    from crawlspec.storage.database import open_database, resolve_db_url
+    from crawlspec.storage.database import display_url, open_existing_database, resolve_db_url
     from crawlspec.storage.ledger import QuotaLedger
 
     api = config.get("api", {})
     db_url = resolve_db_url(config["db"]["url"])
-    engine = open_database(db_url)
-    print(f"database OK: {db_url}", file=sys.stderr)
+    engine = open_existing_database(db_url, upgrade=True)
+    print(f"database OK: {display_url(db_url)}", file=sys.stderr)
     endpoint = open_endpoint(api)
     try:
         budget = RequestBudget(QuotaLedger(engine, limits={"research": int(api.get("daily_quota", 1000))}))

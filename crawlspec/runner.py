@@ -56,6 +56,8 @@ class RunnerSettings:
     index_lag_days: int = 2
     refetch: bool = False
     confirm_empty_after_hours: float = empty_windows.DEFAULT_CONFIRM_AFTER_HOURS
+    retry_failing: bool = False        # retry every parked failing day now, due or not
+    failing_retry_max_days: int = failing.DEFAULT_MAX_SPACING_DAYS
 
 
 @dataclass
@@ -73,6 +75,7 @@ class CrawlStats:
     errors: list[str] = field(default_factory=list)
     days_failing: list[str] = field(default_factory=list)   # days recorded as failing by this run
     days_failing_skipped: int = 0      # failing days not yet due for a retry (0 requests sent for them)
+    next_failing_retry: date | None = None  # the earliest retry date of the skipped days
     failed_requests: int = 0           # attempts that failed (charged by the API all the same)
 
     @property
@@ -85,7 +88,15 @@ class CrawlStats:
             return exit_codes.RESUMABLE
         if self.days_failing and not self.windows_done:
             return exit_codes.FAILURE
+        if self.parked_only:
+            return exit_codes.RESUMABLE
         return exit_codes.OK
+
+    @property
+    def parked_only(self) -> bool:
+        """Nothing was collected or tried: every day left is a failing day waiting for its retry date.
+        Not complete (the days are missing) and not a failure (they are retried later): resumable."""
+        return bool(self.days_failing_skipped) and not (self.windows_done or self.days_failing or self.pages)
 
     @property
     def outcome(self) -> str:
@@ -95,6 +106,8 @@ class CrawlStats:
             return f"stopped:{self.stopped}"
         if self.windows_left:
             return "incomplete"
+        if self.parked_only:
+            return "waiting:failing_days"
         return "complete:failing_days" if self.days_failing or self.days_failing_skipped else "complete"
 
 
@@ -169,8 +182,10 @@ class VideoCrawler:
                 checkpoints.covered_days(conn, plan.fingerprint, plan.start, plan.end)
             unfinished = checkpoints.unfinished_windows(conn, plan.fingerprint)
             now = self.ctx.clock()
-            known_failing = failing.failing_days(conn, plan.fingerprint, plan.start, plan.end)
-            waiting = {day for day, state in known_failing.items() if state.retry_after > now.date()}
+            known_failing = failing.failing_days(conn, plan.fingerprint, plan.start, plan.end,
+                                                 max_spacing_days=self.settings.failing_retry_max_days)
+            waiting = set() if self.settings.retry_failing else {
+                day for day, state in known_failing.items() if state.retry_after > now.date()}
             empty = empty_windows.load(conn, plan.fingerprint, plan.start, plan.end, now=now,
                                        confirm_after=self._confirm_empty_after)
             resume, new = plan_windows(plan, covered | waiting | empty.waiting, unfinished,
@@ -185,8 +200,9 @@ class VideoCrawler:
             self.log.info("skipping_covered_days", days=len(covered))
         if waiting:
             self.stats.days_failing_skipped = len(waiting - covered)
+            self.stats.next_failing_retry = min(known_failing[d].retry_after for d in waiting)
             self.log.warning("skipping_failing_days", days=[str(d) for d in sorted(waiting)],
-                             next_retry=str(min(known_failing[d].retry_after for d in waiting)),
+                             next_retry=str(self.stats.next_failing_retry), retry_now="run.retry_failing=true",
                              note="these days kept failing with 5xx; they are retried later, not every run")
         if empty.waiting - covered:
             self.log.info("empty_days_waiting", days=len(empty.waiting - covered),
@@ -377,7 +393,8 @@ class VideoCrawler:
         share, extra = divmod(self.last_fetch_failed_requests, len(days))
         with self.ctx.engine.begin() as conn:
             records = [failing.record_failing_day(conn, self.plan.fingerprint, day, error=err, now=now,
-                                                  requests=share + (extra if i == 0 else 0))
+                                                  requests=share + (extra if i == 0 else 0),
+                                                  max_spacing_days=self.settings.failing_retry_max_days)
                        for i, day in enumerate(days)]
             failing.drop_window(conn, state.id)
         for record in records:

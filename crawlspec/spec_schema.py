@@ -175,7 +175,8 @@ CONFIG_SCHEMA: dict[str, Any] = {
             ),
             "storage": _obj({"raw_dir": {"type": ["string", "null"]}}),
             "log": _obj({"format": {"enum": list(LOG_FORMATS)}, "level": {"enum": list(LOG_LEVELS)}}),
-            "run": _obj({"refetch": {"type": "boolean"},
+            "run": _obj({"refetch": {"type": "boolean"}, "retry_failing": {"type": "boolean"},
+                         "failing_retry_max_days": _int(1, 365, fix="days between retries of a failing day"),
                          "confirm_empty_after_hours": {"type": "number", "minimum": 0}}),
             "spec": SPEC_SCHEMA,
         }

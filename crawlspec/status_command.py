@@ -43,16 +43,13 @@ def collect_status(db_url: str, *, daily_quota: int = 1000) -> dict[str, Any]:
 
     from crawlspec import compliance_status
     from crawlspec.clock import utc_now, utc_today
-    from crawlspec.storage.database import open_database, resolve_db_url
+    from crawlspec.storage.database import open_existing_database, resolve_db_url
 
     url = resolve_db_url(db_url)
-    _require_existing_sqlite_file(url)
-    engine = open_database(url, upgrade=False)
+    engine = open_existing_database(url)
     today = utc_today()
     try:
         with engine.connect() as conn:
-            if not sa.inspect(conn).has_table("crawl_spec"):
-                raise _not_a_crawlspec_db(url)
             specs = [_spec_status(conn, row) for row in conn.execute(sa.text(
                 "SELECT fingerprint, name, query FROM crawl_spec ORDER BY name, fingerprint")).mappings()]
             videos_total = conn.execute(sa.text("SELECT count(*) FROM video")).scalar_one()
@@ -87,28 +84,6 @@ def _endpoints_not_authorized(conn: Any) -> list[dict[str, str]]:
     return [{"endpoint": r.endpoint, "checked_at": str(r.checked_at), "message": r.message or ""}
             for r in conn.execute(sa.text(
                 "SELECT endpoint, checked_at, message FROM endpoint_access ORDER BY endpoint"))]
-
-
-def _require_existing_sqlite_file(url: str) -> None:
-    """`status` reads; it must not leave an empty database behind a mistyped path."""
-    from pathlib import Path
-
-    import sqlalchemy as sa
-
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
-            and Path(parsed.database).parent.exists() and not Path(parsed.database).exists():
-        err = CrawlspecError(f"no database at {parsed.database}: check --db (default {DEFAULT_DB_URL}, "
-                             "relative to the current directory)")
-        err.exit_code = exit_codes.INVALID_INPUT
-        raise err
-
-
-def _not_a_crawlspec_db(url: str) -> CrawlspecError:
-    err = CrawlspecError(f"{_safe_url(url)} holds no crawlspec data yet: run `crawlspec run ...` or "
-                         f"`crawlspec db upgrade --db {_safe_url(url)}` first")
-    err.exit_code = exit_codes.INVALID_INPUT
-    return err
 
 
 def _safe_url(url: str) -> str:

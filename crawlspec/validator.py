@@ -49,7 +49,24 @@ def validate_config(config: Any) -> list[str]:
             "spec: missing; choose a spec with +spec=NAME (./specs/NAME.yaml or a packaged example)"]
     spec = _prepared(config["spec"])
     problems = _schema_problems(_config_validator(), {**config, "spec": spec}, "")
-    return problems + semantic_problems(spec, "spec")
+    return problems + _simulator_problems(config.get("api")) + semantic_problems(spec, "spec")
+
+
+def _simulator_problems(api: Any) -> list[str]:
+    """`api.simulator` dates (api=sim): a date that does not exist is named here, not by the simulator."""
+    simulator = api.get("simulator") if isinstance(api, Mapping) else None
+    if not isinstance(simulator, Mapping):
+        return []
+    from crawlspec.sim.day_ranges import normalise_day_ranges
+
+    problems = []
+    if isinstance(simulator.get("start"), str) and parse_window_date(simulator["start"]) is None:
+        problems.append(f"api.simulator.start: {simulator['start']!r} is not a date; write YYYY-MM-DD")
+    try:
+        normalise_day_ranges(simulator.get("failing_days"))
+    except (TypeError, ValueError) as err:
+        problems.append(f"api.simulator.failing_days: {err}; write START..END[,START..END] in YYYY-MM-DD")
+    return problems
 
 
 def validate_spec(spec: Any, prefix: str = "spec") -> list[str]:
