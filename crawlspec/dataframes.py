@@ -39,6 +39,10 @@ def load(db_url: str | Engine, table: str = "video", *, tag: str | None = None,
     """Table `table` of the crawlspec database at `db_url` (a SQLAlchemy URL, or an Engine) as a DataFrame,
     in primary-key order. `tag` / `spec`: only rows of crawls with that crawl tag / spec name (as
     `crawlspec export --tag/--spec`). Raises `crawlspec.errors.SpecError` for an unknown table."""
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        raise ImportError("crawlspec.load needs pandas: pip install 'crawlspec[pandas]'") from None
     if isinstance(db_url, Engine):
         return _load(db_url, table, tag=tag, spec=spec)
     from crawlspec.storage.database import open_database, resolve_db_url
