@@ -31,7 +31,7 @@ USER_INFO_FIELDS: tuple[str, ...] = (
     "following_count", "likes_count", "video_count", "bio_url",
 )
 
-# Video query language (api-notes 4; the count fields are in today's condition table, section 11).
+# Video query language (api-notes 4); the count fields are in the API docs' current condition table.
 COUNT_QUERY_FIELDS: tuple[str, ...] = ("view_count", "comment_count")   # integer strings
 ORDERED_QUERY_FIELDS: tuple[str, ...] = ("create_date",) + COUNT_QUERY_FIELDS  # take GT/GTE/LT/LTE too
 QUERY_FIELD_NAMES: tuple[str, ...] = (
