@@ -1,7 +1,7 @@
 """`crawlspec` entry point: dispatches to the command modules, importing only what a command needs.
 
 Commands that compose a spec (`run`, `compile`, `validate`, `test`) go through Hydra
-(`crawlspec.hydra_app`); the others (`status`, `export`, `sim`, `db`) use plain argparse and never
+(`crawlspec.hydra_app`); the others (`status`, `export`, `sim`, `db`, `init`) use plain argparse and never
 import Hydra, so they start fast.
 """
 
@@ -29,6 +29,7 @@ PLAIN_COMMANDS: dict[str, tuple[str, str]] = {
     "refresh": ("crawlspec.refresh", "15-day compliance refresh: delete what the API no longer serves"),
     "sim": ("crawlspec.sim.cli", "run the local Research API simulator"),
     "db": ("crawlspec.storage.cli", "database maintenance (`crawlspec db upgrade` applies migrations)"),
+    "init": ("crawlspec.init_command", "write a commented starter spec to ./specs/NAME.yaml"),
 }
 
 

@@ -36,7 +36,7 @@ from crawlspec.errors import (
     SearchIdRejected,
 )
 from crawlspec.logs import get_logger
-from crawlspec.models import CrawlWindow
+from crawlspec.models import Crawl, CrawlWindow
 from crawlspec.quota import QuotaWaiter, RequestBudget
 from crawlspec.storage import checkpoints
 from crawlspec.storage.videos import store_video_page
@@ -181,6 +181,9 @@ class VideoCrawler:
             covered = set() if self.settings.refetch else \
                 checkpoints.covered_days(conn, plan.fingerprint, plan.start, plan.end)
             unfinished = checkpoints.unfinished_windows(conn, plan.fingerprint)
+            if plan.sample:   # the crawl row says it is a random sample (its days are never covered)
+                conn.execute(sa.update(Crawl).where(Crawl.id == self.ctx.crawl_id)
+                             .values(extra_data={"sample": True, "is_random": True}))
             now = self.ctx.clock()
             known_failing = failing.failing_days(conn, plan.fingerprint, plan.start, plan.end,
                                                  max_spacing_days=self.settings.failing_retry_max_days)
@@ -282,7 +285,7 @@ class VideoCrawler:
         request = TikTokVideoRequest(
             query=self.plan.query, start_date=start, end_date=end, max_count=self.plan.max_count,
             cursor=state.cursor if state.search_id or state.cursor else None,
-            search_id=state.search_id, fields=self.plan.fields)
+            search_id=state.search_id, fields=self.plan.fields, is_random=self.plan.sample)
         while True:
             sent_before, delivered = self.ctx.budget.sent_by_this_thread(), False
             try:
@@ -313,7 +316,7 @@ class VideoCrawler:
         videos = response.videos
         now = self.ctx.clock()
         cursor = response.cursor if response.cursor is not None else state.cursor + len(videos)
-        has_more = bool(response.has_more)
+        has_more = bool(response.has_more) and not self.plan.sample   # a sample: one request per window
         if has_more and cursor <= state.cursor:
             raise ApiError(f"the API returned has_more with a cursor that does not advance ({cursor})",
                            endpoint="video query")
@@ -354,6 +357,8 @@ class VideoCrawler:
 
     def _coverable(self, state: checkpoints.WindowState) -> list[date]:
         """Days old enough to be complete in the API's index (newer ones are fetched again later)."""
+        if self.plan.sample:
+            return []   # a random sample never proves a day complete
         newest_complete = self.ctx.clock().date() - timedelta(days=self.settings.index_lag_days)
         return [d for d in Window(state.start_date, state.end_date).days() if d <= newest_complete]
 

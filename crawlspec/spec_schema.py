@@ -92,6 +92,7 @@ SPEC_SCHEMA: dict[str, Any] = _obj(
         "query": QUERY_SCHEMA,
         "window": WINDOW_SCHEMA,
         "tags": _strings(),
+        "sample": {"type": "boolean", "x-fix": "true (a random sample: is_random) or false"},
         "fetch": _obj({"comments": {"type": "boolean"}, "comment_replies": {"type": "boolean"},
                        "user_info": {"type": "boolean"}, "playlists": {"type": "boolean"}}),
         "users": USERS_SCHEMA,

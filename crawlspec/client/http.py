@@ -95,6 +95,19 @@ class TikTokApiRequestClient(UserEndpointsMixin):
         self._search_dates: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self.requests_sent: collections.Counter[str] = collections.Counter()
 
+    @property
+    def before_request(self) -> Callable[[str], None] | None:
+        """Called with the endpoint path before every research attempt (retries included); may raise
+        `QuotaExhausted`, then nothing is sent. Settable after construction (the library client installs
+        its quota budget here on a request client the user built)."""
+        return self._before_request
+
+    @before_request.setter
+    def before_request(self, hook: Callable[[str], None] | None) -> None:
+        if hook is not None and not callable(hook):
+            raise TypeError(f"before_request must be callable or None, got {type(hook).__name__}")
+        self._before_request = hook
+
     @classmethod
     def from_credentials_file(cls, credentials_file: Path | str,
                               api_base_url: str = DEFAULT_API_BASE_URL, **kwargs: Any) -> TikTokApiRequestClient:
