@@ -22,12 +22,12 @@ from typing import Any
 
 from crawlspec.api_fields import MAX_COMMENTS_PER_VIDEO, VIDEO_FIELDS_DEFAULT
 from crawlspec.client import (
-    DEFAULT_API_BASE_URL,
     RawArchive,
     TikTokApiRequestClient,
     TikTokCommentsRequest,
     TikTokUserInfoRequest,
     TikTokVideoRequest,
+    default_api_base_url,
     load_credentials,
 )
 from crawlspec.errors import QuotaExhausted
@@ -51,7 +51,7 @@ class ApiRateLimitWaitStrategy(str, Enum):
 class ApiClientConfig:
     engine: Any = None  # a SQLAlchemy Engine, or None (then results can't be stored)
     api_credentials_file: Path | str | None = None
-    api_base_url: str = DEFAULT_API_BASE_URL
+    api_base_url: str = field(default_factory=default_api_base_url)
     max_api_requests: int | None = None
     raw_responses_output_dir: Path | str | None = None
     api_rate_limit_wait_strategy: ApiRateLimitWaitStrategy | str = ApiRateLimitWaitStrategy.WAIT_NEXT_UTC_MIDNIGHT

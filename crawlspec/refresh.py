@@ -25,7 +25,6 @@ from crawlspec.clock import utc_now
 from crawlspec.errors import ApiError, CrawlspecError, Interrupted, QuotaExhausted
 
 DEFAULT_DB_URL = "sqlite:///crawlspec.db"
-DEFAULT_BASE_URL = "https://open.tiktokapis.com"
 MAX_POLL_WAIT_S = 300.0
 MAX_POLLS_PER_CALL = 20
 
@@ -190,7 +189,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
     add("--db", default=DEFAULT_DB_URL, help=f"database URL (default {DEFAULT_DB_URL})")
-    add("--base-url", default=DEFAULT_BASE_URL, help=f"API base URL (default {DEFAULT_BASE_URL})")
+    add("--base-url", default=None, help="API base URL (default $CRAWLSPEC_API_BASE_URL, else the real API)")
     add("--credentials-file", default="secrets.yaml",
         help="client key/secret YAML (default secrets.yaml); CRAWLSPEC_CLIENT_KEY/SECRET take precedence")
     add("--daily-quota", type=int, default=1000, help="research requests/day shared with `run` (default 1000)")
@@ -219,7 +218,7 @@ def main(argv: list[str]) -> int:
 
 
 def refresh(args: argparse.Namespace) -> tuple[RefreshReport, str]:
-    from crawlspec.client import load_credentials
+    from crawlspec.client import default_api_base_url, load_credentials
     from crawlspec.client.compliance import ComplianceClient
     from crawlspec.quota import RequestBudget
     from crawlspec.run_command import database_errors, stop_on_signals
@@ -232,7 +231,8 @@ def refresh(args: argparse.Namespace) -> tuple[RefreshReport, str]:
         engine = open_existing_database(db_url, upgrade=True)
         budget = RequestBudget(QuotaLedger(engine, limits={"research": args.daily_quota, "follow": 20_000}))
         stop = threading.Event()
-        with ComplianceClient(credentials, args.base_url, before_request=budget, stop_event=stop) as client, \
+        base_url = args.base_url or default_api_base_url()
+        with ComplianceClient(credentials, base_url, before_request=budget, stop_event=stop) as client, \
                 stop_on_signals(stop):
             report = Refresher(engine, client, poll_wait_s=args.poll_wait, stop_event=stop).run()
         engine.dispose()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import json
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -54,6 +55,13 @@ from crawlspec.logs import get_logger, redact_text
 from crawlspec.storable_text import storable
 
 DEFAULT_API_BASE_URL = "https://open.tiktokapis.com"
+API_BASE_URL_VARIABLE = "CRAWLSPEC_API_BASE_URL"
+
+
+def default_api_base_url() -> str:
+    """`$CRAWLSPEC_API_BASE_URL` when set (a proxy, or a local `crawlspec sim`), else the real API."""
+    return os.environ.get(API_BASE_URL_VARIABLE) or DEFAULT_API_BASE_URL
+
 DEFAULT_RETRY = RetryPolicy()
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 DEFAULT_READ_TIMEOUT_S = 330.0   # a slow answer (a 504 was seen after 4 min 11 s) still arrives
@@ -65,7 +73,7 @@ class TikTokApiRequestClient(UserEndpointsMixin):
     """Low-level Research API client (the older tool's interface, plus `api_base_url`); the user,
     reply and playlist endpoints come from `UserEndpointsMixin`."""
 
-    def __init__(self, credentials: Credentials, api_base_url: str = DEFAULT_API_BASE_URL, *,
+    def __init__(self, credentials: Credentials, api_base_url: str | None = None, *,
                  session: requests.Session | None = None, timeout_s: float | None = None,
                  connect_timeout_s: float | None = None, read_timeout_s: float | None = None,
                  retry: RetryPolicy = DEFAULT_RETRY, before_request: Callable[[str], None] | None = None,
@@ -75,7 +83,7 @@ class TikTokApiRequestClient(UserEndpointsMixin):
         """`stop_event` (set by SIGINT/SIGTERM) ends every wait at once and stops further requests
         (`Interrupted`); `sleep` replaces the pause itself in tests. Timeouts: see `request_timeout`."""
         self.credentials = credentials
-        self.api_base_url = api_base_url.rstrip("/")
+        self.api_base_url = (api_base_url or default_api_base_url()).rstrip("/")
         self._owns_session = session is None
         self._session = session or requests.Session()
         self._session.headers.setdefault("User-Agent", f"crawlspec/{__version__}")
@@ -110,7 +118,7 @@ class TikTokApiRequestClient(UserEndpointsMixin):
 
     @classmethod
     def from_credentials_file(cls, credentials_file: Path | str,
-                              api_base_url: str = DEFAULT_API_BASE_URL, **kwargs: Any) -> TikTokApiRequestClient:
+                              api_base_url: str | None = None, **kwargs: Any) -> TikTokApiRequestClient:
         """Credentials from the YAML file (CRAWLSPEC_CLIENT_KEY/SECRET, when both set, take precedence)."""
         return cls(load_credentials(credentials_file), api_base_url, **kwargs)
 
