@@ -5,3 +5,15 @@ imported by the commands that need them, so `crawlspec status` and `export` star
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """`crawlspec.load` (pandas and SQLAlchemy are imported on first use, not with the package)."""
+    if name == "load":
+        from crawlspec.dataframes import load
+
+        return load
+    raise AttributeError(f"module 'crawlspec' has no attribute {name!r}")
+
+
+__all__ = ["__version__", "load"]

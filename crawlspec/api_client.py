@@ -13,7 +13,7 @@ Differences from the older tool, on purpose (README, "Python library"):
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
@@ -22,12 +22,12 @@ from typing import Any
 
 from crawlspec.api_fields import MAX_COMMENTS_PER_VIDEO, VIDEO_FIELDS_DEFAULT
 from crawlspec.client import (
-    DEFAULT_API_BASE_URL,
     RawArchive,
     TikTokApiRequestClient,
     TikTokCommentsRequest,
     TikTokUserInfoRequest,
     TikTokVideoRequest,
+    default_api_base_url,
     load_credentials,
 )
 from crawlspec.errors import QuotaExhausted
@@ -51,7 +51,7 @@ class ApiRateLimitWaitStrategy(str, Enum):
 class ApiClientConfig:
     engine: Any = None  # a SQLAlchemy Engine, or None (then results can't be stored)
     api_credentials_file: Path | str | None = None
-    api_base_url: str = DEFAULT_API_BASE_URL
+    api_base_url: str = field(default_factory=default_api_base_url)
     max_api_requests: int | None = None
     raw_responses_output_dir: Path | str | None = None
     api_rate_limit_wait_strategy: ApiRateLimitWaitStrategy | str = ApiRateLimitWaitStrategy.WAIT_NEXT_UTC_MIDNIGHT
@@ -140,8 +140,8 @@ class TikTokApiClient:
             request_client = TikTokApiRequestClient(
                 load_credentials(config.api_credentials_file), config.api_base_url,
                 before_request=self.budget, raw_archive=archive)
-        else:
-            request_client.before_request = self.budget
+        else:  # the user's own request client: the budget goes first, a hook they installed still runs
+            request_client.before_request = _chain_hooks(self.budget, request_client.before_request)
         self.request_client = request_client
 
     @classmethod
@@ -264,6 +264,17 @@ class TikTokApiClient:
                     if not response.has_more or response.cursor is None or response.cursor <= cursor:
                         break
                     cursor = response.cursor
+
+
+def _chain_hooks(first: Callable[[str], None],
+                 then: Callable[[str], None] | None) -> Callable[[str], None]:
+    if then is None:
+        return first
+
+    def both(path: str) -> None:
+        first(path)
+        then(path)
+    return both
 
 
 def _as_date(value: datetime | date | str) -> date:

@@ -31,11 +31,13 @@ USER_INFO_FIELDS: tuple[str, ...] = (
     "following_count", "likes_count", "video_count", "bio_url",
 )
 
-# Video query language (api-notes 4).
+# Video query language (api-notes 4); the count fields are in the API docs' current condition table.
+COUNT_QUERY_FIELDS: tuple[str, ...] = ("view_count", "comment_count")   # integer strings
+ORDERED_QUERY_FIELDS: tuple[str, ...] = ("create_date",) + COUNT_QUERY_FIELDS  # take GT/GTE/LT/LTE too
 QUERY_FIELD_NAMES: tuple[str, ...] = (
     "create_date", "username", "region_code", "video_id", "hashtag_name", "keyword", "music_id",
     "effect_id", "video_length",
-)
+) + COUNT_QUERY_FIELDS
 OPERATIONS: tuple[str, ...] = ("EQ", "IN", "GT", "GTE", "LT", "LTE")
 VIDEO_LENGTHS: tuple[str, ...] = ("SHORT", "MID", "LONG", "EXTRA_LONG")
 BOOL_OPS: tuple[str, ...] = ("and", "or", "not")

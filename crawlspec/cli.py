@@ -1,7 +1,7 @@
 """`crawlspec` entry point: dispatches to the command modules, importing only what a command needs.
 
 Commands that compose a spec (`run`, `compile`, `validate`, `test`) go through Hydra
-(`crawlspec.hydra_app`); the others (`status`, `export`, `sim`, `db`) use plain argparse and never
+(`crawlspec.hydra_app`); the others (`status`, `export`, `sim`, `db`, `init`) use plain argparse and never
 import Hydra, so they start fast.
 """
 
@@ -25,9 +25,11 @@ HYDRA_COMMANDS: dict[str, str] = {
 PLAIN_COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("crawlspec.status_command", "crawls, windows done/pending, videos stored, quota used today"),
     "export": ("crawlspec.export", "stream stored data to csv / jsonl / parquet"),
+    "report": ("crawlspec.report", "one self-contained HTML page picturing every crawl (calendar, quota, stages)"),
     "refresh": ("crawlspec.refresh", "15-day compliance refresh: delete what the API no longer serves"),
     "sim": ("crawlspec.sim.cli", "run the local Research API simulator"),
     "db": ("crawlspec.storage.cli", "database maintenance (`crawlspec db upgrade` applies migrations)"),
+    "init": ("crawlspec.init_command", "write a commented starter spec to ./specs/NAME.yaml"),
 }
 
 

@@ -6,10 +6,11 @@
   advancing or reaches the API's 1,000-comment limit (the 11th page is never asked for).
 - Checkpoints: one transaction per page holds its comments and the advanced `comment_progress` row,
   so a killed run resumes at the committed cursor and a `done` video is never asked for again.
-- Replies: the API's top-level listing (`video_id`) does not contain replies (api-notes 3.3: replies
-  come from the `comment_id` form; the simulator does the same). `fetch.comment_replies: true` pages
-  the replies of every stored top-level comment with `reply_count > 0`; off by default, because it costs
-  a request per such comment. Replies are stored with `parent_comment_id` = their comment's id.
+- Replies: the `video_id` listing contains replies too (each after its comment; the 1,000-item cap
+  covers comments and replies together). Everything it returns is stored, each reply with
+  `parent_comment_id` = its comment's id. `fetch.comment_replies: true` pages the `comment_id` listing
+  only of top-level comments whose `reply_count` exceeds the replies already stored (those the cap cut
+  off); off by default.
 """
 
 from __future__ import annotations
@@ -138,10 +139,15 @@ class CommentCrawler:
             return [(video_id, video_id) for video_id in videos]
         pairs: list[tuple[int, int]] = []
         for part in _chunks(videos):
-            rows = conn.execute(sa.select(COMMENT.c.id, COMMENT.c.video_id)
+            delivered = dict(conn.execute(
+                sa.select(COMMENT.c.parent_comment_id, sa.func.count())
+                .where(COMMENT.c.video_id.in_(part), COMMENT.c.parent_comment_id != COMMENT.c.video_id)
+                .group_by(COMMENT.c.parent_comment_id)).all())
+            rows = conn.execute(sa.select(COMMENT.c.id, COMMENT.c.video_id, COMMENT.c.reply_count)
                                 .where(COMMENT.c.video_id.in_(part), COMMENT.c.parent_comment_id == COMMENT.c.video_id,
                                        COMMENT.c.reply_count > 0))
-            pairs.extend((row.id, row.video_id) for row in rows)
+            # replies the video listing already delivered are not asked for again
+            pairs.extend((row.id, row.video_id) for row in rows if row.reply_count > delivered.get(row.id, 0))
         return sorted(pairs)
 
     def _page_listing(self, listing: Listing) -> None:

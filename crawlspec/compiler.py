@@ -4,8 +4,9 @@
 - A `raw` query is validated, then sent as written, except that empty `and`/`or`/`not` lists are
   dropped and keys are put in the canonical order (`and`, `or`, `not`; `operation`, `field_name`,
   `field_values`), so that key order in the YAML never changes the fingerprint.
-- The fingerprint is the sha256 of the canonical JSON of `{query, fetch, fields}`: the crawl's
-  identity. Window and tags are not part of it (design section 5).
+- The fingerprint is the sha256 of the canonical JSON of `{query, fetch, fields}` (plus `sample: true`
+  for a random-sample spec): the crawl's identity. Window and tags are not part of it.
+- `sample: true` makes every window one `is_random` request; such runs never cover days.
 """
 
 from __future__ import annotations
@@ -45,18 +46,22 @@ class CompiledSpec:
     max_api_requests: int | None
     max_count: int
     users: UsersPlan | None = None   # a users spec (crawlspec.user_spec): no query, no windows
+    sample: bool = False             # one `is_random` request per window; days are never covered
 
     def to_document(self) -> dict[str, Any]:
         """The `crawlspec compile` JSON document (a stable contract for scripts); a users spec gives
         `{spec, fingerprint, users, info, lists, max_per_list}` instead of query and windows."""
         if self.users is not None:
             return {"spec": self.name, "fingerprint": self.fingerprint, **self.users.to_document()}
-        return {
+        document = {
             "spec": self.name,
             "fingerprint": self.fingerprint,
             "query": self.query,
             "windows": [window.to_document() for window in self.windows],
         }
+        if self.sample:
+            document["sample"] = True
+        return document
 
 
 def compile_spec(spec: Mapping[str, Any], *, today: date | None = None) -> CompiledSpec:
@@ -77,9 +82,10 @@ def compile_spec(spec: Mapping[str, Any], *, today: date | None = None) -> Compi
     end = parse_window_date(full["window"]["end"])
     assert start is not None and end is not None  # validated above
     days_per_query = int(full["window"]["days_per_query"])
+    sample = bool(full.get("sample"))
     return CompiledSpec(
         name=full["name"],
-        fingerprint=fingerprint(query, fetch, fields),
+        fingerprint=fingerprint(query, fetch, fields, sample=sample),
         query=query,
         start=start,
         end=end,
@@ -90,6 +96,7 @@ def compile_spec(spec: Mapping[str, Any], *, today: date | None = None) -> Compi
         tags=tuple(dict.fromkeys(full["tags"])),
         max_api_requests=full["limits"]["max_api_requests"],
         max_count=int(full["limits"]["max_count"]),
+        sample=sample,
     )
 
 
@@ -179,8 +186,12 @@ def requested_fields(fields: str | list[str]) -> tuple[str, ...]:
     return tuple(name for name in api_fields.VIDEO_FIELDS_ALL if name in wanted)
 
 
-def fingerprint(query: Mapping[str, Any], fetch: Mapping[str, bool], fields: tuple[str, ...]) -> str:
-    """sha256 of the canonical JSON of what defines a crawl's results: query, fetch flags, fields."""
-    canonical = json.dumps({"query": query, "fetch": dict(fetch), "fields": list(fields)},
-                           sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+def fingerprint(query: Mapping[str, Any], fetch: Mapping[str, bool], fields: tuple[str, ...],
+                *, sample: bool = False) -> str:
+    """sha256 of the canonical JSON of what defines a crawl's results: query, fetch flags, fields, and
+    `sample: true` for a random sample (absent otherwise, so full crawls keep their fingerprints)."""
+    identity: dict[str, Any] = {"query": query, "fetch": dict(fetch), "fields": list(fields)}
+    if sample:
+        identity["sample"] = True
+    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()

@@ -178,12 +178,36 @@ class MaturedRefetch(Base):
     crawl_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("crawl.id"))
 
 
+class EndpointAccess(Base):
+    """An endpoint the project is not approved for (401 `scope_not_authorized`): not asked again before
+    the next UTC day after `checked_at`; the row is removed when the endpoint answers again."""
+
+    __tablename__ = "endpoint_access"
+
+    endpoint: Mapped[str] = mapped_column(String(128), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class EmptyDay(Base):
+    """A (fingerprint, UTC day) whose window answered no video once: not covered until a second answer,
+    asked after `run.confirm_empty_after_hours`, confirms it (an outage can answer empty without an error)."""
+
+    __tablename__ = "empty_day"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    first_empty_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
 USER_LIST_TABLES: dict[str, type[Base]] = {
     "liked_videos": UserLikedVideo, "pinned_videos": UserPinnedVideo, "reposted_videos": UserRepostedVideo,
     "followers": UserFollower, "following": UserFollowing,
 }
 
 __all__ = [
-    "CommentProgress", "MaturedRefetch", "Playlist", "QuarantinedRecord", "USER_LISTS", "USER_LIST_TABLES", "UserFollower", "UserFollowing",
+    "CommentProgress", "EmptyDay", "EndpointAccess", "MaturedRefetch", "Playlist", "QuarantinedRecord", "USER_LISTS",
+    "USER_LIST_TABLES", "UserFollower", "UserFollowing",
     "UserLikedVideo", "UserListProgress", "UserLookup", "UserPinnedVideo", "UserRepostedVideo",
 ]

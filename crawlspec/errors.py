@@ -37,6 +37,15 @@ class CredentialsRejected(CrawlspecError):
     exit_code = exit_codes.CREDENTIALS_REJECTED
 
 
+class EndpointNotAuthorized(CredentialsRejected):
+    """401 `scope_not_authorized` on one endpoint: the credentials work, the project is not approved for
+    this endpoint. A crawl records it, completes everything else, and exits 77 naming `endpoint`."""
+
+    def __init__(self, message: str, *, endpoint: str):
+        self.endpoint = endpoint
+        super().__init__(message)
+
+
 class DatabaseLocationError(CrawlspecError):
     """The database URL is malformed or points where no database can be created."""
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from crawlspec import exit_codes
-from crawlspec.errors import CrawlspecError, DatabaseLocationError, DatabaseUnavailable, SpecError
+from crawlspec.errors import CrawlspecError, DatabaseUnavailable, SpecError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -170,21 +170,6 @@ def atomic_output(path: Path | None) -> Iterator[IO[bytes]]:
         raise
 
 
-def _check_sqlite_file_exists(url: str) -> None:
-    """Export reads: a missing SQLite file is a mistake, never a reason to create an empty database."""
-    import sqlalchemy as sa
-
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return
-    database = parsed.database or ""
-    if database in ("", ":memory:") or database.startswith("file:"):
-        raise DatabaseLocationError(f"--db {url} is an in-memory database, which holds nothing to export")
-    if not Path(database).is_file():
-        raise DatabaseLocationError(f"no database at {database}: check --db (e.g. --db sqlite:///crawlspec.db, "
-                                    "a path relative to the current directory)")
-
-
 def export_table(db_url: str, table: str, out: str, *, fmt: str | None = None, tag: str | None = None,
                  spec: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
                  warn: Warn | None = None) -> ExportResult:
@@ -209,11 +194,10 @@ def _stream_export(db_url: str, table: str, fmt: str, path: Path | None, *, tag:
                    spec: str | None, batch_size: int, warn: Warn | None) -> int:
     from sqlalchemy.exc import OperationalError
 
-    from crawlspec.storage.database import display_url, open_database, resolve_db_url
+    from crawlspec.storage.database import display_url, open_existing_database, resolve_db_url
 
     url = resolve_db_url(db_url)
-    _check_sqlite_file_exists(url)
-    engine = open_database(url, upgrade=False)
+    engine = open_existing_database(url)
     try:
         with engine.connect() as conn:
             return _export_rows(conn, table, fmt, path, tag=tag, spec=spec, batch_size=batch_size, warn=warn)
@@ -228,13 +212,16 @@ def _stream_export(db_url: str, table: str, fmt: str, path: Path | None, *, tag:
 def _export_rows(conn: Connection, table: str, fmt: str, path: Path | None, *, tag: str | None,
                  spec: str | None, batch_size: int, warn: Warn | None) -> int:
     from crawlspec.export_formats import make_writer
-    from crawlspec.export_query import missing_filter_values, plan_export
+    from crawlspec.export_query import missing_filter_values, plan_export, spec_names
 
     if conn.dialect.name == "postgresql":
         # One consistent snapshot for the rows and their list columns.
         conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
     plan = plan_export(conn, table, tag=tag, spec=spec)
-    for message in missing_filter_values(conn, tag=tag, spec=spec):
+    if spec is not None and spec not in (known := spec_names(conn)):
+        raise SpecError(f"--spec {spec}: no crawl of a spec named {spec!r} in the database (known: "
+                        f"{', '.join(known) or 'none'}); nothing was written")
+    for message in missing_filter_values(conn, tag=tag, spec=None):
         if warn is not None:
             warn(message)
     total = 0

@@ -219,6 +219,11 @@ def missing_filter_values(conn: Connection, *, tag: str | None, spec: str | None
     return warnings
 
 
+def spec_names(conn: Connection) -> list[str]:
+    """The names of the specs crawled into this database, sorted."""
+    return _distinct(conn, _table("crawl").c.spec_name)
+
+
 def _distinct(conn: Connection, column: sa.Column[Any]) -> list[str]:
     return [value for value in conn.execute(sa.select(column).distinct().order_by(column)).scalars()
             if value is not None]

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crawlspec import exit_codes, resolvers, sweep
+from crawlspec import exit_codes, plan_warnings, resolvers, sweep
 from crawlspec.errors import CrawlspecError, SpecError
 
 CONFIG_MODULE = "crawlspec.conf"
@@ -131,8 +131,10 @@ def _guarded(body: Callable[[], int]) -> int:
         print(error_message(error), file=sys.stderr)
         return error.exit_code
     except (HydraException, OmegaConfBaseException) as error:
-        _debug_traceback()
-        print(f"crawlspec: {describe_composition_error(error)}", file=sys.stderr)
+        from crawlspec.logs import redact_text
+
+        _debug_traceback()  # an override as typed may hold a database password: masked
+        print(f"crawlspec: {redact_text(describe_composition_error(error))}", file=sys.stderr)
         return exit_codes.INVALID_INPUT
     except Exception as error:  # a bug: one line, the traceback on request
         _debug_traceback()
@@ -326,6 +328,9 @@ def run_command(command: str, config: dict[str, Any], overrides: list[str],
     if problems:
         raise SpecError(problems)
     compiled = compile_spec(config["spec"])
+    warnings = plan_warnings.config_plan_warnings(config, compiled)
+    if command != "validate":
+        plan_warnings.log_plan_warnings(config, warnings)
     if command == "compile":
         return JobResult(exit_codes.OK, document=compiled.to_document(), overrides=tuple(overrides))
     if command == "validate" and compiled.users is not None:
@@ -336,6 +341,7 @@ def run_command(command: str, config: dict[str, Any], overrides: list[str],
     if command == "validate":
         message = (f"OK: spec {compiled.name} is valid: {len(compiled.windows)} window(s) from "
                    f"{compiled.start} to {compiled.end}, fingerprint {compiled.fingerprint[:12]}")
+        message += "".join(f"\n  warning: {warning}" for warning in warnings)
         return JobResult(exit_codes.OK, message=message, overrides=tuple(overrides))
     if command == "run" and compiled.users is None:   # a users spec has no windows to show
         sweep.begin_progress(config, compiled, job or sweep.JobContext(tuple(overrides)))

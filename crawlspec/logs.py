@@ -161,3 +161,59 @@ def _route_standard_logging(stream: Any, finishing: list[Any]) -> None:
 
 def get_logger(name: str = "crawlspec") -> Any:
     return structlog.get_logger(name)
+
+
+class _LibraryLogger:
+    """Where events go before any `configure_logging` (crawlspec used as a library): through the
+    standard `logging` module when the host application configured it, else to stderr. Never stdout:
+    that belongs to the host's own output."""
+
+    def __init__(self, name: str = "crawlspec") -> None:
+        self._logger = logging.getLogger(name if name.startswith("crawlspec") else "crawlspec")
+
+    def _emit(self, level: int, message: str) -> None:
+        if self._logger.hasHandlers():
+            self._logger.log(level, message)
+        else:
+            sys.stderr.write(message + "\n")
+            sys.stderr.flush()
+
+    def debug(self, message: str) -> None:
+        self._emit(logging.DEBUG, message)
+
+    def info(self, message: str) -> None:
+        self._emit(logging.INFO, message)
+
+    def warning(self, message: str) -> None:
+        self._emit(logging.WARNING, message)
+
+    def error(self, message: str) -> None:
+        self._emit(logging.ERROR, message)
+
+    def critical(self, message: str) -> None:
+        self._emit(logging.CRITICAL, message)
+
+    msg = log = info
+    warn = warning
+    err = exception = error
+    fatal = critical
+
+
+def _library_logger_factory(*args: Any) -> _LibraryLogger:
+    return _LibraryLogger(str(args[0]) if args else "crawlspec")
+
+
+def _configure_library_default() -> None:
+    """Safe defaults for library use, replaced by `configure_logging` (the CLI) or by a host that
+    configures structlog itself."""
+    structlog.configure(
+        processors=[*_enrichers(), structlog.processors.format_exc_info, redact_secrets,
+                    structlog.dev.ConsoleRenderer(colors=False)],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+        logger_factory=_library_logger_factory,
+        cache_logger_on_first_use=False,
+    )
+
+
+if not structlog.is_configured():
+    _configure_library_default()

@@ -1,8 +1,10 @@
 """Persistently failing days: some date ranges answer 500 `internal_error` for months, and every
 failed attempt is charged (api-notes 5). The runner splits a window that still fails after the client's
 retries into halves, down to single days; a single day that still fails is recorded here and skipped
-until `retry_after`, which moves 1, 2, 4, 8, ... (at most 32) days further at each new failure. Failing
-days are never marked covered; a later success clears them.
+until `retry_after`, which moves 1, 2, 4, ... days further at each new failure, at most
+`run.failing_retry_max_days` (default 7: after an API-wide outage no day waits more than a week).
+`run.retry_failing=true` retries every parked day at once. Failing days are never marked covered; a
+later success clears them.
 
 `failure_spend` counts, per UTC day and spec, the attempts that failed (every attempt of a call except
 its successful last one), so `crawlspec status` can show what failures cost. None of these commits.
@@ -25,7 +27,7 @@ from crawlspec.windows import Window
 FAILING_TABLE: sa.Table = FailingDay.__table__  # type: ignore[assignment]
 SPEND_TABLE: sa.Table = FailureSpend.__table__  # type: ignore[assignment]
 WINDOW_TABLE: sa.Table = CrawlWindow.__table__  # type: ignore[assignment]
-MAX_SPACING_DAYS = 32
+DEFAULT_MAX_SPACING_DAYS = 7
 MAX_ERROR_CHARS = 2000
 
 
@@ -39,9 +41,9 @@ class FailingDayState:
     last_error: str | None
 
 
-def retry_spacing(failures: int) -> timedelta:
-    """Days to wait after the `failures`-th failure: 1, 2, 4, 8, 16, 32, 32, ..."""
-    return timedelta(days=min(MAX_SPACING_DAYS, 2 ** max(0, failures - 1)))
+def retry_spacing(failures: int, max_days: int = DEFAULT_MAX_SPACING_DAYS) -> timedelta:
+    """Days to wait after the `failures`-th failure: 1, 2, 4, 8, ..., never more than `max_days`."""
+    return timedelta(days=max(1, min(max_days, 2 ** min(30, max(0, failures - 1)))))
 
 
 def is_persistent_server_failure(err: ApiError) -> bool:
@@ -57,16 +59,20 @@ def halves(window: Window) -> tuple[Window, Window]:
     return Window(days[0], days[middle - 1]), Window(days[middle], days[-1])
 
 
-def failing_days(conn: Connection, fingerprint: str, start: date, end: date) -> dict[date, FailingDayState]:
+def failing_days(conn: Connection, fingerprint: str, start: date, end: date, *,
+                 max_spacing_days: int = DEFAULT_MAX_SPACING_DAYS) -> dict[date, FailingDayState]:
+    """The spec's failing days in [start, end]; a retry date recorded under a larger maximum spacing is
+    brought back to at most `max_spacing_days` after the last failure."""
     table = FAILING_TABLE
     rows = conn.execute(sa.select(table).where(
         table.c.fingerprint == fingerprint, table.c.day >= start, table.c.day <= end))
-    return {row.day: FailingDayState(row.day, row.failures, row.retry_after, row.requests, row.last_log_id,
-                                     row.last_error) for row in rows}
+    return {row.day: FailingDayState(
+        row.day, row.failures, min(row.retry_after, row.last_failed_at.date() + timedelta(days=max_spacing_days)),
+        row.requests, row.last_log_id, row.last_error) for row in rows}
 
 
 def record_failing_day(conn: Connection, fingerprint: str, day: date, *, error: ApiError, requests: int,
-                       now: datetime) -> FailingDayState:
+                       now: datetime, max_spacing_days: int = DEFAULT_MAX_SPACING_DAYS) -> FailingDayState:
     """One more failure of `day`: count it, keep the API's log_id and message, move `retry_after`."""
     table = FAILING_TABLE
     where = sa.and_(table.c.fingerprint == fingerprint, table.c.day == day)
@@ -74,7 +80,7 @@ def record_failing_day(conn: Connection, fingerprint: str, day: date, *, error: 
     failures = 1 if row is None else row.failures + 1
     values = {"failures": failures, "requests": requests + (0 if row is None else row.requests),
               "last_log_id": error.log_id, "last_error": str(error)[:MAX_ERROR_CHARS], "last_failed_at": now,
-              "retry_after": now.date() + retry_spacing(failures)}
+              "retry_after": now.date() + retry_spacing(failures, max_spacing_days)}
     if row is None:
         conn.execute(sa.insert(table).values(fingerprint=fingerprint, day=day, first_failed_at=now, **values))
     else:
@@ -117,7 +123,10 @@ def summary_lines(stats: object) -> list[str]:
     if len(days) > 20:
         lines.append(f"  ... and {len(days) - 20} more failing days")
     if skipped:
-        lines.append(f"  {skipped} known failing days not yet due for a retry were skipped (0 requests)")
+        next_retry = getattr(stats, "next_failing_retry", None)
+        when = f", next retry on or after {next_retry}" if next_retry else ""
+        lines.append(f"  {skipped} known failing days not yet due for a retry were skipped (0 requests{when}; "
+                     "run.retry_failing=true retries them now)")
     if failed:
         lines.append(f"  {failed} requests failed this run (charged all the same); see `crawlspec status`")
     return lines

@@ -13,17 +13,26 @@ Flag semantics (the older tool's, design section 4):
 - `region_codes` is `IN region_code` in `and`, `video_ids` `IN video_id` in `and`.
 
 Normalisation: hashtags lowercased without leading `#`, keywords lowercased, usernames lowercased
-without leading `@`, region codes uppercased, every list de-duplicated and sorted, surrounding
+without `@`, region codes uppercased, every list de-duplicated and sorted, surrounding
 whitespace stripped. Conditions appear in the order of `FLAG_ORDER` (the order of the flag table),
 so the same flags always give the same JSON.
+
+`Cond` checks its values as the older library did and raises `ValueError` for a region code not in
+the API's list, a `create_date` that is not `YYYYMMDD`, a `video_length` not in SHORT/MID/LONG/EXTRA_LONG
+and a `view_count`/`comment_count` that is not a non-negative integer.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 from typing import Any
+
+from crawlspec.api_fields import VIDEO_LENGTHS
+from crawlspec.regions import REGION_CODES
 
 
 class Fields(str, Enum):
@@ -38,6 +47,8 @@ class Fields(str, Enum):
     music_id = "music_id"
     effect_id = "effect_id"
     video_length = "video_length"
+    view_count = "view_count"
+    comment_count = "comment_count"
 
     def __str__(self) -> str:
         return self.value
@@ -61,17 +72,61 @@ F = Fields
 Operations = Op
 
 
+def _check_create_date(value: Any) -> None:
+    datetime.strptime(str(value), "%Y%m%d")  # raises ValueError, as the older library did
+
+
+def _check_region(value: Any) -> None:
+    if value not in REGION_CODES:
+        raise ValueError(f"region_code {value!r} is not one of the API's region codes (upper case, e.g. 'US')")
+
+
+def _check_video_length(value: Any) -> None:
+    if value not in VIDEO_LENGTHS:
+        raise ValueError(f"video_length {value!r} is not one of {', '.join(VIDEO_LENGTHS)}")
+
+
+def _check_count(value: Any) -> None:
+    if not (isinstance(value, str) and value.isascii() and value.isdigit()):
+        raise ValueError(f"count {value!r} is not a non-negative integer written as a string, e.g. '1000'")
+
+
+VALUE_CHECKS: dict[Fields, Callable[[Any], None]] = {
+    Fields.create_date: _check_create_date,
+    Fields.region_code: _check_region,
+    Fields.video_length: _check_video_length,
+    Fields.view_count: _check_count,
+    Fields.comment_count: _check_count,
+}
+
+
 @dataclass(frozen=True)
 class Cond:
-    """One condition. A `str` value becomes a one-element list; a list is kept as given."""
+    """One condition. A `str` value becomes a one-element list; a list is kept as given.
+    Raises `ValueError` for an unknown field or operation and for values the field cannot take."""
 
     field: Fields
     value: str | Sequence[str]
     op: Op
 
+    def __post_init__(self) -> None:
+        field_ = Fields(self.field)
+        Op(self.op)
+        check = VALUE_CHECKS.get(field_)
+        if check is not None:
+            for value in self.field_values:
+                check(value)
+
     @property
     def field_values(self) -> list[str]:
-        return [self.value] if isinstance(self.value, str) else list(self.value)
+        if isinstance(self.value, str) or not isinstance(self.value, Iterable):
+            return [self.value]  # type: ignore[list-item]
+        return list(self.value)
+
+    @property
+    def operation(self) -> Op:
+        """The older library's name for `op`."""
+        return Op(self.op)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -115,6 +170,15 @@ class VideoQuery:
 
 Query = VideoQuery
 
+
+class VideoQueryJSONEncoder(json.JSONEncoder):
+    """`json.dumps(query, cls=VideoQueryJSONEncoder)` writes a `VideoQuery` as the API's query object."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, VideoQuery):
+            return o.as_dict()
+        return super().default(o)
+
 # ---- normalisation ---------------------------------------------------------------------------
 
 
@@ -127,7 +191,7 @@ def normalise_keyword(value: str) -> str:
 
 
 def normalise_username(value: str) -> str:
-    return value.strip().lstrip("@").strip().lower()
+    return value.strip().strip("@").strip().lower()
 
 
 def normalise_region(value: str) -> str:
@@ -145,6 +209,26 @@ def _values(raw: str | Iterable[Any] | None, normalise: Callable[[Any], str]) ->
         return []
     items = raw.split(",") if isinstance(raw, str) else list(raw)
     return sorted({v for v in (normalise(item) for item in items) if v})
+
+
+def get_normalized_hashtag_set(comma_separated_hashtags: str) -> set[str]:
+    """Hashtags of a comma-separated string: lower case, without `#`, blanks dropped."""
+    return set(_values(comma_separated_hashtags, normalise_hashtag))
+
+
+def get_normalized_keyword_set(comma_separated_keywords: str) -> set[str]:
+    """Keywords of a comma-separated string: lower case, blanks dropped."""
+    return set(_values(comma_separated_keywords, normalise_keyword))
+
+
+def get_normalized_username_set(comma_separated_usernames: str) -> set[str]:
+    """Usernames of a comma-separated string: lower case, without `@`, blanks dropped."""
+    return set(_values(comma_separated_usernames, normalise_username))
+
+
+def generate_video_id_query(video_id_list: Iterable[int | str]) -> VideoQuery:
+    """One `IN video_id` condition in `and`; ids written as strings in the order given."""
+    return VideoQuery(and_=Cond(Fields.video_id, [normalise_video_id(v) for v in video_id_list], Op.IN))
 
 
 # flag -> (field, operation style, bool part, normaliser). "any" = one IN, "all" = one EQ per value.
@@ -177,9 +261,10 @@ def _conditions(flag: str, raw: Any) -> list[Cond]:
 
 
 def generate_query(
+    region_codes: str | Sequence[str] | None = None,
     include_any_hashtags: str | Sequence[str] | None = None,
-    exclude_any_hashtags: str | Sequence[str] | None = None,
     include_all_hashtags: str | Sequence[str] | None = None,
+    exclude_any_hashtags: str | Sequence[str] | None = None,
     exclude_all_hashtags: str | Sequence[str] | None = None,
     include_any_keywords: str | Sequence[str] | None = None,
     include_all_keywords: str | Sequence[str] | None = None,
@@ -187,13 +272,14 @@ def generate_query(
     exclude_all_keywords: str | Sequence[str] | None = None,
     only_from_usernames: str | Sequence[str] | None = None,
     exclude_from_usernames: str | Sequence[str] | None = None,
-    region_codes: str | Sequence[str] | None = None,
     video_ids: str | Sequence[str | int] | None = None,
 ) -> VideoQuery:
-    """Build a `VideoQuery` from the older tool's flags (each a list or a comma-separated string).
+    """Build a `VideoQuery` from the older tool's flags (each a list or a comma-separated string),
+    in the older tool's parameter order (positional calls keep working; `video_ids` is new).
 
     Conflicting flags (any/all of one kind, only_from/exclude_from) are the validator's business;
-    here they simply both contribute conditions, as in the older tool.
+    here both contribute conditions (the older tool silently dropped the "all" flag of a kind when
+    its "any" flag was given).
     """
     given = {
         "include_any_hashtags": include_any_hashtags, "include_all_hashtags": include_all_hashtags,

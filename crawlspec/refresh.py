@@ -22,10 +22,9 @@ from typing import Any
 
 from crawlspec import exit_codes
 from crawlspec.clock import utc_now
-from crawlspec.errors import ApiError, CrawlspecError, QuotaExhausted
+from crawlspec.errors import ApiError, CrawlspecError, Interrupted, QuotaExhausted
 
 DEFAULT_DB_URL = "sqlite:///crawlspec.db"
-DEFAULT_BASE_URL = "https://open.tiktokapis.com"
 MAX_POLL_WAIT_S = 300.0
 MAX_POLLS_PER_CALL = 20
 
@@ -82,7 +81,7 @@ class Refresher:
         except QuotaExhausted as err:
             self.report.stopped = "quota"
             self.log.warning("stopping", reason=str(err), resumable=True)
-        except _Interrupted:
+        except (_Interrupted, Interrupted):   # a signal, between polls or during a client's retry wait
             self.report.stopped = "interrupted"
         return self.report
 
@@ -190,7 +189,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
     add("--db", default=DEFAULT_DB_URL, help=f"database URL (default {DEFAULT_DB_URL})")
-    add("--base-url", default=DEFAULT_BASE_URL, help=f"API base URL (default {DEFAULT_BASE_URL})")
+    add("--base-url", default=None, help="API base URL (default $CRAWLSPEC_API_BASE_URL, else the real API)")
     add("--credentials-file", default="secrets.yaml",
         help="client key/secret YAML (default secrets.yaml); CRAWLSPEC_CLIENT_KEY/SECRET take precedence")
     add("--daily-quota", type=int, default=1000, help="research requests/day shared with `run` (default 1000)")
@@ -219,20 +218,22 @@ def main(argv: list[str]) -> int:
 
 
 def refresh(args: argparse.Namespace) -> tuple[RefreshReport, str]:
-    from crawlspec.client import load_credentials
+    from crawlspec.client import default_api_base_url, load_credentials
     from crawlspec.client.compliance import ComplianceClient
     from crawlspec.quota import RequestBudget
     from crawlspec.run_command import database_errors, stop_on_signals
-    from crawlspec.storage.database import display_url, open_database, resolve_db_url
+    from crawlspec.storage.database import display_url, open_existing_database, resolve_db_url
     from crawlspec.storage.ledger import QuotaLedger
 
     db_url = resolve_db_url(args.db)
     credentials = load_credentials(args.credentials_file)
     with database_errors(db_url):
-        engine = open_database(db_url)
+        engine = open_existing_database(db_url, upgrade=True)
         budget = RequestBudget(QuotaLedger(engine, limits={"research": args.daily_quota, "follow": 20_000}))
         stop = threading.Event()
-        with ComplianceClient(credentials, args.base_url, before_request=budget) as client, stop_on_signals(stop):
+        base_url = args.base_url or default_api_base_url()
+        with ComplianceClient(credentials, base_url, before_request=budget, stop_event=stop) as client, \
+                stop_on_signals(stop):
             report = Refresher(engine, client, poll_wait_s=args.poll_wait, stop_event=stop).run()
         engine.dispose()
     return report, display_url(db_url)

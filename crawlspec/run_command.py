@@ -4,6 +4,7 @@ runner and a summary a researcher can act on. `hydra_app` calls `run` once per (
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import signal
 import sys
@@ -83,16 +84,31 @@ def database_errors(db_url: str) -> Iterator[None]:
 
 @contextlib.contextmanager
 def stop_on_signals(stop_event: threading.Event) -> Iterator[None]:
-    """SIGINT/SIGTERM set `stop_event`: the in-flight page is committed, then the run exits 75."""
+    """SIGINT/SIGTERM set `stop_event`: every wait ends at once, no further request is sent, the
+    in-flight page is committed, then the run exits 75. A second signal exits 75 immediately (pages
+    committed before are safe; an uncommitted one is rolled back by the database)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     log = get_logger("crawlspec.run")
+    received: list[str] = []
+
+    def stop(name: str) -> None:
+        log.warning("signal_received", signal=name,
+                    note="no new request is sent; finishing the in-flight page (signal again to exit now)")
+        stop_event.set()
 
     def handler(signum: int, _frame: Any) -> None:
-        log.warning("signal_received", signal=signal.Signals(signum).name,
-                    note="finishing the in-flight page; the crawl will be resumable")
-        stop_event.set()
+        # The handler runs on the main thread, which may hold the event's own lock (inside
+        # `stop_event.wait`) or be writing to stderr: setting the event and logging happen on a
+        # helper thread, and the second signal writes with os.write only.
+        name = signal.Signals(signum).name
+        if received or stop_event.is_set():
+            os.write(2, f"crawlspec: second {name}: exiting now (exit 75); committed pages are safe, "
+                        "run the same command again to resume\n".encode())
+            os._exit(exit_codes.RESUMABLE)
+        received.append(name)
+        threading.Thread(target=stop, args=(name,), name="crawlspec-stop", daemon=True).start()
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -128,6 +144,18 @@ def _run(config: dict, overrides: list[str]) -> RunOutcome:
         endpoint.close()
 
 
+def client_options(api: dict) -> dict[str, Any]:
+    """The client's timeouts, retry policy and pacing from the `api` config group."""
+    from crawlspec.client import RetryPolicy
+
+    retry = dict(api.get("retry") or {})
+    if api.get("throttle_max_wait_s") is not None:
+        retry["throttle_max_wait_s"] = float(api["throttle_max_wait_s"])
+    return {"timeout_s": api.get("timeout_s"), "connect_timeout_s": api.get("connect_timeout_s"),
+            "read_timeout_s": api.get("read_timeout_s"), "retry": RetryPolicy(**retry),
+            "max_requests_per_minute": api.get("max_requests_per_minute")}
+
+
 def warn_about_index_lag(end: date, index_lag_days: int) -> None:
     """The API indexes new videos up to 48 h late: say so when a window reaches into that lag."""
     from crawlspec.clock import utc_today
@@ -142,7 +170,7 @@ def warn_about_index_lag(end: date, index_lag_days: int) -> None:
 
 def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str,
            endpoint: ApiEndpoint) -> RunOutcome:
-    from crawlspec.client import RawArchive, RetryPolicy, TikTokApiRequestClient
+    from crawlspec.client import RawArchive, TikTokApiRequestClient
     from crawlspec.enrichment import run_stages
     from crawlspec.quota import QuotaWaiter, RequestBudget
     from crawlspec.runner import RunContext, RunnerSettings, VideoCrawler
@@ -156,16 +184,14 @@ def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str
                                          "follow": int(api.get("daily_quota_follow", 20000))})
     budget = RequestBudget(ledger, max_api_requests=plan.max_api_requests)
     raw_dir = (config.get("storage") or {}).get("raw_dir")
-    client = TikTokApiRequestClient(
-        endpoint.credentials, endpoint.base_url, timeout_s=float(api.get("timeout_s", 120)),
-        retry=RetryPolicy(**(api.get("retry") or {})), before_request=budget,
-        raw_archive=RawArchive(Path(raw_dir)) if raw_dir else None)
     stop_event = threading.Event()
+    client = TikTokApiRequestClient(
+        endpoint.credentials, endpoint.base_url, **client_options(api), before_request=budget,
+        raw_archive=RawArchive(Path(raw_dir)) if raw_dir else None, stop_event=stop_event)
     settings = RunnerSettings(on_quota_exhausted=api.get("on_quota_exhausted", "wait_next_utc_midnight"),
                               index_lag_days=int(api.get("index_lag_days", 2)),
-                              refetch=bool((config.get("run") or {}).get("refetch", False)),
-                              refetch_provisional=bool((config.get("run") or {}).get("refetch_provisional", False)),
-                              stats_lag_days=int(api.get("stats_lag_days", 10)))
+                              stats_lag_days=int(api.get("stats_lag_days", 10)),
+                              **runner_run_settings(config.get("run") or {}))
     with engine.begin() as conn:
         crawls.register_spec(conn, fingerprint=plan.fingerprint, name=plan.name, query=plan.query,
                              fields=list(plan.fields), fetch=dict(plan.fetch), now=utc_now())
@@ -187,7 +213,7 @@ def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str
             stages = [] if stats.stopped else run_stages(plan, ctx, config)  # comments, creators, ...
     exit_code = combined_exit_code([stats.exit_code] + [stage.exit_code for stage in stages])
     outcome = stats.outcome if exit_code == stats.exit_code else next(
-        f"stopped:{s.stopped}" if s.stopped else "failed" for s in stages if s.exit_code == exit_code)
+        s.outcome for s in stages if s.exit_code == exit_code)
     with engine.begin() as conn:
         crawls.finish_crawl(conn, crawl_id, outcome=outcome, exit_code=exit_code,
                             requests=budget.used, videos=stats.videos, now=utc_now())
@@ -195,6 +221,17 @@ def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str
     _print_summary(plan.name, stats, db_url, ledger.remaining("research"))
     _print_stages(stages, exit_code)
     return RunOutcome(exit_code, videos=stats.videos, requests=budget.used)
+
+
+def runner_run_settings(run: dict) -> dict[str, Any]:
+    """The `run.*` keys the video runner takes (README "Days the API keeps failing")."""
+    from crawlspec.persistent_failures import DEFAULT_MAX_SPACING_DAYS
+
+    return {"refetch": bool(run.get("refetch", False)),
+            "refetch_provisional": bool(run.get("refetch_provisional", False)),
+            "retry_failing": bool(run.get("retry_failing", False)),
+            "failing_retry_max_days": int(run.get("failing_retry_max_days") or DEFAULT_MAX_SPACING_DAYS),
+            "confirm_empty_after_hours": float(run.get("confirm_empty_after_hours", 24))}
 
 
 def _print_stages(stages: list[Any], exit_code: int) -> None:
@@ -220,7 +257,9 @@ def _print_summary(name: str, stats: Any, db_url: str, quota_left: int) -> None:
     from crawlspec.persistent_failures import summary_lines
 
     lines += summary_lines(stats)
-    if stats.exit_code == exit_codes.RESUMABLE:
+    if getattr(stats, "parked_only", False):
+        lines.append("  resumable: only failing days are left; a later run retries them when due")
+    elif stats.exit_code == exit_codes.RESUMABLE:
         lines.append("  resumable: run the same command again to continue from the last committed page")
     lines += ["  next:", f"    crawlspec status --db {db_url}",
               f"    crawlspec export --db {db_url} --table video --format csv --out videos.csv"]
@@ -239,13 +278,13 @@ def smoke_test(config: dict) -> RunOutcome:
 def _smoke_test(config: dict) -> RunOutcome:
     from crawlspec.client import TikTokApiRequestClient, TikTokVideoRequest
     from crawlspec.quota import RequestBudget
-    from crawlspec.storage.database import open_database, resolve_db_url
+    from crawlspec.storage.database import display_url, open_existing_database, resolve_db_url
     from crawlspec.storage.ledger import QuotaLedger
 
     api = config.get("api", {})
     db_url = resolve_db_url(config["db"]["url"])
-    engine = open_database(db_url)
-    print(f"database OK: {db_url}", file=sys.stderr)
+    engine = open_existing_database(db_url, upgrade=True)
+    print(f"database OK: {display_url(db_url)}", file=sys.stderr)
     endpoint = open_endpoint(api)
     try:
         budget = RequestBudget(QuotaLedger(engine, limits={"research": int(api.get("daily_quota", 1000))}))

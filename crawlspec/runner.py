@@ -24,18 +24,19 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from crawlspec import exit_codes, provisional
+from crawlspec import empty_windows, exit_codes, provisional
 from crawlspec import persistent_failures as failing
 from crawlspec.clock import utc_now
 from crawlspec.compiler import CompiledSpec
 from crawlspec.errors import (
     ApiError,
+    Interrupted,
     QuotaExhausted,
     RetriesExhausted,
     SearchIdRejected,
 )
 from crawlspec.logs import get_logger
-from crawlspec.models import CrawlWindow
+from crawlspec.models import Crawl, CrawlWindow
 from crawlspec.quota import QuotaWaiter, RequestBudget
 from crawlspec.storage import checkpoints
 from crawlspec.storage.videos import store_video_page
@@ -56,6 +57,9 @@ class RunnerSettings:
     refetch: bool = False
     refetch_provisional: bool = False   # re-fetch once the covered days whose stored counts were provisional
     stats_lag_days: int = 10
+    confirm_empty_after_hours: float = empty_windows.DEFAULT_CONFIRM_AFTER_HOURS
+    retry_failing: bool = False        # retry every parked failing day now, due or not
+    failing_retry_max_days: int = failing.DEFAULT_MAX_SPACING_DAYS
 
 
 @dataclass
@@ -73,6 +77,7 @@ class CrawlStats:
     errors: list[str] = field(default_factory=list)
     days_failing: list[str] = field(default_factory=list)   # days recorded as failing by this run
     days_failing_skipped: int = 0      # failing days not yet due for a retry (0 requests sent for them)
+    next_failing_retry: date | None = None  # the earliest retry date of the skipped days
     failed_requests: int = 0           # attempts that failed (charged by the API all the same)
 
     @property
@@ -85,7 +90,15 @@ class CrawlStats:
             return exit_codes.RESUMABLE
         if self.days_failing and not self.windows_done:
             return exit_codes.FAILURE
+        if self.parked_only:
+            return exit_codes.RESUMABLE
         return exit_codes.OK
+
+    @property
+    def parked_only(self) -> bool:
+        """Nothing was collected or tried: every day left is a failing day waiting for its retry date.
+        Not complete (the days are missing) and not a failure (they are retried later): resumable."""
+        return bool(self.days_failing_skipped) and not (self.windows_done or self.days_failing or self.pages)
 
     @property
     def outcome(self) -> str:
@@ -95,6 +108,8 @@ class CrawlStats:
             return f"stopped:{self.stopped}"
         if self.windows_left:
             return "incomplete"
+        if self.parked_only:
+            return "waiting:failing_days"
         return "complete:failing_days" if self.days_failing or self.days_failing_skipped else "complete"
 
 
@@ -169,15 +184,22 @@ class VideoCrawler:
             covered = set() if self.settings.refetch else \
                 checkpoints.covered_days(conn, plan.fingerprint, plan.start, plan.end)
             unfinished = checkpoints.unfinished_windows(conn, plan.fingerprint)
+            if plan.sample:   # the crawl row says it is a random sample (its days are never covered)
+                conn.execute(sa.update(Crawl).where(Crawl.id == self.ctx.crawl_id)
+                             .values(extra_data={"sample": True, "is_random": True}))
             now = self.ctx.clock()
             if self.settings.refetch_provisional:
                 self.matured_days = provisional.days_to_refetch(
                     conn, plan.fingerprint, plan.start, plan.end, now=now, lag_days=self.settings.stats_lag_days)
                 covered -= self.matured_days
-            known_failing = failing.failing_days(conn, plan.fingerprint, plan.start, plan.end)
-            waiting = {day for day, state in known_failing.items() if state.retry_after > now.date()}
-            resume, new = plan_windows(plan, covered | waiting, unfinished,
-                                       retrying=set(known_failing) - waiting)
+            known_failing = failing.failing_days(conn, plan.fingerprint, plan.start, plan.end,
+                                                 max_spacing_days=self.settings.failing_retry_max_days)
+            waiting = set() if self.settings.retry_failing else {
+                day for day, state in known_failing.items() if state.retry_after > now.date()}
+            empty = empty_windows.load(conn, plan.fingerprint, plan.start, plan.end, now=now,
+                                       confirm_after=self._confirm_empty_after)
+            resume, new = plan_windows(plan, covered | waiting | empty.waiting, unfinished,
+                                       retrying=(set(known_failing) - waiting) | empty.due)
             opened = [checkpoints.open_window(conn, fingerprint=plan.fingerprint, start_date=w.start,
                                               end_date=w.end, crawl_id=self.ctx.crawl_id, now=now)
                       for w in new]
@@ -191,10 +213,18 @@ class VideoCrawler:
                           note="their stored counts were provisional; fetched again once, now final")
         if waiting:
             self.stats.days_failing_skipped = len(waiting - covered)
+            self.stats.next_failing_retry = min(known_failing[d].retry_after for d in waiting)
             self.log.warning("skipping_failing_days", days=[str(d) for d in sorted(waiting)],
-                             next_retry=str(min(known_failing[d].retry_after for d in waiting)),
+                             next_retry=str(self.stats.next_failing_retry), retry_now="run.retry_failing=true",
                              note="these days kept failing with 5xx; they are retried later, not every run")
+        if empty.waiting - covered:
+            self.log.info("empty_days_waiting", days=len(empty.waiting - covered),
+                          note="answered empty once; asked again after run.confirm_empty_after_hours")
         return resume + opened
+
+    @property
+    def _confirm_empty_after(self) -> timedelta:
+        return timedelta(hours=self.settings.confirm_empty_after_hours)
 
     def _crawl_window(self, state: checkpoints.WindowState) -> bool:
         """Page one window to its end; False when it was left to another process (leased)."""
@@ -265,15 +295,19 @@ class VideoCrawler:
         request = TikTokVideoRequest(
             query=self.plan.query, start_date=start, end_date=end, max_count=self.plan.max_count,
             cursor=state.cursor if state.search_id or state.cursor else None,
-            search_id=state.search_id, fields=self.plan.fields)
+            search_id=state.search_id, fields=self.plan.fields, is_random=self.plan.sample)
         while True:
             sent_before, delivered = self.ctx.budget.sent_by_this_thread(), False
             try:
                 response = self.ctx.client.fetch_videos(request)
                 delivered = True
                 return response
+            except Interrupted as err:   # a signal during a retry wait: nothing more is sent
+                raise _StopRun("interrupted") from err
             except QuotaExhausted as err:
                 if not self.ctx.waiter.wait_or_stop(err):
+                    if self.ctx.stop_event.is_set():
+                        raise _StopRun("interrupted") from err
                     self.log.warning("stopping", reason=str(err), resumable=True)
                     raise _StopRun("limit" if err.source == "limit" else "quota") from err
             finally:
@@ -292,7 +326,7 @@ class VideoCrawler:
         videos = response.videos
         now = self.ctx.clock()
         cursor = response.cursor if response.cursor is not None else state.cursor + len(videos)
-        has_more = bool(response.has_more)
+        has_more = bool(response.has_more) and not self.plan.sample   # a sample: one request per window
         if has_more and cursor <= state.cursor:
             raise ApiError(f"the API returned has_more with a cursor that does not advance ({cursor})",
                            endpoint="video query")
@@ -305,8 +339,13 @@ class VideoCrawler:
             if has_more:
                 checkpoints.claim_window(conn, new_state, owner=self.lease_owner, until=now + LEASE, now=now)
             else:
-                checkpoints.mark_days_covered(conn, self.plan.fingerprint, self._coverable(new_state),
+                coverable = empty_windows.settle_window(
+                    conn, self.plan.fingerprint, self._coverable(new_state), videos=new_state.videos, now=now,
+                    confirm_after=self._confirm_empty_after)
+                checkpoints.mark_days_covered(conn, self.plan.fingerprint, coverable,
                                               crawl_id=self.ctx.crawl_id, now=now)
+                if not new_state.videos:
+                    self._log_empty(conn, new_state, covered=len(coverable))
                 failing.clear_failing_days(conn, self.plan.fingerprint,
                                            Window(new_state.start_date, new_state.end_date).days())
                 provisional.mark_refetched(conn, self.plan.fingerprint, self.matured_days.intersection(
@@ -318,8 +357,21 @@ class VideoCrawler:
                       quota_left=self.ctx.budget.remaining())
         return new_state
 
+    def _log_empty(self, conn: sa.Connection, state: checkpoints.WindowState, *, covered: int) -> None:
+        label = _window_label(state)
+        if covered:
+            self.log.info("empty_window_confirmed", window=label, days_covered=covered)
+        elif empty_windows.spec_had_videos(conn, self.plan.fingerprint):
+            self.log.warning("empty_window_suspicious", window=label,
+                             note="no video at all where other days of this spec had videos: possibly an API "
+                             "outage; the days are asked again later, not covered")
+        else:
+            self.log.info("empty_window_unconfirmed", window=label, note="asked again later before covering")
+
     def _coverable(self, state: checkpoints.WindowState) -> list[date]:
         """Days old enough to be complete in the API's index (newer ones are fetched again later)."""
+        if self.plan.sample:
+            return []   # a random sample never proves a day complete
         newest_complete = self.ctx.clock().date() - timedelta(days=self.settings.index_lag_days)
         return [d for d in Window(state.start_date, state.end_date).days() if d <= newest_complete]
 
@@ -359,7 +411,8 @@ class VideoCrawler:
         share, extra = divmod(self.last_fetch_failed_requests, len(days))
         with self.ctx.engine.begin() as conn:
             records = [failing.record_failing_day(conn, self.plan.fingerprint, day, error=err, now=now,
-                                                  requests=share + (extra if i == 0 else 0))
+                                                  requests=share + (extra if i == 0 else 0),
+                                                  max_spacing_days=self.settings.failing_retry_max_days)
                        for i, day in enumerate(days)]
             failing.drop_window(conn, state.id)
         for record in records:

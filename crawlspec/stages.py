@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from crawlspec import exit_codes
-from crawlspec.errors import QuotaExhausted
+from crawlspec.errors import Interrupted, QuotaExhausted
 from crawlspec.models import Crawl, Video, videos_to_crawls
 
 T = TypeVar("T")
@@ -45,12 +45,27 @@ class StageStats:
     failed: int = 0
     stopped: str | None = None
     errors: list[str] = field(default_factory=list)
+    unauthorized: list[str] = field(default_factory=list)   # endpoints answering scope_not_authorized
 
     @property
     def exit_code(self) -> int:
         if self.failed:
             return exit_codes.FAILURE
+        if self.unauthorized:
+            return exit_codes.CREDENTIALS_REJECTED
         return exit_codes.RESUMABLE if self.stopped else exit_codes.OK
+
+    @property
+    def outcome(self) -> str:
+        if self.failed:
+            return "failed"
+        if self.unauthorized:
+            return "not_authorized"
+        return f"stopped:{self.stopped}" if self.stopped else "complete"
+
+    def not_authorized(self, endpoint: str) -> None:
+        if endpoint not in self.unauthorized:
+            self.unauthorized.append(endpoint)
 
     def summary(self) -> str:
         text = (f"{self.name}: {self.records} stored, {self.done} done, {self.skipped} already known, "
@@ -59,6 +74,9 @@ class StageStats:
             text += f", {self.failed} failed"
         if self.stopped:
             text += f", stopped ({self.stopped})"
+        if self.unauthorized:
+            text += (f"; not authorized for this project: {', '.join(self.unauthorized)} "
+                     "(the rest is complete; asked again from the next UTC day)")
         return text
 
 
@@ -74,6 +92,8 @@ def call_with_quota(ctx: Any, fetch: Callable[[], T], log: Any) -> T:
             raise StageStopped("interrupted")
         try:
             return fetch()
+        except Interrupted as err:   # a signal during one of the client's waits
+            raise StageStopped("interrupted") from err
         except QuotaExhausted as err:
             if not ctx.waiter.wait_or_stop(err):
                 log.warning("stopping", reason=str(err), resumable=True)

@@ -49,16 +49,13 @@ def collect_status(db_url: str, *, daily_quota: int = 1000, refresh_days: int = 
 
     from crawlspec import compliance_status
     from crawlspec.clock import utc_now, utc_today
-    from crawlspec.storage.database import open_database, resolve_db_url
+    from crawlspec.storage.database import open_existing_database, resolve_db_url
 
     url = resolve_db_url(db_url)
-    _require_existing_sqlite_file(url)
-    engine = open_database(url, upgrade=False)
+    engine = open_existing_database(url)
     today = utc_today()
     try:
         with engine.connect() as conn:
-            if not sa.inspect(conn).has_table("crawl_spec"):
-                raise _not_a_crawlspec_db(url)
             specs = [_spec_status(conn, row) for row in conn.execute(sa.text(
                 "SELECT fingerprint, name, query FROM crawl_spec ORDER BY name, fingerprint")).mappings()]
             videos_total = conn.execute(sa.text("SELECT count(*) FROM video")).scalar_one()
@@ -67,33 +64,34 @@ def collect_status(db_url: str, *, daily_quota: int = 1000, refresh_days: int = 
             refresh = compliance_status.refresh_status(conn, utc_now(), refresh_days)
             quarantine = compliance_status.quarantine_status(conn)
             metrics = compliance_status.provisional_status(conn, utc_now(), stats_lag_days)
+            not_authorized = _endpoints_not_authorized(conn)
     finally:
         engine.dispose()
     return {"database": _safe_url(url), "today": today.isoformat(), "quota": quota,
             "videos_total": videos_total, "refresh": refresh, "quarantine": quarantine, "metrics": metrics,
-            "specs": specs}
+            "specs": specs, "endpoints_not_authorized": not_authorized}
 
 
-def _require_existing_sqlite_file(url: str) -> None:
-    """`status` reads; it must not leave an empty database behind a mistyped path."""
-    from pathlib import Path
-
+def _empty_days(conn: Any, fingerprint: str) -> list[str]:
+    """Days answered empty once, not covered until a later answer confirms them."""
     import sqlalchemy as sa
 
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
-            and Path(parsed.database).parent.exists() and not Path(parsed.database).exists():
-        err = CrawlspecError(f"no database at {parsed.database}: check --db (default {DEFAULT_DB_URL}, "
-                             "relative to the current directory)")
-        err.exit_code = exit_codes.INVALID_INPUT
-        raise err
+    from crawlspec.empty_windows import unconfirmed_days
+
+    if not sa.inspect(conn).has_table("empty_day"):
+        return []
+    return [str(_as_date(day)) for day in unconfirmed_days(conn, fingerprint)]
 
 
-def _not_a_crawlspec_db(url: str) -> CrawlspecError:
-    err = CrawlspecError(f"{_safe_url(url)} holds no crawlspec data yet: run `crawlspec run ...` or "
-                         f"`crawlspec db upgrade --db {_safe_url(url)}` first")
-    err.exit_code = exit_codes.INVALID_INPUT
-    return err
+def _endpoints_not_authorized(conn: Any) -> list[dict[str, str]]:
+    """Endpoints the project is not approved for (empty on a database older than the table)."""
+    import sqlalchemy as sa
+
+    if not sa.inspect(conn).has_table("endpoint_access"):
+        return []
+    return [{"endpoint": r.endpoint, "checked_at": str(r.checked_at), "message": r.message or ""}
+            for r in conn.execute(sa.text(
+                "SELECT endpoint, checked_at, message FROM endpoint_access ORDER BY endpoint"))]
 
 
 def _safe_url(url: str) -> str:
@@ -142,6 +140,7 @@ def _spec_status(conn: Any, spec: Any) -> dict[str, Any]:
         "windows_in_progress": [_window(w) for w in windows if w["status"] != "failed"],
         "windows_failed": [_window(w) for w in windows if w["status"] == "failed"],
         "failing_days": compliance_status.failing_days_of(conn, fp),
+        "empty_days_unconfirmed": _empty_days(conn, fp),
         "failed_requests": compliance_status.failed_requests(conn, utc_today(), fp),
         "last_run": None if not last else {
             "crawl_id": last["id"], "started_at": str(last["started_at"]), "finished_at": str(last["finished_at"]),
@@ -197,6 +196,8 @@ def render_text(report: dict[str, Any]) -> str:
                      f"{failed['today']} today, {failed['total']} in total")
     lines += render_refresh(report)
     lines += render_data_quality(report)
+    lines += [f"not authorized for this project: {e['endpoint']} (last asked {e['checked_at']}; asked again "
+              "from the next UTC day)" for e in report.get("endpoints_not_authorized", [])]
     if not report["specs"]:
         lines.append("no crawls yet")
     for spec in report["specs"]:
@@ -218,5 +219,9 @@ def render_text(report: dict[str, Any]) -> str:
         if run:
             code = "" if run["exit_code"] is None else f", exit {run['exit_code']}"
             lines.append(f"  last run: {run['started_at']} {run['outcome']}{code}, {run['requests']} requests")
+        if spec.get("empty_days_unconfirmed"):
+            empty = spec["empty_days_unconfirmed"]
+            lines.append(f"  answered empty once, not covered until confirmed: {len(empty)} days "
+                         f"({empty[0]}..{empty[-1]})")
         lines += render_spec_failures(spec)
     return "\n".join(lines)

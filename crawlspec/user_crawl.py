@@ -8,6 +8,8 @@ killed run resumes at the stored cursor. Freshness, per list:
 - `unavailable` (hidden likes, private following, unknown or refused user): recorded with the API's
   message, not an error, and asked again from the next UTC day;
 - `in_progress`: continued from its cursor; `failed`: tried again by the next run.
+An endpoint answering 401 `scope_not_authorized` (the project is not approved for it) leaves its lists
+untouched, is recorded in `endpoint_access` and asked again from the next UTC day; the stage exits 77.
 Followers/following draw from the separate "follow" quota pool (the client's `before_request`
 charges the pool of each path); every other list draws from the research pool.
 """
@@ -21,9 +23,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from crawlspec.api_fields import LIKED_VIDEOS_PATH, MAX_COUNT, PINNED_VIDEOS_PATH, REPOSTED_VIDEOS_PATH
+from crawlspec import api_fields
+from crawlspec.api_fields import MAX_COUNT
+from crawlspec.endpoint_access import EndpointGate, refused_endpoints
 from crawlspec.enrichment_models import USER_LIST_TABLES, UserListProgress
-from crawlspec.errors import ApiError
+from crawlspec.errors import ApiError, EndpointNotAuthorized
 from crawlspec.logs import get_logger
 from crawlspec.stages import StageStats, StageStopped, call_with_quota, utc_midnight
 from crawlspec.storable_text import storable
@@ -32,9 +36,10 @@ from crawlspec.storage.videos import store_videos
 from crawlspec.user_spec import UsersPlan
 
 PROGRESS = UserListProgress.__table__
+LIST_PATHS = {"liked_videos": api_fields.LIKED_VIDEOS_PATH, "pinned_videos": api_fields.PINNED_VIDEOS_PATH,
+              "reposted_videos": api_fields.REPOSTED_VIDEOS_PATH, "followers": api_fields.FOLLOWERS_PATH,
+              "following": api_fields.FOLLOWING_PATH}
 VIDEO_LISTS = ("liked_videos", "pinned_videos", "reposted_videos")
-VIDEO_LIST_PATHS = {"liked_videos": LIKED_VIDEOS_PATH, "pinned_videos": PINNED_VIDEOS_PATH,
-                    "reposted_videos": REPOSTED_VIDEOS_PATH}
 PEOPLE_COLUMNS = {"followers": "follower_username", "following": "following_username"}
 
 
@@ -90,7 +95,7 @@ def store_list_page(conn: Connection, state: ListState, records: list[dict[str, 
     table = USER_LIST_TABLES[state.list].__table__
     if state.list in VIDEO_LISTS:
         stored = store_videos(conn, records, crawl_id=crawl_id, tags=tags, now=now, log_id=log_id,
-                              endpoint=VIDEO_LIST_PATHS[state.list])
+                              endpoint=LIST_PATHS[state.list])
         other, rows = "video_id", {video_id: {} for video_id in stored.ids}
     else:
         other = PEOPLE_COLUMNS[state.list]
@@ -126,15 +131,18 @@ class UserListCrawler:
 
     def run(self) -> StageStats:
         used_before = self.ctx.budget.used
+        now = self.ctx.clock()
         with self.ctx.engine.connect() as conn:
             states = load_states(conn, self.plan.names, self.plan.lists)
-        now = self.ctx.clock()
+            self.gate = EndpointGate(refused_endpoints(conn), since=utc_midnight(now))
         try:
             for username in self.plan.names:
                 for name in self.plan.lists:
                     state = states.get((username, name))
                     if is_fresh(state, now=now, max_age_days=self.max_age_days):
                         self.stats.skipped += 1
+                    elif self.gate.is_closed(LIST_PATHS[name]):
+                        self.stats.not_authorized(LIST_PATHS[name])
                     else:
                         self._crawl_list(_restart(state) if state else ListState(username, name))
         except StageStopped as stop:
@@ -149,11 +157,21 @@ class UserListCrawler:
             try:
                 response = call_with_quota(self.ctx, lambda req=request: self.ctx.client.fetch_user_list(req),
                                            self.log)
+            except EndpointNotAuthorized as err:
+                self._refused(err)
+                return
             except ApiError as err:
                 self._fail(state, err)
                 return
             self._commit_page(state, response)
         self.stats.done += 1
+
+    def _refused(self, err: EndpointNotAuthorized) -> None:
+        """The project is not approved for this endpoint: record it (not asked again today), go on."""
+        with self.ctx.engine.begin() as conn:
+            self.gate.refused(conn, err.endpoint, str(err), now=self.ctx.clock())
+        self.stats.not_authorized(err.endpoint)
+        self.log.warning("endpoint_not_authorized", endpoint=err.endpoint, error=str(err))
 
     def _commit_page(self, state: ListState, response: Any) -> None:
         now = self.ctx.clock()
@@ -169,6 +187,7 @@ class UserListCrawler:
             state.records += written
             _advance(state, response, self.plan.max_per_list)
             save_checkpoint(conn, state, crawl_id=self.ctx.crawl_id, now=now)
+            self.gate.answered(conn, LIST_PATHS[state.list])
         self.stats.records += written
         self.log.info("user_list_page", username=state.username, list=state.list, records=written,
                       status=state.status, requests_used=self.ctx.budget.used)

@@ -49,7 +49,24 @@ def validate_config(config: Any) -> list[str]:
             "spec: missing; choose a spec with +spec=NAME (./specs/NAME.yaml or a packaged example)"]
     spec = _prepared(config["spec"])
     problems = _schema_problems(_config_validator(), {**config, "spec": spec}, "")
-    return problems + semantic_problems(spec, "spec")
+    return problems + _simulator_problems(config.get("api")) + semantic_problems(spec, "spec")
+
+
+def _simulator_problems(api: Any) -> list[str]:
+    """`api.simulator` dates (api=sim): a date that does not exist is named here, not by the simulator."""
+    simulator = api.get("simulator") if isinstance(api, Mapping) else None
+    if not isinstance(simulator, Mapping):
+        return []
+    from crawlspec.sim.day_ranges import normalise_day_ranges
+
+    problems = []
+    if isinstance(simulator.get("start"), str) and parse_window_date(simulator["start"]) is None:
+        problems.append(f"api.simulator.start: {simulator['start']!r} is not a date; write YYYY-MM-DD")
+    try:
+        normalise_day_ranges(simulator.get("failing_days"))
+    except (TypeError, ValueError) as err:
+        problems.append(f"api.simulator.failing_days: {err}; write START..END[,START..END] in YYYY-MM-DD")
+    return problems
 
 
 def validate_spec(spec: Any, prefix: str = "spec") -> list[str]:
@@ -300,9 +317,9 @@ def condition_problems(condition: Mapping[str, Any], path: str) -> list[str]:
     if operation != "IN" and len(values) != 1:
         problems.append(f"{path}.field_values: {operation} takes exactly one value, got {len(values)}; "
                         "use IN for several values")
-    if operation in ("GT", "GTE", "LT", "LTE") and field_name != "create_date":
-        problems.append(f"{path}.operation: {operation} only applies to create_date; use EQ or IN "
-                        f"for {field_name}")
+    if operation in ("GT", "GTE", "LT", "LTE") and field_name not in api_fields.ORDERED_QUERY_FIELDS:
+        problems.append(f"{path}.operation: {operation} only applies to "
+                        f"{', '.join(api_fields.ORDERED_QUERY_FIELDS)}; use EQ or IN for {field_name}")
     problems += [problem for i, value in enumerate(values)
                  if (problem := _raw_value_problem(field_name, value, f"{path}.field_values[{i}]"))]
     return problems
@@ -317,6 +334,8 @@ def _raw_value_problem(field_name: str, value: str, path: str) -> str | None:
         return f"{path}: {value!r} is not a date as the API wants it; write YYYYMMDD, e.g. 20240301"
     if field_name in ("video_id", "music_id", "effect_id") and not value.isdigit():
         return f"{path}: {value!r} is not an id; {field_name} values are strings of digits"
+    if field_name in api_fields.COUNT_QUERY_FIELDS and not (value.isascii() and value.isdigit()):
+        return f"{path}: {value!r} is not a count; {field_name} values are integers written as strings, e.g. \"1000\""
     if not value.strip():
         return f"{path}: empty value; remove it"
     return None

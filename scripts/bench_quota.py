@@ -8,8 +8,8 @@ Starts a seeded simulator, runs `crawlspec run` (the installed CLI, a subprocess
 the minimum computed from the corpus dump, and their ratio (target 1.00). The minimum:
 - video pages: per window, ceil(matching videos incl. deleted ones / 100), at least 1 (the cursor
   counts deleted videos);
-- comment pages: per matching live video with comment_count > 0, ceil(top-level comments / 100)
-  (top-level comments are capped at 1,000 by the API), at least 1;
+- comment pages: per matching live video with comment_count > 0, ceil(listed items / 100), at least 1:
+  the `video_id` listing holds the comments with their replies, 1,000 items at most in all;
 - user info: one per distinct creator of the matching live videos (the database starts empty).
 """
 
@@ -62,11 +62,12 @@ def minimum(videos: list[dict], comments: list[dict], tags: set[str], spans: lis
     pages = sum(max(1, math.ceil(sum(1 for v in matching if a <= day_of(v) <= b) / 100)) for a, b in spans)
     live = [v for v in matching if not v["_deleted"]]
     wanted = {v["id"] for v in live}
-    top: dict[int, int] = {}
+    listed: dict[int, int] = {}   # the video_id listing: comments and their replies, 1,000 items at most
     for comment in comments:
-        if comment["video_id"] in wanted and comment["parent_comment_id"] == comment["video_id"]:
-            top[comment["video_id"]] = top.get(comment["video_id"], 0) + 1
-    comment_pages = sum(max(1, math.ceil(top.get(v["id"], 0) / 100)) for v in live if v.get("comment_count", 0))
+        if comment["video_id"] in wanted:
+            listed[comment["video_id"]] = listed.get(comment["video_id"], 0) + 1
+    comment_pages = sum(max(1, math.ceil(min(listed.get(v["id"], 0), 1000) / 100))
+                        for v in live if v.get("comment_count", 0))
     creators = {v["username"].replace("\x00", "") for v in live if v.get("username")}
     return {"video query": pages, "comments": comment_pages, "user info": len(creators)}
 

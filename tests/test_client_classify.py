@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 import requests
 
-from crawlspec.api_fields import COMMENTS_PATH, TOKEN_PATH, USER_INFO_PATH, VIDEO_QUERY_PATH
+from crawlspec.api_fields import (
+    COMMENTS_PATH,
+    FOLLOWERS_PATH,
+    LIKED_VIDEOS_PATH,
+    PLAYLIST_INFO_PATH,
+    TOKEN_PATH,
+    USER_INFO_PATH,
+    VIDEO_QUERY_PATH,
+)
 from crawlspec.client import Kind, Outcome, RetryPolicy
 from crawlspec.client.classify import classify, parse_retry_after
 
@@ -22,14 +30,19 @@ def env(code: str, message: str = "", data: dict | None = None) -> dict:
     (200, {"data": {"comments": []}}, COMMENTS_PATH, Kind.OK),                      # no error object
     (500, env("internal_error", "Something went wrong"), VIDEO_QUERY_PATH, Kind.RETRY),
     (503, None, VIDEO_QUERY_PATH, Kind.RETRY),
+    (500, env("ok", data={"videos": [], "has_more": False}), VIDEO_QUERY_PATH, Kind.OK),   # a 5xx with a usable body
+    (500, env("ok", data={"playlist_name": "p", "playlist_video_ids": [1]}), PLAYLIST_INFO_PATH, Kind.OK),
+    (500, env("ok"), PLAYLIST_INFO_PATH, Kind.RETRY),                                # ok but no data
+    (500, env("internal_error", data={"videos": []}), VIDEO_QUERY_PATH, Kind.RETRY),  # data, but not ok
+    (500, {"error": {"code": "internal_error"}}, USER_INFO_PATH, Kind.RETRY),         # bare 500, no message
     (200, None, VIDEO_QUERY_PATH, Kind.UNPARSABLE),                                # non-JSON: one retry
     (200, env("ok"), VIDEO_QUERY_PATH, Kind.UNPARSABLE),                           # ok without data
     (400, env("invalid_params", "Search Id 123 is invalid or expired"), VIDEO_QUERY_PATH, Kind.SEARCH_ID_RETRY),
     (400, env("invalid_params", "Invalid count or cursor"), COMMENTS_PATH, Kind.SEARCH_ID_RETRY),
     (401, env("access_token_invalid", "Access token is invalid"), VIDEO_QUERY_PATH, Kind.TOKEN_EXPIRED),
     (401, env("scope_not_authorized", "no scope"), USER_INFO_PATH, Kind.AUTH),
-    (429, env("rate_limit_exceeded"), VIDEO_QUERY_PATH, Kind.QUOTA),
-    (429, None, VIDEO_QUERY_PATH, Kind.QUOTA),
+    (429, env("rate_limit_exceeded"), VIDEO_QUERY_PATH, Kind.THROTTLE),
+    (429, None, VIDEO_QUERY_PATH, Kind.THROTTLE),
     (429, env("daily_quota_limit_exceeded"), COMMENTS_PATH, Kind.QUOTA),
     (400, env("invalid_params", "u is invalid: cannot find the user"), USER_INFO_PATH, Kind.NOT_FOUND),
     (400, env("invalid_params", "API cannot return this user's information"), USER_INFO_PATH, Kind.NOT_FOUND),
@@ -39,6 +52,11 @@ def env(code: str, message: str = "", data: dict | None = None) -> dict:
     (408, None, USER_INFO_PATH, Kind.RETRY),
     (404, env("not_found", "?"), USER_INFO_PATH, Kind.FATAL),
     (200, env("scope_permission_missed", "x"), VIDEO_QUERY_PATH, Kind.FATAL),     # non-ok code on HTTP 200
+    (403, env("forbidden", "The user has not enabled liked videos"), LIKED_VIDEOS_PATH, Kind.NOT_FOUND),
+    (403, env("permission_denied", "forbidden"), LIKED_VIDEOS_PATH, Kind.NOT_FOUND),   # any 403 on a list
+    (400, env("invalid_params", "liked videos are hidden"), LIKED_VIDEOS_PATH, Kind.NOT_FOUND),
+    (401, env("scope_not_authorized", "no scope"), FOLLOWERS_PATH, Kind.AUTH),
+    (403, env("forbidden", "no"), VIDEO_QUERY_PATH, Kind.FATAL),
 ])
 def test_research_answers(status: int, body: dict | None, path: str, kind: Kind) -> None:
     assert classify(Outcome(path=path, status=status, body=body, text="<html>" if body is None else "")).kind is kind

@@ -135,9 +135,8 @@ def test_search_id_rejected_beyond_the_limit(stub: StubApi, rec: Recorder) -> No
     assert len(stub.research()) == 3 and rec.waits == [5, 10]
 
 
-@pytest.mark.parametrize("code", ["rate_limit_exceeded", "daily_quota_limit_exceeded"])
-def test_429_is_quota_exhausted_after_exactly_one_attempt(stub: StubApi, rec: Recorder, code: str) -> None:
-    stub.script(VIDEO_QUERY_PATH, api_error(429, code, "quota", "Q429"), PAGE)
+def test_429_daily_quota_code_is_quota_exhausted_after_exactly_one_attempt(stub: StubApi, rec: Recorder) -> None:
+    stub.script(VIDEO_QUERY_PATH, api_error(429, "daily_quota_limit_exceeded", "quota", "Q429"), PAGE)
     with pytest.raises(QuotaExhausted) as info:
         make_client(stub.url, rec).fetch_videos(REQ)
     assert info.value.source == "api" and info.value.exit_code == 75

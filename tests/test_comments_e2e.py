@@ -66,9 +66,19 @@ class Corpus:
                 per_video.setdefault(comment["video_id"], []).append(comment)
         return per_video
 
+    def listings(self) -> dict[int, list[dict]]:
+        """What the `video_id` listing returns per matching live video: each top-level comment followed by
+        its replies (comment ids sort that way), the first 1,000 items in all."""
+        wanted = {video["id"] for video in self.matching()}
+        per_video: dict[int, list[dict]] = {}
+        for comment in self.comments:
+            if comment["video_id"] in wanted:
+                per_video.setdefault(comment["video_id"], []).append(comment)
+        return {video: sorted(items, key=lambda c: c["id"])[:1000] for video, items in per_video.items()}
+
     def comment_pages(self) -> int:
-        """One page per 100 reachable top-level comments of each video whose comment_count > 0."""
-        per_video = self.top_level_comments()
+        """One page per 100 listed items (comments and replies) of each video whose comment_count > 0."""
+        per_video = self.listings()
         return sum(max(1, -(-len(per_video.get(v["id"], [])) // 100))
                    for v in self.matching() if v.get("comment_count", 0) > 0)
 
@@ -112,8 +122,9 @@ def test_every_comment_and_creator_at_the_minimum_quota_then_nothing(crawlspec_e
                                                                       workdir, db_url):
     sim = start_sim(videos=4000, deleted_rate=0.05)
     corpus = dump_and_spec(sim, workdir)
-    per_video = corpus.top_level_comments()
+    per_video = corpus.listings()
     assert any(len(c) == 1000 for c in per_video.values()), "the corpus should hit the 1,000-comment limit"
+    assert any(c["parent_comment_id"] != c["video_id"] for cs in per_video.values() for c in cs), "and list replies"
     assert any(v.get("comment_count", 0) == 0 for v in corpus.matching()), "and have videos without comments"
 
     first = subprocess.run(command(crawlspec_exe, sim, db_url), cwd=workdir, env=sim_env,
@@ -127,7 +138,8 @@ def test_every_comment_and_creator_at_the_minimum_quota_then_nothing(crawlspec_e
     stored_comments = rows(db_url, "SELECT id, video_id, parent_comment_id FROM comment")
     assert len(stored_comments) == len({row[0] for row in stored_comments})
     assert {row[0] for row in stored_comments} == {c["id"] for cs in per_video.values() for c in cs}
-    assert all(parent == video for _id, video, parent in stored_comments)
+    parents = {c["id"]: c["parent_comment_id"] for cs in per_video.values() for c in cs}
+    assert all(parent == parents[comment_id] for comment_id, _video, parent in stored_comments)
     stored_users = {row[0]: row[1] for row in rows(db_url, "SELECT username, follower_count FROM user_info")}
     findable = corpus.creators() & set(corpus.users)
     assert set(stored_users) == findable
@@ -178,7 +190,7 @@ def test_killed_mid_comments_resumes_without_repeating_finished_videos(crawlspec
     assert spent[VIDEO_PATH] == corpus.video_pages()
     stored = rows(db_url, "SELECT id FROM comment")
     assert len(stored) == len(set(stored))
-    assert {row[0] for row in stored} == {c["id"] for cs in corpus.top_level_comments().values() for c in cs}
+    assert {row[0] for row in stored} == {c["id"] for cs in corpus.listings().values() for c in cs}
     assert spent[USER_INFO_PATH] == len(corpus.creators())
 
 

@@ -48,7 +48,7 @@ def test_fetch_and_store_all_stores_comments_and_creators_at_the_minimum(start_s
         comments = set(conn.execute(sa.text("SELECT id FROM comment")).scalars())
         users = set(conn.execute(sa.text("SELECT username FROM user_info")).scalars())
     engine.dispose()
-    assert comments == {c["id"] for cs in corpus.top_level_comments().values() for c in cs}
+    assert comments == {c["id"] for cs in corpus.listings().values() for c in cs}
     assert users == corpus.creators() & set(corpus.users)
 
     again = library_client(sim, tmp_path, db_url).fetch_and_store_all(query_config())
@@ -67,4 +67,4 @@ def test_fetch_all_in_memory_asks_each_creator_once(start_sim, tmp_path, monkeyp
     spent = sim.stats()["requests"]
     assert spent[USER_INFO_PATH] == len(corpus.creators())
     assert spent[COMMENTS_PATH] == corpus.comment_pages()
-    assert {c["id"] for c in result.comments} == {c["id"] for cs in corpus.top_level_comments().values() for c in cs}
+    assert {c["id"] for c in result.comments} == {c["id"] for cs in corpus.listings().values() for c in cs}

@@ -32,6 +32,8 @@ EXPECTED_TABLES = {
     "refresh_run", "compliance_task", "table_refresh", "failing_day", "failure_spend",
     # 0005 (real API data)
     "quarantine", "matured_refetch",
+    # 0006: endpoints not authorized, days answered empty once
+    "endpoint_access", "empty_day",
 }
 
 

@@ -103,7 +103,7 @@ def test_middle_days_failing_are_split_out_recorded_and_retried_with_growing_spa
 
     before = video_requests(sim)
     same_night = run(crawlspec_exe, workdir, sim_env, sim, db_url, "2024-04-01")
-    assert same_night.returncode == 0, same_night.stderr[-3000:]
+    assert same_night.returncode == 75, "only parked days are left: not complete, retried later"
     assert video_requests(sim) == before, "failing days are not retried immediately"
     assert '"event": "skipping_failing_days"' in same_night.stderr
 
@@ -116,7 +116,7 @@ def test_middle_days_failing_are_split_out_recorded_and_retried_with_growing_spa
     assert {(d["failures"], d["retry_after"]) for d in report["specs"][0]["failing_days"]} == {(2, "2024-04-04")}
 
     before = video_requests(sim)
-    assert run(crawlspec_exe, workdir, sim_env, sim, db_url, "2024-04-03").returncode == 0
+    assert run(crawlspec_exe, workdir, sim_env, sim, db_url, "2024-04-03").returncode == 75
     assert video_requests(sim) == before, "spacing grows: 1, 2, 4, ... days"
 
 
@@ -142,7 +142,59 @@ def test_a_failing_day_that_recovers_is_collected_and_forgotten(crawlspec_exe, s
 
 
 def test_retry_spacing_and_halves():
-    assert [failing.retry_spacing(n).days for n in range(1, 9)] == [1, 2, 4, 8, 16, 32, 32, 32]
+    assert [failing.retry_spacing(n).days for n in range(1, 7)] == [1, 2, 4, 7, 7, 7], "default maximum: 7"
+    assert [failing.retry_spacing(n, 32).days for n in range(1, 9)] == [1, 2, 4, 8, 16, 32, 32, 32]
+    assert failing.retry_spacing(200, 3).days == 3
     first, second = failing.halves(Window(date(2024, 3, 6), date(2024, 3, 12)))
     assert (first.start, first.end, second.start, second.end) == (
         date(2024, 3, 6), date(2024, 3, 9), date(2024, 3, 10), date(2024, 3, 12))
+
+
+def test_a_retry_date_recorded_under_a_larger_maximum_is_brought_back(sqlite_url: str) -> None:
+    from crawlspec.errors import RetriesExhausted
+    from crawlspec.storage.database import open_database
+
+    engine = open_database(sqlite_url)
+    now = datetime(2024, 4, 1, 3, 0, tzinfo=timezone.utc)
+    error = RetriesExhausted("internal_error", status=500, code="internal_error")
+    with engine.begin() as conn:
+        for _ in range(6):
+            state = failing.record_failing_day(conn, "fp", date(2024, 3, 10), error=error, requests=1, now=now,
+                                               max_spacing_days=32)
+        assert state.retry_after == date(2024, 5, 3)
+        assert failing.failing_days(conn, "fp", date(2024, 3, 1), date(2024, 3, 31))[
+            date(2024, 3, 10)].retry_after == date(2024, 4, 8), "the default maximum (7 days) applies at once"
+        assert failing.failing_days(conn, "fp", date(2024, 3, 1), date(2024, 3, 31), max_spacing_days=2)[
+            date(2024, 3, 10)].retry_after == date(2024, 4, 3)
+    engine.dispose()
+
+
+def test_after_an_api_wide_outage_parked_days_are_not_complete_and_retry_failing_collects_them(
+        crawlspec_exe, start_sim, sim_env, workdir, sqlite_url):
+    outage = start_sim(videos=6000, fail_rate=1.0, today=date(2024, 4, 1))
+    first = run(crawlspec_exe, workdir, sim_env, outage, sqlite_url, "2024-04-01")
+    assert first.returncode == 1, "a run whose every request failed says so"
+    requested = all_days("2024-03-06", "2024-03-16")
+    report = status(crawlspec_exe, sqlite_url, sim_env, "2024-04-01")
+    assert {d["day"] for d in report["specs"][0]["failing_days"]} == requested, "every day is parked"
+
+    healthy = start_sim(videos=6000, today=date(2024, 4, 1))   # same seed: the same corpus, served again
+    dump = workdir / "corpus.jsonl"
+    healthy.dump_corpus(dump)
+    again = run(crawlspec_exe, workdir, sim_env, healthy, sqlite_url, "2024-04-01", "log.format=console")
+    assert again.returncode == 75, again.stderr[-3000:]
+    assert "spec 'holes' complete" not in again.stderr
+    assert "spec 'holes' waiting:failing_days" in again.stderr
+    assert ("11 known failing days not yet due for a retry were skipped (0 requests, next retry on or after "
+            "2024-04-02; run.retry_failing=true retries them now)") in again.stderr
+    assert video_requests(healthy) == 0, "parked days cost nothing before their retry date"
+
+    retried = run(crawlspec_exe, workdir, sim_env, healthy, sqlite_url, "2024-04-01", "run.retry_failing=true")
+    assert retried.returncode == 0, retried.stderr[-3000:]
+    engine = sa.create_engine(sqlite_url)
+    with engine.connect() as conn:
+        stored = {row[0] for row in conn.execute(sa.text("SELECT id FROM video"))}
+        left = conn.execute(sa.text("SELECT count(*) FROM failing_day")).scalar_one()
+    engine.dispose()
+    assert stored == expected_ids(dump, requested) and left == 0
+    assert run(crawlspec_exe, workdir, sim_env, healthy, sqlite_url, "2024-04-01").returncode == 0

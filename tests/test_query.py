@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from crawlspec.query import Cond, F, Fields, Op, VideoQuery, generate_query
+import json
+
+import pytest
+
+from crawlspec.query import (
+    Cond,
+    F,
+    Fields,
+    Op,
+    VideoQuery,
+    VideoQueryJSONEncoder,
+    generate_query,
+    generate_video_id_query,
+    get_normalized_username_set,
+)
 
 
 def test_readme_example_single_values_become_one_element_lists():
@@ -34,10 +48,10 @@ def test_empty_parts_are_left_out_and_f_is_an_alias_of_fields():
     assert VideoQuery().is_empty()
 
 
-def test_fields_cover_the_nine_query_fields():
+def test_fields_cover_the_eleven_query_fields_of_todays_docs():
     assert {f.value for f in Fields} == {
         "create_date", "username", "region_code", "video_id", "hashtag_name", "keyword", "music_id",
-        "effect_id", "video_length",
+        "effect_id", "video_length", "view_count", "comment_count",
     }
     assert [op.value for op in Op] == ["EQ", "IN", "GT", "GTE", "LT", "LTE"]
 
@@ -64,3 +78,40 @@ def test_generate_query_accepts_the_older_cli_comma_separated_form():
 
 def test_generate_query_without_flags_is_empty():
     assert generate_query().as_dict() == {}
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    (Fields.region_code, "invalid"), (Fields.region_code, "us"), (Fields.region_code, ["US", "UK"]),
+    (Fields.create_date, "2024-03-01"), (Fields.create_date, "20240231"),
+    (Fields.video_length, "TINY"),
+    (Fields.view_count, "1e6"), (Fields.view_count, "-1"), (Fields.comment_count, "ten"),
+    (Fields.comment_count, 10),
+])
+def test_cond_rejects_values_the_field_cannot_take_with_value_error(field: Fields, value: object) -> None:
+    with pytest.raises(ValueError):
+        Cond(field, value, Op.EQ)  # type: ignore[arg-type]
+
+
+def test_cond_rejects_an_unknown_operation_and_accepts_count_conditions() -> None:
+    with pytest.raises(ValueError):
+        Cond(Fields.keyword, "x", "LIKE")  # type: ignore[arg-type]
+    cond = Cond(Fields.view_count, "1000", Op.GTE)
+    assert cond.operation is Op.GTE
+    assert cond.as_dict() == {"operation": "GTE", "field_name": "view_count", "field_values": ["1000"]}
+    assert Cond(Fields.comment_count, ["0", "5"], Op.IN).field_values == ["0", "5"]
+
+
+def test_json_encoder_video_id_query_and_username_normalisation_match_the_older_library() -> None:
+    query = generate_video_id_query([7345557461438385450, 123])
+    assert json.loads(json.dumps(query, cls=VideoQueryJSONEncoder)) == {
+        "and": [{"operation": "IN", "field_name": "video_id", "field_values": ["7345557461438385450", "123"]}]
+    }
+    assert get_normalized_username_set("@Mark,sally@, kai ,") == {"mark", "sally", "kai"}
+
+
+def test_generate_query_keeps_the_older_positional_order_region_codes_first() -> None:
+    query = generate_query(["us"], "shoes")
+    assert query.as_dict() == {"and": [
+        {"operation": "IN", "field_name": "hashtag_name", "field_values": ["shoes"]},
+        {"operation": "IN", "field_name": "region_code", "field_values": ["US"]},
+    ]}

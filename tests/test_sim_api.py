@@ -280,10 +280,15 @@ def test_comments_top_level_paging_stops_at_1000(sim):
         if not data["has_more"]:
             break
     assert cursor == 1000 and len(seen) == 1000 and len({c["id"] for c in seen}) == 1000
-    assert all(c["parent_comment_id"] == video_id == c["video_id"] for c in seen)
+    assert all(c["video_id"] == video_id for c in seen)
+    tops = {c["id"] for c in seen if c["parent_comment_id"] == video_id}
+    listed_replies = [c for c in seen if c["parent_comment_id"] != video_id]
+    assert listed_replies and all(r["parent_comment_id"] in tops for r in listed_replies), "replies follow their comment"
+    position = {c["id"]: n for n, c in enumerate(seen)}
+    assert all(position[r["parent_comment_id"]] < position[r["id"]] for r in listed_replies)
     assert_error(post(sim, COMMENTS, {"video_id": video_id, "cursor": 1000}, "id", tok),
                  400, "invalid_params", "Invalid count or cursor")
-    parent = next(c for c in seen if c["reply_count"] > 0)
+    parent = next(c for c in seen if c["parent_comment_id"] == video_id and c["reply_count"] > 0)
     replies = post(sim, COMMENTS, {"comment_id": parent["id"], "max_count": 100}, "id,parent_comment_id", tok)
     data = replies.json()["data"]
     assert data["comments"] and all(r["parent_comment_id"] == parent["id"] for r in data["comments"])

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 def test_smoke_test_spends_one_request_and_needs_no_spec(crawlspec_exe, start_sim, sim_env, tmp_path: Path):
     sim = start_sim()
     db = tmp_path / "smoke.db"
+    subprocess.run([crawlspec_exe, "db", "upgrade", "--db", f"sqlite:///{db}"], check=True, timeout=60)
     result = subprocess.run([crawlspec_exe, "test", f"api.base_url={sim.url}", "api.credentials_file=null",
                              f"db.url=sqlite:///{db}"], cwd=tmp_path, env=sim_env, capture_output=True, text=True,
                             timeout=60)
@@ -26,6 +27,8 @@ def test_smoke_test_spends_one_request_and_needs_no_spec(crawlspec_exe, start_si
 def test_smoke_test_with_wrong_credentials_exits_77(crawlspec_exe, start_sim, sim_env, tmp_path: Path):
     sim = start_sim()
     env = dict(sim_env, CRAWLSPEC_CLIENT_SECRET="not-the-secret")
+    subprocess.run([crawlspec_exe, "db", "upgrade", "--db", f"sqlite:///{tmp_path / 'smoke.db'}"], check=True,
+                   timeout=60)
     result = subprocess.run([crawlspec_exe, "test", f"api.base_url={sim.url}", "api.credentials_file=null",
                              f"db.url=sqlite:///{tmp_path / 'smoke.db'}"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=60)

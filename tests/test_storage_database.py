@@ -92,9 +92,17 @@ def test_plain_postgresql_urls_use_the_installed_psycopg2_driver() -> None:
     assert engine.dialect.driver == "psycopg2"
 
 
-def test_postgres_wrong_user_is_unavailable_with_a_clear_message(pg_url: str) -> None:
+def test_postgres_wrong_user_is_a_configuration_error_with_a_clear_message(pg_url: str) -> None:
     url = sa.engine.make_url(pg_url).set(username="nobody_here", password="pw-x1y2").render_as_string(
         hide_password=False)
-    with pytest.raises(DatabaseUnavailable) as caught:
+    with pytest.raises(DatabaseLocationError) as caught:
         open_database(url)
     assert "nobody_here" in str(caught.value) and "pw-x1y2" not in str(caught.value)
+    assert caught.value.exit_code == exit_codes.INVALID_INPUT
+
+
+def test_postgres_missing_database_is_a_configuration_error(pg_url: str) -> None:
+    url = sa.engine.make_url(pg_url).set(database="no_such_db_y3", password="pw-x1y2")
+    with pytest.raises(DatabaseLocationError, match="'no_such_db_y3' does not exist") as caught:
+        open_database(url.render_as_string(hide_password=False))
+    assert "pw-x1y2" not in str(caught.value) and caught.value.exit_code == exit_codes.INVALID_INPUT

@@ -82,11 +82,15 @@ def test_composed_default_and_sim_configs_are_valid(tmp_path, monkeypatch):
                                        "latency_ms": 0, "daily_quota": 1000,
                                        "unavailable_rate": 0.0, "failing_days": None, "compliance_polls": 1,
                                        "lowercase_region_rate": 0.0, "oversize_id_rate": 0.0,
-                                       "compliance_file_style": "plain"}
+                                       "compliance_file_style": "plain",
+                                       "burst_limit": None, "playlist_500_ok": False}
     assert sim["api"]["base_url"] is None and sim["api"]["credentials_file"] is None
     assert {k: sim[k] for k in ("db", "storage", "run")} == {"db": {"url": "sqlite:///crawlspec.db"},
                                                             "storage": {"raw_dir": None},
-                                                            "run": {"refetch": False, "refetch_provisional": False}}
+                                                            "run": {"refetch": False, "refetch_provisional": False,
+                                                                    "confirm_empty_after_hours": 24,
+                                                                    "retry_failing": False,
+                                                                    "failing_retry_max_days": 7}}
 
 
 class FakeRuntime(types.ModuleType):

@@ -37,6 +37,7 @@ _EXPORTS: dict[str, str] = {
     "RawArchive": "raw_archive",
     "TikTokApiRequestClient": "http",
     "DEFAULT_API_BASE_URL": "http",
+    "default_api_base_url": "http",
 }
 
 __all__ = [
@@ -66,13 +67,14 @@ __all__ = [
     "TikTokUserListResponse",
     "TikTokPlaylistResponse",
     "load_credentials",
+    "default_api_base_url",
 ]
 
 if TYPE_CHECKING:
     from crawlspec.client.api_requests import TikTokCommentsRequest, TikTokUserInfoRequest, TikTokVideoRequest
     from crawlspec.client.classify import Kind, Outcome, Verdict
     from crawlspec.client.credentials import ENV_CLIENT_KEY, ENV_CLIENT_SECRET, Credentials, load_credentials
-    from crawlspec.client.http import DEFAULT_API_BASE_URL, TikTokApiRequestClient
+    from crawlspec.client.http import DEFAULT_API_BASE_URL, TikTokApiRequestClient, default_api_base_url
     from crawlspec.client.raw_archive import RawArchive
     from crawlspec.client.responses import (
         TikTokCommentsResponse,

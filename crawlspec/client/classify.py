@@ -1,7 +1,9 @@
 """The one place that decides what an API answer (or a failed attempt) means.
 
-`classify(outcome)` returns a `Verdict`: ok, retry (transient), search-id retry, token expired, quota,
-auth, not found or fatal. The client acts on the verdict; nothing else in the package inspects status
+`classify(outcome)` returns a `Verdict`: ok, retry (transient), search-id retry, token expired, throttle,
+quota, auth, not found or fatal. A 429 `rate_limit_exceeded` (or a bare 429) is a throttle: the client
+pauses and retries; only `daily_quota_limit_exceeded` says outright that the day's quota is spent. A 5xx
+whose body is a complete `ok` envelope with its data is an answer, not a failure. The client acts on the verdict; nothing else in the package inspects status
 codes or error messages. Rules follow api-notes sections 1, 6 and 5.1.
 """
 
@@ -32,13 +34,15 @@ CREDENTIAL_ERRORS = frozenset({"invalid_client", "invalid_grant", "unauthorized_
                                "invalid_scope", "invalid_request"})
 TRANSIENT_TOKEN_ERRORS = frozenset({"server_error", "temporarily_unavailable"})
 QUOTA_CODES = frozenset({"rate_limit_exceeded", "daily_quota_limit_exceeded"})
+THROTTLE_CODE = "rate_limit_exceeded"
+DAY_QUOTA_CODE = "daily_quota_limit_exceeded"
 
 _SEARCH_ID_RE = re.compile(r"search id \S* ?is invalid or expired", re.IGNORECASE)
 _CURSOR_RE = re.compile(r"invalid count or cursor", re.IGNORECASE)
 _USER_GONE_RE = re.compile(r"cannot find the user|cannot return this user'?s information", re.IGNORECASE)
 # A user's list (or a playlist) the API will not return: hidden likes, private following, unknown ids.
 _LIST_UNAVAILABLE_RE = re.compile(r"cannot find the (user|playlist)|cannot return this user'?s information"
-                                  r"|information cannot be returned|is private", re.IGNORECASE)
+                                  r"|information cannot be returned|is private|not enabled|hidden", re.IGNORECASE)
 _LIST_PATHS = frozenset({LIKED_VIDEOS_PATH, PINNED_VIDEOS_PATH, REPOSTED_VIDEOS_PATH, FOLLOWERS_PATH,
                          FOLLOWING_PATH, PLAYLIST_INFO_PATH})
 _TEXT_EXCERPT = 200
@@ -51,7 +55,8 @@ class Kind(enum.Enum):
     UNPARSABLE = "unparsable"          # a 2xx body that is not JSON or not a usable page: retried once
     SEARCH_ID_RETRY = "search_id"      # "Search Id N is invalid or expired" / "Invalid count or cursor"
     TOKEN_EXPIRED = "token_expired"    # 401 access_token_invalid: renew the token once
-    QUOTA = "quota"                    # 429: daily quota or rate limit; the runner decides
+    THROTTLE = "throttle"              # 429 rate_limit_exceeded / bare 429: pause, then retry
+    QUOTA = "quota"                    # 429 daily_quota_limit_exceeded: the day's quota; the runner decides
     AUTH = "auth"                      # credentials or scope rejected
     NOT_FOUND = "not_found"            # user endpoints: unknown or refused user
     FATAL = "fatal"                    # any other 4xx or unexpected answer: fatal for the window
@@ -158,9 +163,13 @@ def _classify_token(outcome: Outcome) -> Verdict:
 def _classify_research(outcome: Outcome) -> Verdict:
     status, code, message = outcome.status or 0, outcome.code, outcome.message
     retry_after = parse_retry_after(outcome.retry_after)
-    if status == 429 or code in QUOTA_CODES:
-        return Verdict(Kind.QUOTA, code or "http_429", retry_after)
+    if code == DAY_QUOTA_CODE:
+        return Verdict(Kind.QUOTA, code, retry_after)
+    if status == 429 or code == THROTTLE_CODE:
+        return Verdict(Kind.THROTTLE, code or "http_429", retry_after)
     if status >= 500:
+        if is_complete_ok(outcome):
+            return Verdict(Kind.OK, f"ok_despite_http_{status}")
         return Verdict(Kind.RETRY, f"http_{status}" + (f"_{code}" if code else ""), retry_after)
     if not isinstance(outcome.body, dict):
         if 400 <= status < 500 and status != 408:
@@ -180,13 +189,22 @@ def _classify_research(outcome: Outcome) -> Verdict:
         return Verdict(Kind.NOT_FOUND, "user_not_found")
     if outcome.malformed is not None:   # set only on `ok` 2xx pages (http._malformed)
         return Verdict(Kind.UNPARSABLE, MALFORMED_PAGE)
-    if outcome.path in _LIST_PATHS and 400 <= status < 500 and _LIST_UNAVAILABLE_RE.search(message):
+    # 403 on a user's list: the user hides it (e.g. liked videos "not enabled"), whatever the wording
+    hidden = status == 403 and outcome.path in _LIST_PATHS and outcome.path != PLAYLIST_INFO_PATH
+    if hidden or (outcome.path in _LIST_PATHS and 400 <= status < 500 and _LIST_UNAVAILABLE_RE.search(message)):
         return Verdict(Kind.NOT_FOUND, "list_unavailable")
     if status >= 400 or (code not in (None, "ok")):
         return Verdict(Kind.FATAL, code or f"http_{status}")
     if not isinstance(outcome.body.get("data"), dict):
         return Verdict(Kind.UNPARSABLE, "missing_data")
     return Verdict(Kind.OK, "ok")
+
+
+def is_complete_ok(outcome: Outcome) -> bool:
+    """An `ok` envelope whose data is an object that passed the page check, whatever the HTTP status."""
+    body = outcome.body
+    return (isinstance(body, dict) and outcome.error.get("code") == "ok" and outcome.malformed is None
+            and isinstance(body.get("data"), dict))
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:

@@ -74,18 +74,15 @@ class ComplianceClient(TikTokApiRequestClient):
     def _send(self, path: str, body: Any, fields: str, token_of: Callable[[], str]) -> Outcome:
         if path not in (COMPLIANCE_CREATE_PATH, COMPLIANCE_STATUS_PATH, COMPLIANCE_DOWNLOAD_PATH):
             return super()._send(path, body, fields, token_of)
-        if self._before_request is not None:
-            self._before_request(path)
-        token = token_of()
-        self.requests_sent[path] += 1
+        token = self._admit(path, token_of)
         url, headers = f"{self.api_base_url}{path}", {"Authorization": f"Bearer {token}"}
         try:
             if isinstance(body, IdUpload):   # requests writes the multipart body and its boundary
-                resp = self._session.post(url, headers=headers, timeout=self._timeout_s,
+                resp = self._session.post(url, headers=headers, timeout=self._timeout,
                                           files={"file_data": ("ids.txt", body.ids_text.encode("ascii"), "text/plain")},
                                           data={"category": body.category})
             else:
-                resp = self._session.post(url, data=json.dumps(body).encode("utf-8"), timeout=self._timeout_s,
+                resp = self._session.post(url, data=json.dumps(body).encode("utf-8"), timeout=self._timeout,
                                           headers={**headers, "Content-Type": "application/json"})
         except requests.RequestException as exc:
             return Outcome(path=path, exception=exc)

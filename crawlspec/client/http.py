@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import collections
 import json
+import os
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -36,20 +38,34 @@ from crawlspec.client.responses import (
     parse_json,
 )
 from crawlspec.client.retry import (
+    AttemptFailed,
+    Pacer,
     RetryPolicy,
     SearchIdFailure,
+    ThrottleFailure,
     TransientFailure,
     UnparsableFailure,
+    Wait,
     with_retries,
+    with_throttle,
 )
 from crawlspec.client.token import TokenKeeper
 from crawlspec.client.user_endpoints import UserEndpointsMixin
-from crawlspec.errors import ApiError, CredentialsRejected, QuotaExhausted, SpecError
+from crawlspec.errors import ApiError, CredentialsRejected, EndpointNotAuthorized, QuotaExhausted, SpecError
 from crawlspec.logs import get_logger, redact_text
 from crawlspec.storable_text import storable
 
 DEFAULT_API_BASE_URL = "https://open.tiktokapis.com"
+API_BASE_URL_VARIABLE = "CRAWLSPEC_API_BASE_URL"
+
+
+def default_api_base_url() -> str:
+    """`$CRAWLSPEC_API_BASE_URL` when set (a proxy, or a local `crawlspec sim`), else the real API."""
+    return os.environ.get(API_BASE_URL_VARIABLE) or DEFAULT_API_BASE_URL
+
 DEFAULT_RETRY = RetryPolicy()
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+DEFAULT_READ_TIMEOUT_S = 330.0   # a slow answer (a 504 was seen after 4 min 11 s) still arrives
 _REMEMBERED_SEARCHES = 1024   # search_id -> dates, for next-page requests built without dates
 _TEXT_EXCERPT = 2000
 
@@ -58,29 +74,52 @@ class TikTokApiRequestClient(UserEndpointsMixin):
     """Low-level Research API client (the older tool's interface, plus `api_base_url`); the user,
     reply and playlist endpoints come from `UserEndpointsMixin`."""
 
-    def __init__(self, credentials: Credentials, api_base_url: str = DEFAULT_API_BASE_URL, *,
-                 session: requests.Session | None = None, timeout_s: float = 120,
+    def __init__(self, credentials: Credentials, api_base_url: str | None = None, *,
+                 session: requests.Session | None = None, timeout_s: float | None = None,
+                 connect_timeout_s: float | None = None, read_timeout_s: float | None = None,
                  retry: RetryPolicy = DEFAULT_RETRY, before_request: Callable[[str], None] | None = None,
-                 raw_archive: RawArchive | None = None, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic):
+                 raw_archive: RawArchive | None = None, sleep: Callable[[float], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic, stop_event: threading.Event | None = None,
+                 max_requests_per_minute: float | None = None):
+        """`stop_event` (set by SIGINT/SIGTERM) ends every wait at once and stops further requests
+        (`Interrupted`); `sleep` replaces the pause itself in tests. Timeouts: see `request_timeout`."""
         self.credentials = credentials
-        self.api_base_url = api_base_url.rstrip("/")
+        self.api_base_url = (api_base_url or default_api_base_url()).rstrip("/")
         self._owns_session = session is None
         self._session = session or requests.Session()
         self._session.headers.setdefault("User-Agent", f"crawlspec/{__version__}")
-        self._timeout_s = timeout_s
+        self._timeout = request_timeout(timeout_s, connect_timeout_s, read_timeout_s)
         self._before_request = before_request
         self._raw_archive = raw_archive
         self._log = get_logger("crawlspec.client")
+        self._wait = Wait(stop_event, sleep)
+        self.stop_event = self._wait.stop_event
+        self._pacer = Pacer(max_requests_per_minute, self._wait, clock)
         self._tokens = TokenKeeper(credentials, self.api_base_url + TOKEN_PATH, self._session,
-                                   timeout_s=timeout_s, policy=retry, sleep=sleep, clock=clock, log=self._log)
-        self._post = with_retries(self._attempt_with_token, policy=retry, sleep=sleep, log=self._log)
+                                   timeout_s=self._timeout, policy=retry, sleep=self._wait, clock=clock,
+                                   log=self._log)
+        throttled = with_throttle(self._attempt_with_token, policy=retry, wait=self._wait, log=self._log,
+                                  quota_error=self._throttle_quota)
+        self._post = with_retries(throttled, policy=retry, sleep=self._wait, log=self._log)
         self._search_dates: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self.requests_sent: collections.Counter[str] = collections.Counter()
 
+    @property
+    def before_request(self) -> Callable[[str], None] | None:
+        """Called with the endpoint path before every research attempt (retries included); may raise
+        `QuotaExhausted`, then nothing is sent. Settable after construction (the library client installs
+        its quota budget here on a request client the user built)."""
+        return self._before_request
+
+    @before_request.setter
+    def before_request(self, hook: Callable[[str], None] | None) -> None:
+        if hook is not None and not callable(hook):
+            raise TypeError(f"before_request must be callable or None, got {type(hook).__name__}")
+        self._before_request = hook
+
     @classmethod
     def from_credentials_file(cls, credentials_file: Path | str,
-                              api_base_url: str = DEFAULT_API_BASE_URL, **kwargs: Any) -> TikTokApiRequestClient:
+                              api_base_url: str | None = None, **kwargs: Any) -> TikTokApiRequestClient:
         """Credentials from the YAML file (CRAWLSPEC_CLIENT_KEY/SECRET, when both set, take precedence)."""
         return cls(load_credentials(credentials_file), api_base_url, **kwargs)
 
@@ -163,11 +202,16 @@ class TikTokApiRequestClient(UserEndpointsMixin):
     def _act_on(self, outcome: Outcome, verdict: Verdict) -> dict[str, Any]:
         kind = verdict.kind
         if kind in (Kind.OK, Kind.NOT_FOUND):
+            if outcome.status is not None and outcome.status >= 500:
+                self._log.warning("api_5xx_with_usable_body", endpoint=outcome.path, status=outcome.status,
+                                  log_id=outcome.log_id, note="a complete ok answer: taken, not retried")
             return storable(outcome.body)
         if kind is Kind.RETRY:
             raise TransientFailure(outcome, verdict)
         if kind is Kind.UNPARSABLE:
             raise UnparsableFailure(outcome, verdict)
+        if kind is Kind.THROTTLE:
+            raise ThrottleFailure(outcome, verdict)
         if kind is Kind.SEARCH_ID_RETRY:
             raise SearchIdFailure(outcome, verdict)
         if kind is Kind.QUOTA:
@@ -182,15 +226,12 @@ class TikTokApiRequestClient(UserEndpointsMixin):
 
     def _send(self, path: str, body: dict[str, Any], fields: str, token_of: Callable[[], str]) -> Outcome:
         """Reserve (before_request), then get the token: a run the ledger stops does no network at all."""
-        if self._before_request is not None:
-            self._before_request(path)
-        token = token_of()
-        self.requests_sent[path] += 1
+        token = self._admit(path, token_of)
         url = f"{self.api_base_url}{path}?fields={fields}" if fields else f"{self.api_base_url}{path}"
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         try:
             resp = self._session.post(url, data=json.dumps(body).encode("utf-8"), headers=headers,
-                                      timeout=self._timeout_s)
+                                      timeout=self._timeout)
         except requests.RequestException as exc:
             return Outcome(path=path, exception=exc)
         outcome = _outcome_of(path, resp)
@@ -199,14 +240,30 @@ class TikTokApiRequestClient(UserEndpointsMixin):
                                      outcome.body if outcome.body is not None else outcome.text)
         return outcome
 
+    def _admit(self, path: str, token_of: Callable[[], str]) -> str:
+        """Everything before a research request leaves: no signal yet (else `Interrupted`), client-side
+        pacing, the ledger's reservation, a token. Returns the token; counts the request."""
+        self._wait.check()
+        self._pacer.pace()
+        if self._before_request is not None:
+            self._before_request(path)
+        token = token_of()
+        self.requests_sent[path] += 1
+        return token
+
     # -- errors ------------------------------------------------------------------------------------
 
-    def _quota(self, outcome: Outcome) -> QuotaExhausted:
+    def _throttle_quota(self, failure: AttemptFailed, why: str) -> QuotaExhausted:
+        """A throttle that does not end: treated as the day's quota being spent."""
+        return self._quota(failure.outcome, f"the API kept refusing requests with 429 ({why}), so the "
+                                            "daily quota is taken as used up")
+
+    def _quota(self, outcome: Outcome, why: str = "the daily quota (1,000 requests, reset at 00:00 UTC) "
+                                                  "is used up") -> QuotaExhausted:
         log_suffix = f", log_id {outcome.log_id}" if outcome.log_id else ""
         err = QuotaExhausted(
             f"The API refused the request with HTTP {outcome.status} {outcome.code or ''}".rstrip()
-            + f"{log_suffix}: the daily quota (1,000 requests, reset at 00:00 UTC) is used up or the "
-            "request rate is too high. Committed work is safe; run again later.", source="api")
+            + f"{log_suffix}: {why}. Committed work is safe; run again later.", source="api")
         err.code = outcome.code  # type: ignore[attr-defined]
         err.log_id = outcome.log_id  # type: ignore[attr-defined]
         err.status = outcome.status  # type: ignore[attr-defined]
@@ -219,9 +276,23 @@ class TikTokApiRequestClient(UserEndpointsMixin):
             detail += f": {outcome.message}"
         if outcome.log_id:
             detail += f" (log_id {outcome.log_id})"
-        return CredentialsRejected(redact_text(
+        message = redact_text(
             f"{outcome.path}: {why} ({detail}); credentials from {self.credentials.describe_source()}. "
-            "Check that the project is approved for the Research API and its scopes."))
+            "Check that the project is approved for the Research API and its scopes.")
+        if outcome.code == "scope_not_authorized":
+            return EndpointNotAuthorized(message, endpoint=outcome.path)
+        return CredentialsRejected(message)
+
+
+def request_timeout(timeout_s: float | None = None, connect_timeout_s: float | None = None,
+                    read_timeout_s: float | None = None) -> tuple[float, float]:
+    """(connect, read) seconds for `requests`. `timeout_s`, when given, is both (the older single
+    setting); otherwise each of the two, defaulting to 10 s to connect and 330 s to read."""
+    if timeout_s is not None:
+        return float(timeout_s), float(timeout_s)
+    connect = DEFAULT_CONNECT_TIMEOUT_S if connect_timeout_s is None else float(connect_timeout_s)
+    read = DEFAULT_READ_TIMEOUT_S if read_timeout_s is None else float(read_timeout_s)
+    return connect, read
 
 
 def _outcome_of(path: str, resp: requests.Response) -> Outcome:
@@ -240,9 +311,11 @@ def _outcome_of(path: str, resp: requests.Response) -> Outcome:
 
 
 def _malformed(path: str, status: int, body: dict[str, Any]) -> str | None:
-    """The page_check problem of a successful (`ok`, HTTP 2xx) page; error answers are not pages."""
+    """The page_check problem of a successful page: `ok` (or no code) with HTTP 2xx, or an explicit
+    `ok` envelope with HTTP 5xx (a 5xx carrying a usable page); error answers are not pages."""
     error = body.get("error")
     code = error.get("code") if isinstance(error, dict) else None
-    if not 200 <= status < 300 or code not in (None, "ok"):
+    page_like = (200 <= status < 300 and code in (None, "ok")) or (status >= 500 and code == "ok")
+    if not page_like:
         return None
     return page_problem(path, body.get("data"))

@@ -29,7 +29,7 @@ class TokenKeeper:
     """Holds the current token and its expiry (by the injectable monotonic clock)."""
 
     def __init__(self, credentials: Credentials, token_url: str, session: requests.Session, *,
-                 timeout_s: float, policy: RetryPolicy, sleep: Callable[[float], None],
+                 timeout_s: float | tuple[float, float], policy: RetryPolicy, sleep: Callable[[float], None],
                  clock: Callable[[], float], log: Any):
         self._credentials = credentials
         self._url = token_url

@@ -1,8 +1,9 @@
 """The simulated API, independent of the HTTP server: one `handle()` per request.
 
-Order for research endpoints: count the request, charge the daily quota (429 when exhausted; every
-other outcome, 401s and injected faults included, is charged), check the token (401), inject
-faults, then validate and answer.
+Order for research endpoints: count the request, apply the short-term burst limit if set (429
+`rate_limit_exceeded` with Retry-After, not charged), charge the daily quota (429 with Retry-After to
+00:00 UTC when exhausted; every other outcome, 401s and injected faults included, is charged), check
+the token (401), inject faults, then validate and answer.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from crawlspec.sim.responses import (
     oauth_error,
 )
 from crawlspec.sim.search import SearchCache
-from crawlspec.sim.state import Quota, SimClock, Stats, TokenStore
+from crawlspec.sim.state import BurstLimit, Quota, SimClock, Stats, TokenStore
 
 ADMIN_PREFIX = "/_sim/"
 RESEARCH_FIELDS: dict[str, tuple[str, ...]] = {
@@ -51,33 +52,48 @@ class SimulatorApp:
             self.availability, polls=opts.compliance_polls, seed=opts.seed, quota=self.quota, tokens=self.tokens,
             clock=clock, stats=self.stats_counter, file_style=opts.compliance_file_style)
         self.faults = FaultInjector(opts)
+        self.burst = BurstLimit(clock, *opts.burst_limit) if opts.burst_limit else None
         self.searches = SearchCache(opts.seed)
         self.shapes = RealShapes(opts.seed, lowercase_region_rate=opts.lowercase_region_rate,
                                  oversize_id_rate=opts.oversize_id_rate)
         self.handlers = {
-            api_fields.VIDEO_QUERY_PATH: endpoints.VideoQuery(corpus, self.searches, self.faults, self.stats_counter),
+            api_fields.VIDEO_QUERY_PATH: endpoints.VideoQuery(
+                corpus, self.searches, self.faults, self.stats_counter,
+                endpoints.EmptyOutage(opts.empty_outage, opts.empty_outage_requests, clock.today)),
             api_fields.USER_INFO_PATH: endpoints.UserInfo(corpus),
             api_fields.COMMENTS_PATH: endpoints.Comments(corpus, gone=self.availability.comment_gone),
             **user_endpoints.handlers(corpus),
         }
+        self.handlers = user_endpoints.refuse_unauthorized(self.handlers, opts.unauthorized_endpoints)
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
         path, _, query_string = target.partition("?")
         if path.startswith(compliance.ADMIN_PREFIX):
             return self.compliance.admin(method, path, query_string)
         if path.startswith(ADMIN_PREFIX):
-            return self._admin(method, path)
+            return self._admin(method, path, body)
         self.stats_counter.count_request(path)
         if self.opts.latency_ms:
             time.sleep(self.opts.latency_ms / 1000)
         if path == api_fields.TOKEN_PATH:
             return self._token(method, headers, body)
+        if self.burst is not None and (path in compliance.PATHS or path in RESEARCH_FIELDS):
+            wait = self.burst.retry_after()
+            if wait is not None:
+                self.stats_counter.count_fault("burst_limited")
+                return error_response(ApiError(429, "rate_limit_exceeded", "Too many requests in a short time; "
+                                               "slow down and retry later.", retry_after_s=wait), self.clock.now())
         if path in compliance.PATHS:
             return self.compliance.handle(method, path, headers, body)
         if path in RESEARCH_FIELDS:
             self.availability.sync()
             try:
-                return data_response(self._research(method, path, query_string, headers, body), self.clock.now())
+                response = data_response(self._research(method, path, query_string, headers, body),
+                                         self.clock.now())
+                if self.opts.playlist_500_ok and path == api_fields.PLAYLIST_INFO_PATH:
+                    self.stats_counter.count_fault("playlist_500_ok")
+                    response.status = 500   # the observed quirk: a complete answer under HTTP 500
+                return response
             except ApiError as error:
                 return error_response(error, self.clock.now())
             except _RawFault as fault:
@@ -88,7 +104,7 @@ class SimulatorApp:
 
     def _research(self, method: str, path: str, query_string: str, headers: dict[str, str], body: bytes) -> dict:
         admit_research_request(method, path, headers, quota=self.quota, tokens=self.tokens,
-                               stats=self.stats_counter, today=self.clock.today())
+                               stats=self.stats_counter, today=self.clock.today(), now=self.clock.now())
         if path == api_fields.VIDEO_QUERY_PATH and self.opts.failing_days:
             failing = compliance.failing_day_error(self.opts.failing_days, parse_body(body))
             if failing is not None:
@@ -125,13 +141,27 @@ class SimulatorApp:
 
     # --- admin -------------------------------------------------------------------------------------
 
-    def _admin(self, method: str, path: str) -> Response:
+    def _admin(self, method: str, path: str, body: bytes) -> Response:
         if path == "/_sim/stats" and method == "GET":
             return json_response(200, self.stats())
         if path == "/_sim/advance-day" and method == "POST":
             self.clock.advance_day()
             return json_response(200, self.stats())
+        if path == "/_sim/faults" and method == "POST":
+            return self._fault_burst(body)
         return json_response(404, {"error": {"code": "not_found", "message": f"no admin endpoint {method} {path}"}})
+
+    def _fault_burst(self, body: bytes) -> Response:
+        """`{"server_errors": N}`: the next N research requests answer 500 (charged like any other)."""
+        try:
+            count = json.loads(body.decode("utf-8") or "{}").get("server_errors")
+        except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+            count = None
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            return json_response(400, {"error": {"code": "invalid_params",
+                                                 "message": 'expected {"server_errors": N} with N >= 0'}})
+        self.faults.start_burst(count)
+        return json_response(200, self.stats())
 
     def stats(self) -> dict:
         requests, faults = self.stats_counter.snapshot()
@@ -140,7 +170,7 @@ class SimulatorApp:
                 "quota_limit": self.quota.limits["research"], "follow_quota_used": self.quota.used("follow", today),
                 "follow_quota_limit": self.quota.limits["follow"], "day": today.isoformat(), "now": self.clock.now(),
                 "tokens_issued": self.tokens.issued, "searches_cached": len(self.searches), "faults": faults,
-                "videos": len(self.corpus)}
+                "fault_burst_left": self.faults.burst_left, "videos": len(self.corpus)}
 
 
 class _RawFault(Exception):

@@ -71,6 +71,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of video and comment pages carrying one extra record with a 20-digit id (default 0)")
     add("--compliance-file-style", default="plain", choices=("plain", "header_crlf"),
         help="shape of the validation download: one id a line, or a header line, blank lines and CRLF")
+    add("--burst-limit", default=None, metavar="N/SECONDS",
+        help="short-term limit: more than N research requests in any SECONDS answer 429 rate_limit_exceeded "
+             "with Retry-After (not charged; default none)")
+    add("--playlist-500-ok", action="store_true",
+        help="playlist info answers HTTP 500 with its complete ok body (an observed quirk)")
+    add("--unauthorized-endpoints", default="", metavar="NAME[,NAME]",
+        help="endpoints answering 401 scope_not_authorized, e.g. followers,following (default none)")
+    add("--hidden-likes-status", type=int, default=400, choices=(400, 403),
+        help="HTTP status refusing a hidden liked-videos list (default 400)")
+    add("--empty-outage", default="", choices=("", "keyword", "all"),
+        help="searches of this kind answer 0 videos without an error until the day advances (default none)")
+    add("--empty-outage-requests", type=int, default=0, metavar="N",
+        help="with --empty-outage: the outage ends after N such searches instead (default 0: at the next day)")
     add("--dump-corpus", metavar="FILE", help="write the corpus as JSON lines before serving")
     return parser
 
@@ -83,7 +96,11 @@ def options_from(args: argparse.Namespace) -> SimOptions:
                       latency_ms=args.latency_ms, today=args.today, token_error_status=args.token_error_status,
                       unavailable_rate=args.unavailable_rate, failing_days=args.failing_days,
                       compliance_polls=args.compliance_polls, lowercase_region_rate=args.lowercase_region_rate,
-                      oversize_id_rate=args.oversize_id_rate, compliance_file_style=args.compliance_file_style)
+                      oversize_id_rate=args.oversize_id_rate, compliance_file_style=args.compliance_file_style,
+                      burst_limit=args.burst_limit,
+                      playlist_500_ok=args.playlist_500_ok, unauthorized_endpoints=args.unauthorized_endpoints,
+                      hidden_likes_status=args.hidden_likes_status, empty_outage=args.empty_outage,
+                      empty_outage_requests=args.empty_outage_requests)
 
 
 def main(argv: list[str]) -> int:

@@ -133,7 +133,7 @@ class ComplianceService:
         now = self.clock.now()
         try:
             admit_research_request(method, path, headers, quota=self.quota, tokens=self.tokens,
-                                   stats=self.stats, today=self.clock.today())
+                                   stats=self.stats, today=self.clock.today(), now=now)
             self.availability.sync()
             if path == api_fields.COMPLIANCE_CREATE_PATH:
                 return data_response(self._create(headers.get("content-type", ""), body), now)

@@ -191,6 +191,23 @@ def replies_to(corpus: Corpus, idx: int, top: int) -> list[dict]:
     return replies
 
 
+def video_listing(corpus: Corpus, idx: int) -> list[dict]:
+    """What the `video_id` listing returns, like the real API: each top-level comment followed by its
+    replies, at most 1,000 items in all (the cap covers comments and replies together)."""
+    return list(_cached(corpus, "listing", _render_listing, 16)(idx))
+
+
+def _render_listing(corpus: Corpus, idx: int) -> tuple[dict, ...]:
+    listing: list[dict] = []
+    for top, comment in enumerate(_cached(corpus, "comments", _render_top_level, 64)(idx)):
+        if len(listing) >= MAX_REACHABLE_COMMENTS:
+            break
+        listing.append(comment)
+        if comment["reply_count"]:
+            listing.extend(replies_to(corpus, idx, top)[: MAX_REACHABLE_COMMENTS - len(listing)])
+    return tuple(listing)
+
+
 def _comment_text(rng: random.Random) -> str:
     text = rng.choice(vocab.COMMENT_TEXTS)
     return text + "\x00" if rng.random() < 0.005 else text

@@ -27,11 +27,16 @@ def dump_records(corpus: Corpus) -> Iterator[dict]:
     for idx in range(len(corpus)):
         if corpus.deleted[idx] or not corpus.top_comments[idx]:
             continue
-        for top, comment in enumerate(details.top_level_comments(corpus, idx)):
+        listing = details.video_listing(corpus, idx)   # tops with their replies, <= 1,000 items
+        listed = {comment["id"] for comment in listing}
+        for comment in listing:
             yield {"kind": "comment", "data": comment}
-            if comment["reply_count"]:
+        for comment in listing:   # replies cut by the cap: reachable through the `comment_id` listing
+            if comment["parent_comment_id"] == comment["video_id"] and comment["reply_count"]:
+                _idx, top, _reply = details.decode_comment_id(comment["id"]) or (idx, 0, 0)
                 for reply in details.replies_to(corpus, idx, top):
-                    yield {"kind": "comment", "data": reply}
+                    if reply["id"] not in listed:
+                        yield {"kind": "comment", "data": reply}
     yield from user_endpoints.dump_records(corpus)   # user_list (per user and list), then playlist
 
 

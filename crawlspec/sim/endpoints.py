@@ -8,13 +8,14 @@ from __future__ import annotations
 import random
 from array import array
 from collections.abc import Callable
+from datetime import date
 
 from crawlspec.api_fields import MAX_COMMENTS_PER_VIDEO, MAX_COUNT
 from crawlspec.sim import details, people
 from crawlspec.sim.corpus import Corpus
 from crawlspec.sim.details import video_data
 from crawlspec.sim.faults import FaultInjector
-from crawlspec.sim.query_parse import VideoRequest, is_digits, parse_int, parse_video_request
+from crawlspec.sim.query_parse import Query, VideoRequest, is_digits, parse_int, parse_video_request
 from crawlspec.sim.responses import invalid_params
 from crawlspec.sim.search import CachedSearch, SearchCache, evaluate
 from crawlspec.sim.state import Stats
@@ -27,13 +28,42 @@ def pick(data: dict, fields: tuple[str, ...]) -> dict:
     return {name: data[name] for name in fields if name in data}
 
 
+class EmptyOutage:
+    """The outage real users met: searches of one kind (`keyword`: any keyword condition, or `all`) answer
+    0 videos for every day, without an error, until the simulator's day advances or, with `requests`,
+    for that many such searches. Only new searches are hit (follow-up pages of earlier ones still work)."""
+
+    def __init__(self, kind: str, requests: int, today: Callable[[], date]) -> None:
+        self.kind, self.left, self.today = kind, requests, today
+        self.by_requests = requests > 0
+        self.day = today()
+
+    def hits(self, query: Query, stats: Stats) -> bool:
+        if not self.kind or (self.kind == "keyword" and not _has_keyword(query)):
+            return False
+        if self.by_requests:
+            if self.left <= 0:
+                return False
+            self.left -= 1
+        elif self.today() != self.day:
+            return False
+        stats.count_fault("empty_outage")
+        return True
+
+
+def _has_keyword(query: Query) -> bool:
+    return any(c.field == "keyword" for c in (*query.all_of, *query.any_of, *query.none_of))
+
+
 class VideoQuery:
     """`/v2/research/video/query/`: a new search is evaluated and cached under a fresh search_id; a
     follow-up (search_id + cursor) pages through the cached list. The cursor is an offset into that
     list, deleted videos included, so a page can be short while has_more is true."""
 
-    def __init__(self, corpus: Corpus, searches: SearchCache, faults: FaultInjector, stats: Stats) -> None:
+    def __init__(self, corpus: Corpus, searches: SearchCache, faults: FaultInjector, stats: Stats,
+                 outage: EmptyOutage | None = None) -> None:
         self.corpus, self.searches, self.faults, self.stats = corpus, searches, faults, stats
+        self.outage = outage
         self._random = random.Random(f"crawlspec-sim/{corpus.options.seed}/is-random")
 
     def __call__(self, fields: tuple[str, ...], body: object) -> dict:
@@ -41,6 +71,8 @@ class VideoQuery:
         if request.search_id is not None:
             entry = self._follow_up(request)
         else:
+            if self.outage is not None and self.outage.hits(request.query, self.stats):
+                return {"videos": [], "cursor": 0, "has_more": False}
             results = evaluate(self.corpus, request.query, request.start, request.end)
             if request.is_random:
                 return self._random_sample(results, request.max_count, fields)
@@ -100,8 +132,9 @@ class UserInfo:
 
 
 class Comments:
-    """`/v2/research/video/comment/list/`: top-level comments of `video_id`, or replies to `comment_id`;
-    only the first 1,000 of either are reachable (the cursor stops at 1,000)."""
+    """`/v2/research/video/comment/list/`: by `video_id`, the top-level comments each followed by its
+    replies (as the real API lists them); by `comment_id`, the replies of one comment. Only the first
+    1,000 items of either listing are reachable (the cursor stops at 1,000)."""
 
     def __init__(self, corpus: Corpus, gone: Callable[[int], bool] | None = None) -> None:
         self.corpus = corpus
@@ -127,7 +160,7 @@ class Comments:
         idx = self.corpus.position(video_id)
         if idx is None or self.corpus.deleted[idx]:
             return []
-        return details.top_level_comments(self.corpus, idx)
+        return details.video_listing(self.corpus, idx)
 
     def _replies(self, comment_id: int) -> list[dict]:
         place = details.decode_comment_id(comment_id)

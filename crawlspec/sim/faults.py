@@ -22,6 +22,24 @@ class FaultInjector:
         self._opts = opts
         self._rng = random.Random(f"crawlspec-sim/{opts.seed}/faults")
         self._lock = threading.Lock()
+        self._burst_left = 0
+
+    def start_burst(self, requests: int) -> None:
+        """The next `requests` research requests answer 500 `internal_error` (replaces any burst left)."""
+        with self._lock:
+            self._burst_left = max(0, int(requests))
+
+    @property
+    def burst_left(self) -> int:
+        with self._lock:
+            return self._burst_left
+
+    def _take_burst(self) -> bool:
+        with self._lock:
+            if self._burst_left <= 0:
+                return False
+            self._burst_left -= 1
+            return True
 
     def _draw(self, rate: float) -> float | None:
         """A uniform draw scaled by `rate` when the fault fires, else None (no draw when rate is 0)."""
@@ -33,7 +51,9 @@ class FaultInjector:
 
     def server_fault(self) -> Response | ApiError | None:
         """With probability fail_rate: mostly a 500 `internal_error`, sometimes a 504 with an HTML body
-        (api-notes 5.1) or a 500 whose body is not JSON."""
+        (api-notes 5.1) or a 500 whose body is not JSON. A burst (`start_burst`) comes first."""
+        if self._take_burst():
+            return ApiError(500, "internal_error", "Something went wrong. Please try again later.")
         kind = self._draw(self._opts.fail_rate)
         if kind is None:
             return None

@@ -4,9 +4,11 @@ Shared by the data endpoints (`app.py`) and the batch-compliance endpoints (`com
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 from crawlspec import api_fields
+from crawlspec.sim.corpus import DAY
 from crawlspec.sim.responses import ApiError
 from crawlspec.sim.state import Quota, Stats, TokenStore
 
@@ -17,12 +19,14 @@ def bearer_token(headers: dict[str, str]) -> str | None:
 
 
 def admit_research_request(method: str, path: str, headers: dict[str, str], *, quota: Quota,
-                           tokens: TokenStore, stats: Stats, today: date) -> None:
-    """Charge the request to its quota pool and check token and method; raises the API's error."""
+                           tokens: TokenStore, stats: Stats, today: date, now: float | None = None) -> None:
+    """Charge the request to its quota pool and check token and method; raises the API's error. The
+    daily 429 carries Retry-After: the seconds to the next 00:00 UTC (when `now` is given)."""
     if not quota.charge(api_fields.quota_pool(path), today):
         stats.count_fault("quota_exhausted")
+        reset_in = math.ceil(DAY - now % DAY) if now is not None else None
         raise ApiError(429, "rate_limit_exceeded", "The daily quota of API requests has been exhausted; "
-                                                   "it resets at 00:00 UTC.")
+                                                   "it resets at 00:00 UTC.", retry_after_s=reset_in)
     if not tokens.is_valid(bearer_token(headers)):
         raise ApiError(401, "access_token_invalid", "Access token is invalid, please refresh token and retry")
     if method != "POST":

@@ -35,6 +35,13 @@ class SimOptions:
     lowercase_region_rate: float = 0.0  # share of video pages whose region codes are lower case ("us")
     oversize_id_rate: float = 0.0      # share of video/comment pages carrying one extra record with a 20-digit id
     compliance_file_style: str = "plain"   # download file: "plain" (one id a line) or "header_crlf"
+    burst_limit: tuple[int, float] | str | None = None   # "N/SECONDS": short-term limit, then 429 + Retry-After
+    playlist_500_ok: bool = False      # playlist info answers HTTP 500 with its complete ok body
+    # endpoints (list names such as "followers", or API paths) the project is not approved for: 401 scope_not_authorized
+    unauthorized_endpoints: tuple[str, ...] | str = ()
+    hidden_likes_status: int = 400     # HTTP status refusing hidden liked lists (403: "... has not enabled ...")
+    empty_outage: str = ""             # "keyword" or "all": those searches answer 0 videos, no error, during an outage
+    empty_outage_requests: int = 0     # the outage lasts this many searches; 0: until the simulator's day advances
 
     def __post_init__(self) -> None:
         from crawlspec.sim.day_ranges import normalise_day_ranges
@@ -43,6 +50,14 @@ class SimOptions:
             object.__setattr__(self, "failing_days", normalise_day_ranges(self.failing_days))
         except (TypeError, ValueError) as error:
             raise ValueError(f"failing_days: {error}") from None
+        try:
+            object.__setattr__(self, "burst_limit", parse_burst_limit(self.burst_limit))
+        except ValueError as error:
+            raise ValueError(f"burst_limit: {error}") from None
+        names = self.unauthorized_endpoints
+        if isinstance(names, str):
+            names = tuple(part.strip() for part in names.split(",") if part.strip())
+        object.__setattr__(self, "unauthorized_endpoints", tuple(names))
         problems = option_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
@@ -81,4 +96,32 @@ def option_problems(opts: SimOptions) -> list[str]:
         problems.append("client_key and client_secret must not be empty")
     if opts.token_error_status not in (200, 400, 401):
         problems.append(f"token_error_status must be 200, 400 or 401, got {opts.token_error_status}")
+    if opts.hidden_likes_status not in (400, 403):
+        problems.append(f"hidden_likes_status must be 400 or 403, got {opts.hidden_likes_status}")
+    if opts.empty_outage not in ("", "keyword", "all"):
+        problems.append(f"empty_outage must be keyword or all, got {opts.empty_outage!r}")
+    if opts.empty_outage_requests < 0:
+        problems.append(f"empty_outage_requests must be >= 0, got {opts.empty_outage_requests}")
+    from crawlspec.sim.user_endpoints import unknown_endpoint_names
+
+    problems.extend(f"unauthorized_endpoints: unknown endpoint {name!r}"
+                    for name in unknown_endpoint_names(opts.unauthorized_endpoints))
     return problems
+
+
+def parse_burst_limit(value: tuple[int, float] | str | None) -> tuple[int, float] | None:
+    """`"20/60"` -> (20, 60.0): at most 20 requests in any 60 seconds. None or "" -> no limit."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        count, sep, seconds = value.partition("/")
+        try:
+            if not sep:
+                raise ValueError
+            value = (int(count.strip()), float(seconds.strip()))
+        except ValueError:
+            raise ValueError(f"expected N/SECONDS (e.g. 20/60), got {value!r}") from None
+    count, seconds = int(value[0]), float(value[1])
+    if count < 1 or seconds <= 0:
+        raise ValueError(f"needs N >= 1 requests per SECONDS > 0, got {count}/{seconds:g}")
+    return count, seconds

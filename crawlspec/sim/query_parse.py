@@ -12,9 +12,11 @@ from datetime import date, datetime
 
 from crawlspec.api_fields import (
     BOOL_OPS,
+    COUNT_QUERY_FIELDS,
     MAX_COUNT,
     MAX_WINDOW_DAYS,
     OPERATIONS,
+    ORDERED_QUERY_FIELDS,
     QUERY_FIELD_NAMES,
     VIDEO_LENGTHS,
 )
@@ -23,8 +25,8 @@ from crawlspec.sim.responses import invalid_params
 
 EQUALITY_OPS = ("EQ", "IN")
 FIELD_OPS: dict[str, tuple[str, ...]] = {name: EQUALITY_OPS for name in QUERY_FIELD_NAMES}
-FIELD_OPS["create_date"] = OPERATIONS          # the only ordered field (api-notes 4 table)
-NUMERIC_FIELDS = ("video_id", "music_id", "effect_id")
+FIELD_OPS.update({name: OPERATIONS for name in ORDERED_QUERY_FIELDS})   # create_date and the counts
+NUMERIC_FIELDS = ("video_id", "music_id", "effect_id") + COUNT_QUERY_FIELDS
 DEFAULT_VIDEO_MAX_COUNT = 20                   # DOC-VQ (DOC-GS says 10)
 
 

@@ -19,9 +19,10 @@ class Response:
 class ApiError(Exception):
     """A research-endpoint error: rendered as `{"error": {code, message, log_id}}` with `status`."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, *, retry_after_s: int | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.retry_after_s = retry_after_s   # sent as a Retry-After header when set
 
 
 def invalid_params(message: str) -> ApiError:
@@ -44,8 +45,11 @@ def data_response(data: dict, now: float) -> Response:
 
 def error_response(error: ApiError, now: float) -> Response:
     """The error envelope; like observed responses it carries no `data` (api-notes 2, 6)."""
-    return json_response(error.status, {"error": {"code": error.code, "message": error.message,
-                                                  "log_id": log_id(now)}})
+    response = json_response(error.status, {"error": {"code": error.code, "message": error.message,
+                                                      "log_id": log_id(now)}})
+    if error.retry_after_s is not None:
+        response.headers["Retry-After"] = str(error.retry_after_s)
+    return response
 
 
 def oauth_error(status: int, category: str, description: str, now: float) -> Response:

@@ -8,11 +8,12 @@ bisection; `keyword` scans descriptions, and only the current candidates when th
 from __future__ import annotations
 
 import bisect
+import operator
 import random
 import threading
 from array import array
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -25,7 +26,7 @@ def evaluate(corpus: Corpus, query: Query, start: date, end: date) -> array:
     """Matching corpus indexes in decreasing id order (deleted videos included: they hold cursor slots)."""
     lo, hi = corpus.window(utc_timestamp(start), utc_timestamp(end) + DAY)
     result: set[int] | None = None
-    for cond in sorted(query.all_of, key=lambda c: c.field == "keyword"):
+    for cond in sorted(query.all_of, key=lambda c: c.field in SCANNED_FIELDS):
         matched = matches(corpus, cond, lo, hi, result)
         result = matched if result is None else result & matched
     if query.any_of:
@@ -44,6 +45,8 @@ def matches(corpus: Corpus, cond: Condition, lo: int, hi: int, within: set[int] 
     """Indexes in [lo, hi) matching `cond` (a subset of `within` only where that is cheaper)."""
     if cond.field == "keyword":
         return _keyword(corpus, cond.values, range(lo, hi) if within is None else within)
+    if cond.field in COUNT_COLUMNS:
+        return _count(corpus, cond, range(lo, hi) if within is None else within)
     if cond.field == "create_date":
         return _create_date(corpus, cond, lo, hi)
     if cond.field == "video_id":
@@ -63,6 +66,24 @@ def _keyword(corpus: Corpus, values: tuple[str, ...], candidates: Iterable[int])
     needles = [value.lower() for value in values]
     descriptions = corpus.descriptions
     return {i for i in candidates if any(needle in descriptions[i].lower() for needle in needles)}
+
+
+COUNT_COLUMNS: dict[str, Callable[[Corpus, int], int]] = {
+    "view_count": lambda corpus, i: corpus.views[i],
+    "comment_count": Corpus.comment_count,   # the value the video's `comment_count` field shows
+}
+SCANNED_FIELDS = frozenset({"keyword", *COUNT_COLUMNS})   # no index: evaluated last, over the candidates
+COMPARE: dict[str, Callable[[int, int], bool]] = {
+    "EQ": operator.eq, "IN": operator.eq, "GT": operator.gt, "GTE": operator.ge,
+    "LT": operator.lt, "LTE": operator.le,
+}
+
+
+def _count(corpus: Corpus, cond: Condition, candidates: Iterable[int]) -> set[int]:
+    """`view_count` / `comment_count` compared as integers (IN: equal to any value)."""
+    value_of, compare = COUNT_COLUMNS[cond.field], COMPARE[cond.op]
+    wanted = [int(value) for value in cond.values]
+    return {i for i in candidates if any(compare(value_of(corpus, i), w) for w in wanted)}
 
 
 def _video_ids(corpus: Corpus, values: tuple[str, ...], lo: int, hi: int) -> set[int]:

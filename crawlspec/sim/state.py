@@ -3,10 +3,11 @@ All of it is shared by the server's threads, so every change happens under a loc
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from datetime import date, datetime, timezone
 
@@ -110,3 +111,24 @@ class Stats:
     def snapshot(self) -> tuple[dict[str, int], dict[str, int]]:
         with self._lock:
             return dict(self.requests), dict(self.faults)
+
+
+class BurstLimit:
+    """A short-term rate limit: at most `count` requests in any `seconds` (sliding window, simulator
+    clock). A refused request is not admitted and not counted in the window."""
+
+    def __init__(self, clock: SimClock, count: int, seconds: float) -> None:
+        self._clock, self._count, self._seconds = clock, count, seconds
+        self._admitted: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def retry_after(self) -> int | None:
+        """None: admitted now. Else the whole seconds until a request would be admitted."""
+        now = self._clock.now()
+        with self._lock:
+            while self._admitted and self._admitted[0] <= now - self._seconds:
+                self._admitted.popleft()
+            if len(self._admitted) < self._count:
+                self._admitted.append(now)
+                return None
+            return max(1, math.ceil(self._admitted[0] + self._seconds - now))

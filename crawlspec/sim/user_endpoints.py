@@ -24,7 +24,7 @@ from crawlspec.sim import people
 from crawlspec.sim.corpus import Corpus
 from crawlspec.sim.details import video_data
 from crawlspec.sim.query_parse import is_digits, parse_int
-from crawlspec.sim.responses import invalid_params
+from crawlspec.sim.responses import ApiError, invalid_params
 
 DEFAULT_MAX_COUNT = 20
 HIDDEN_LIKES_SHARE = 0.3
@@ -80,6 +80,8 @@ def list_entries(corpus: Corpus, creator: int, name: str) -> list[Entry] | str:
     user = corpus.creators.usernames[creator]
     if name == "liked_videos":
         if likes_hidden(corpus, creator):
+            if corpus.options.hidden_likes_status == 403:
+                return f"The user {user} has not enabled the display of liked videos"
             return f"The liked videos of {user}: this information cannot be returned (the user hides them)"
         return _live_videos(corpus, people.liked_videos(corpus, creator))
     if name == "pinned_videos":
@@ -162,6 +164,8 @@ class UserList:
     def _entries(self, username: str) -> list[Entry]:
         entries = list_entries(self.corpus, _creator(self.corpus, username), self.name)
         if isinstance(entries, str):
+            if self.name == "liked_videos" and self.corpus.options.hidden_likes_status == 403:
+                raise ApiError(403, "forbidden", entries)
             raise invalid_params(entries)
         return entries
 
@@ -207,6 +211,32 @@ def handlers(corpus: Corpus) -> dict[str, Callable[[tuple[str, ...], object], di
         path: UserList(corpus, name) for path, name in PATH_LISTS.items()}
     served[api_fields.PLAYLIST_INFO_PATH] = PlaylistInfo(corpus)
     return served
+
+
+# Endpoint names accepted by `--unauthorized-endpoints` (an API path is accepted too).
+ENDPOINT_PATHS: dict[str, str] = {
+    "video_query": api_fields.VIDEO_QUERY_PATH, "user_info": api_fields.USER_INFO_PATH,
+    "comments": api_fields.COMMENTS_PATH, "playlist": api_fields.PLAYLIST_INFO_PATH,
+    **{name: path for path, name in PATH_LISTS.items()},
+}
+
+
+def unknown_endpoint_names(names: tuple[str, ...] | str) -> list[str]:
+    listed = names.split(",") if isinstance(names, str) else names
+    known = set(ENDPOINT_PATHS) | set(ENDPOINT_PATHS.values())
+    return [name for name in listed if name and name not in known]
+
+
+def _refuse_scope(fields: tuple[str, ...], body: object) -> dict:
+    raise ApiError(401, "scope_not_authorized", "The project is not authorized to access this endpoint")
+
+
+def refuse_unauthorized(served: dict[str, Callable[[tuple[str, ...], object], dict]],
+                        names: tuple[str, ...]) -> dict[str, Callable[[tuple[str, ...], object], dict]]:
+    """The handlers, with those of `names` replaced by a 401 `scope_not_authorized` (a project approved
+    for the Research API but not for these endpoints; the request is charged like any other)."""
+    refused = {ENDPOINT_PATHS.get(name, name) for name in names}
+    return {path: (_refuse_scope if path in refused else handler) for path, handler in served.items()}
 
 
 def dump_records(corpus: Corpus) -> Iterator[dict]:

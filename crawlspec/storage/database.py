@@ -9,7 +9,9 @@ export streaming a table) never hold the write lock that a running crawl needs.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -17,9 +19,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
-from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError, NoSuchModuleError, OperationalError
 
 from crawlspec.errors import DatabaseLocationError, DatabaseUnavailable
+from crawlspec.storage.connect_errors import (
+    AUTHENTICATION,
+    MALFORMED,
+    MISSING_DATABASE,
+    classify_connect_error,
+)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_CONNECT_TIMEOUT_S = 15
@@ -130,26 +138,55 @@ def create_engine_for(url: str, *, base_dir: Path | None = None) -> Engine:
     return engine
 
 
-def _connection_error(engine: Engine, err: DatabaseError) -> Exception:
-    first_line = str(getattr(err, "orig", err)).strip().splitlines()[0] if str(err).strip() else "error"
+def _first_line(err: BaseException) -> str:
+    text = str(getattr(err, "orig", err)).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def _connection_error(engine: Engine, err: DBAPIError) -> Exception:
+    first_line = _first_line(err)
     shown = display_url(engine.url)
     if engine.dialect.name == "sqlite":
         return DatabaseLocationError(
             f"cannot open the SQLite database {engine.url.database}: {first_line}; "
             "check the file (is it a SQLite database?) or choose another db.url"
         )
+    kind = classify_connect_error(err)
+    where = f"{engine.url.host or 'the local socket'}:{engine.url.port or 5432}"
+    if kind == MISSING_DATABASE:
+        return DatabaseLocationError(
+            f"the database {engine.url.database!r} does not exist on {where} ({shown}: {first_line}); "
+            f"create it (createdb {engine.url.database}) or fix the database name in db.url / --db"
+        )
+    if kind == AUTHENTICATION:
+        return DatabaseLocationError(
+            f"the server {where} refused user {engine.url.username or '(none)'!r} ({shown}: {first_line}); "
+            "fix the user or password in db.url / --db (or the server's pg_hba.conf)"
+        )
+    if kind == MALFORMED:
+        return DatabaseLocationError(
+            f"database URL {shown} is malformed: {first_line}; "
+            "use e.g. postgresql://USER:PASSWORD@HOST:5432/DBNAME"
+        )
     return DatabaseUnavailable(
         f"cannot connect to the database {shown}: {first_line}. Check that the server is running and "
-        "that host, port, user and password are right; work already committed is safe, run again to resume"
+        "reachable; work already committed is safe, run again to resume"
     )
+
+
+def _prove_connection(engine: Engine) -> None:
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except DBAPIError as err:
+        raise _connection_error(engine, err) from None
 
 
 def open_database(url: str, *, upgrade: bool = True, base_dir: Path | None = None) -> Engine:
     """Create the engine, prove that it connects, and (by default) migrate it to the newest schema."""
     engine = create_engine_for(url, base_dir=base_dir)
     try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
+        _prove_connection(engine)
         if upgrade:
             upgrade_database(engine)
     except OperationalError as err:
@@ -160,6 +197,53 @@ def open_database(url: str, *, upgrade: bool = True, base_dir: Path | None = Non
         if engine.dialect.name == "sqlite":  # "file is not a database", "database disk image is malformed"
             raise _connection_error(engine, err) from None
         raise
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _not_crawlspec(where: str) -> DatabaseLocationError:
+    return DatabaseLocationError(
+        f"{where} is not a crawlspec database (it has no crawlspec schema); point --db / db.url at the "
+        "database `crawlspec run` writes to, or prepare it with `crawlspec db upgrade`")
+
+
+def _has_crawlspec_schema(path: Path) -> bool:
+    """Whether the SQLite file carries a crawlspec migration record (opened read-only, nothing changed)."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'")
+            return found.fetchone() is not None
+    except sqlite3.DatabaseError as err:
+        raise DatabaseLocationError(
+            f"cannot open the SQLite database {path}: {err}; check the file (is it a SQLite database?) or "
+            "choose another db.url / --db") from None
+
+
+def open_existing_database(url: str, *, upgrade: bool = False, base_dir: Path | None = None) -> Engine:
+    """For every command but `run` and `db upgrade`: open a crawlspec database, never create one.
+
+    A missing SQLite file, an in-memory database, or a database without crawlspec's schema is refused
+    (exit 2, naming the path) instead of being created or migrated from nothing."""
+    parsed = _parse_url(resolve_db_url(url, base_dir))
+    if parsed.get_backend_name() == "sqlite":
+        if _is_memory_sqlite(parsed):
+            raise DatabaseLocationError(f"{url} is an in-memory database, which holds no crawl; "
+                                        "point --db / db.url at the database `crawlspec run` writes to")
+        path = Path(str(parsed.database))
+        if not path.is_file():
+            raise DatabaseLocationError(
+                f"no database at {path}: check --db / db.url (relative paths start from the current "
+                f"directory); `crawlspec run` or `crawlspec db upgrade --db sqlite:///{path}` creates one")
+        if not _has_crawlspec_schema(path):  # checked read-only: another tool's file is left as it is
+            raise _not_crawlspec(str(path))
+    engine = open_database(parsed.render_as_string(hide_password=False), upgrade=False)
+    try:
+        if current_revision(engine) is None:
+            raise _not_crawlspec(display_url(engine.url))
+        if upgrade:
+            upgrade_database(engine)
     except BaseException:
         engine.dispose()
         raise

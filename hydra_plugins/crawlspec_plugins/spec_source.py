@@ -24,6 +24,14 @@ SCHEME = "crawlspec-specs"
 PACKAGE_PREFIX = "pkg:"
 
 
+class _DatesAsTextLoader(yaml.SafeLoader):
+    """Unquoted dates stay text, as OmegaConf reads them: an impossible one (`2024-02-30`) is then
+    reported by the validator under its key, like its quoted form."""
+
+
+_DatesAsTextLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+
+
 class SpecDirConfigSource(ConfigSource):
     """Serves `spec/NAME` from `<root>/NAME.yaml`; nothing else."""
 
@@ -74,7 +82,7 @@ class SpecDirConfigSource(ConfigSource):
         The shape is checked with PyYAML first: OmegaConf re-parses a top-level string as YAML."""
         where = f"{self.path}/{config_path.partition('/')[2]}.yaml"
         try:
-            document = yaml.safe_load(text)
+            document = yaml.load(text, Loader=_DatesAsTextLoader)
         except yaml.YAMLError as error:
             raise ConfigLoadError(f"{where} is not valid YAML: {' '.join(str(error).split())}") from None
         if document is not None and not isinstance(document, dict):

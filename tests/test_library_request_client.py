@@ -1,0 +1,50 @@
+"""A request client the library user built themselves still has its requests reserved in the quota
+ledger: `max_api_requests` holds, over real HTTP against the simulator."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from conftest import SIM_KEY, SIM_SECRET
+
+from crawlspec.api_client import ApiClientConfig, TikTokApiClient, VideoQueryConfig
+from crawlspec.api_fields import VIDEO_QUERY_PATH
+from crawlspec.client import TikTokApiRequestClient
+from crawlspec.client.credentials import Credentials
+from crawlspec.query import Cond, Fields, Op, VideoQuery
+
+
+def _users_client(url: str, **kwargs) -> TikTokApiRequestClient:
+    return TikTokApiRequestClient(Credentials(SIM_KEY, SIM_SECRET, "test"), url, **kwargs)
+
+
+def test_max_api_requests_holds_with_a_request_client_the_user_built(start_sim) -> None:
+    sim = start_sim(videos=3000)
+    seen: list[str] = []
+    request_client = _users_client(sim.url, before_request=seen.append)
+    api = TikTokApiClient(ApiClientConfig(max_api_requests=2), request_client=request_client)
+    query = VideoQuery(and_=Cond(Fields.region_code, ["US", "GB", "FR", "DE"], Op.IN))
+    pages = list(api.api_results_iter(VideoQueryConfig(query=query, start_date=date(2024, 3, 1),
+                                                       end_date=date(2024, 3, 14), max_count=10)))
+    assert len(pages) == 2
+    assert sim.stats()["requests"].get(VIDEO_QUERY_PATH) == 2
+    assert api.budget.used == 2
+    assert api.ledger.used("research") == 2
+    assert seen == [VIDEO_QUERY_PATH, VIDEO_QUERY_PATH]  # the user's own hook still runs
+
+
+def test_before_request_is_a_public_typed_hook_the_client_really_calls(start_sim) -> None:
+    sim = start_sim(videos=200)
+    client = _users_client(sim.url)
+    assert client.before_request is None
+    calls: list[str] = []
+    client.before_request = calls.append
+    assert client.before_request == calls.append
+    from crawlspec.client import TikTokVideoRequest
+    client.fetch_videos(TikTokVideoRequest(query={"and": [{"operation": "IN", "field_name": "region_code",
+                                                            "field_values": ["US"]}]},
+                                           start_date="20240301", end_date="20240302", max_count=5))
+    assert calls == [VIDEO_QUERY_PATH]
+    with pytest.raises(TypeError):
+        client.before_request = 42  # type: ignore[assignment]
