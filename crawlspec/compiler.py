@@ -4,8 +4,10 @@
 - A `raw` query is validated, then sent as written, except that empty `and`/`or`/`not` lists are
   dropped and keys are put in the canonical order (`and`, `or`, `not`; `operation`, `field_name`,
   `field_values`), so that key order in the YAML never changes the fingerprint.
-- The fingerprint is the sha256 of the canonical JSON of `{query, fetch, fields}`: the crawl's
-  identity. Window and tags are not part of it (design section 5).
+- The fingerprint is the sha256 of the canonical JSON of `{query, fields}`: what decides which videos
+  and which of their fields the video crawl fetches. Window, tags and the fetch flags of the stages
+  (comments, creator info, ...) are not part of it: a stage switched on later runs over the videos
+  already stored instead of re-crawling them, and keeps its own progress.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ def compile_spec(spec: Mapping[str, Any], *, today: date | None = None) -> Compi
     days_per_query = int(full["window"]["days_per_query"])
     return CompiledSpec(
         name=full["name"],
-        fingerprint=fingerprint(query, fetch, fields),
+        fingerprint=fingerprint(query, fields),
         query=query,
         start=start,
         end=end,
@@ -179,8 +181,8 @@ def requested_fields(fields: str | list[str]) -> tuple[str, ...]:
     return tuple(name for name in api_fields.VIDEO_FIELDS_ALL if name in wanted)
 
 
-def fingerprint(query: Mapping[str, Any], fetch: Mapping[str, bool], fields: tuple[str, ...]) -> str:
-    """sha256 of the canonical JSON of what defines a crawl's results: query, fetch flags, fields."""
-    canonical = json.dumps({"query": query, "fetch": dict(fetch), "fields": list(fields)},
+def fingerprint(query: Mapping[str, Any], fields: tuple[str, ...]) -> str:
+    """sha256 of the canonical JSON of what defines the video crawl's results: the query and the fields."""
+    canonical = json.dumps({"query": query, "fields": list(fields)},
                            sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
