@@ -126,6 +126,7 @@ SIMULATOR_SCHEMA: dict[str, Any] = _obj(
         "unavailable_rate": _rate(),
         "failing_days": {"type": ["string", "null"], "x-fix": "START..END[,START..END] in YYYY-MM-DD"},
         "compliance_polls": _int(0),
+        "dense_fail_videos": _int(0),
     },
     type=["object", "null"],
 )

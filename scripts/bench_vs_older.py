@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -107,13 +108,19 @@ def stored_videos(db_url: str) -> int:
     return int(count)
 
 
-def timed(args: list[str], cwd: Path, env: dict[str, str]) -> float:
-    started = time.perf_counter()
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the subprocess: user + system)."""
+    started, cpu_before = time.perf_counter(), children_cpu()
     result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, children_cpu() - cpu_before
     if result.returncode != 0:
         raise SystemExit(f"{args[0]} failed ({result.returncode}): {result.stderr[-2000:]}")
-    return elapsed
+    return elapsed, cpu
 
 
 def compare_with_older(*, videos: int, repeat: int, older_venv: Path | None) -> list[dict]:
@@ -125,6 +132,7 @@ def compare_with_older(*, videos: int, repeat: int, older_venv: Path | None) -> 
     options = SimOptions(seed=5, videos=videos, start=date(2024, 3, 1), days=30, client_key=KEY,
                          client_secret=SECRET, daily_quota=1_000_000)
     best: dict[str, float] = {}
+    best_cpu: dict[str, float] = {}   # the client's own CPU (the simulator's is the same for all three)
     counts: dict[str, tuple[int, int]] = {}
     with start_simulator(options, host="127.0.0.1", port=0) as sim:
         first, last = FIRST.replace("-", ""), LAST.replace("-", "")
@@ -132,7 +140,7 @@ def compare_with_older(*, videos: int, repeat: int, older_venv: Path | None) -> 
         def db(name: str, round_no: int) -> str:
             return f"sqlite:///{workdir / f'{name}-{round_no}.db'}"
 
-        runners: dict[str, Callable[[int], tuple[float, int]]] = {
+        runners: dict[str, Callable[[int], tuple[tuple[float, float], int]]] = {
             "bare requests loop": lambda n: (timed([sys.executable, "-c", BARE_LOOP, sim.url, KEY, SECRET, first,
                                                     last, QUERY_JSON, FIELDS], workdir, env), 0),
             "crawlspec run": lambda n: (timed([crawlspec_exe(), "run", "+spec=versus", f"api.base_url={sim.url}",
@@ -145,14 +153,19 @@ def compare_with_older(*, videos: int, repeat: int, older_venv: Path | None) -> 
         for round_no in range(repeat):
             for name, run in runners.items():
                 before = sim.stats()["requests"].get(VIDEO_PATH, 0)
-                seconds, stored = run(round_no)
+                (seconds, cpu), stored = run(round_no)
                 pages = sim.stats()["requests"].get(VIDEO_PATH, 0) - before
                 best[name] = min(best.get(name, seconds), seconds)
+                best_cpu[name] = min(best_cpu.get(name, cpu), cpu)
                 counts[name] = (pages, stored)
     shutil.rmtree(workdir, ignore_errors=True)
     rows: list[dict] = [{"client": name, "pages": counts[name][0], "videos_stored": counts[name][1],
-                         "best_seconds": round(best[name], 2)} for name in runners]
-    rows.append({"older / crawlspec": round(best["older fetch_and_store_all"] / best["crawlspec run"], 2),
-                 "crawlspec / bare loop": round(best["crawlspec run"] / best["bare requests loop"], 2),
+                         "best_seconds": round(best[name], 2), "best_cpu_seconds": round(best_cpu[name], 2)}
+                        for name in runners]
+    older, ours, bare = "older fetch_and_store_all", "crawlspec run", "bare requests loop"
+    rows.append({"older / crawlspec": round(best[older] / best[ours], 2),
+                 "crawlspec / bare loop": round(best[ours] / best[bare], 2),
+                 "cpu: older / crawlspec": round(best_cpu[older] / best_cpu[ours], 2),
+                 "cpu: crawlspec / bare loop": round(best_cpu[ours] / best_cpu[bare], 2),
                  "videos": videos, "rounds": repeat})
     return rows

@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="UTC date ranges whose video queries always answer 500 internal_error (default none)")
     add("--compliance-polls", type=int, default=DEFAULTS.compliance_polls,
         help="status polls a validation task stays Processing (default 1)")
+    add("--dense-fail-videos", type=int, default=0, metavar="N",
+        help="a video search matching M videos answers 500 with chance M/(M+N), seeded (default 0: off)")
     add("--dump-corpus", metavar="FILE", help="write the corpus as JSON lines before serving")
     return parser
 
@@ -76,7 +78,7 @@ def options_from(args: argparse.Namespace) -> SimOptions:
                       invalid_search_id_rate=args.invalid_search_id_rate, deleted_rate=args.deleted_rate,
                       latency_ms=args.latency_ms, today=args.today, token_error_status=args.token_error_status,
                       unavailable_rate=args.unavailable_rate, failing_days=args.failing_days,
-                      compliance_polls=args.compliance_polls)
+                      compliance_polls=args.compliance_polls, dense_fail_videos=args.dense_fail_videos)
 
 
 def main(argv: list[str]) -> int:

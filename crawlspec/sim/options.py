@@ -31,6 +31,7 @@ class SimOptions:
     unavailable_rate: float = 0.0      # share of live videos/comments gone at each new simulated day
     failing_days: tuple[tuple[date, date], ...] | str = ()   # video queries touching these answer 500
     compliance_polls: int = 1          # status polls a validation task answers `Processing` before it ends
+    dense_fail_videos: int = 0         # >0: a video search matching N videos answers 500 with chance N/(N+this)
 
     def __post_init__(self) -> None:
         from crawlspec.sim.day_ranges import normalise_day_ranges
@@ -63,6 +64,8 @@ def option_problems(opts: SimOptions) -> list[str]:
         problems.append(f"token_ttl must be >= 1 second, got {opts.token_ttl}")
     if opts.latency_ms < 0:
         problems.append(f"latency_ms must be >= 0, got {opts.latency_ms}")
+    if opts.dense_fail_videos < 0:
+        problems.append(f"dense_fail_videos must be >= 0, got {opts.dense_fail_videos}")
     if opts.compliance_polls < 0:
         problems.append(f"compliance_polls must be >= 0, got {opts.compliance_polls}")
     for name in ("fail_rate", "invalid_search_id_rate", "deleted_rate", "unavailable_rate"):
