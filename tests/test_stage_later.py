@@ -44,8 +44,7 @@ def test_comments_then_creators_switched_on_later_fetch_no_video_again(crawlspec
     assert after_comments[e2e.VIDEO_PATH] == first[e2e.VIDEO_PATH], "covered days are not asked for again"
     assert after_comments[e2e.COMMENTS_PATH] == corpus.comment_pages()
     stored = e2e.rows(db_url, "SELECT id FROM comment")
-    assert sorted(row[0] for row in stored) == sorted(c["id"] for cs in corpus.top_level_comments().values()
-                                                      for c in cs)
+    assert sorted(row[0] for row in stored) == sorted(c["id"] for cs in corpus.listings().values() for c in cs)
     assert "skipping_covered_days" in second.stderr
 
     run(crawlspec_exe, sim, db_url, workdir, sim_env, with_comments.replace("user_info: false", "user_info: true"))
