@@ -27,7 +27,7 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -121,24 +121,31 @@ def _parse_args(argv: list[str]) -> tuple[bool, bool, list[str], list[str]]:
 
 
 def _guarded(body: Callable[[], int]) -> int:
-    """Map every failure outside a job to an exit code and one readable message."""
+    """Map every failure outside a job to an exit code and one readable message (secrets masked: a
+    message may quote the override it failed on)."""
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
     try:
         return body()
     except CrawlspecError as error:
-        print(error_message(error), file=sys.stderr)
+        _complain(error_message(error))
         return error.exit_code
     except (HydraException, OmegaConfBaseException) as error:
         _debug_traceback()
-        print(f"crawlspec: {describe_composition_error(error)}", file=sys.stderr)
+        _complain(f"crawlspec: {describe_composition_error(error)}")
         return exit_codes.INVALID_INPUT
     except Exception as error:  # a bug: one line, the traceback on request
         _debug_traceback()
-        print(f"crawlspec: unexpected error: {type(error).__name__}: {error} "
-              f"(set {DEBUG_ENV}=1 for the traceback)", file=sys.stderr)
+        _complain(f"crawlspec: unexpected error: {type(error).__name__}: {error} "
+                  f"(set {DEBUG_ENV}=1 for the traceback)")
         return exit_codes.FAILURE
+
+
+def _complain(message: str) -> None:
+    from crawlspec.logs import redact_text
+
+    print(redact_text(message), file=sys.stderr, flush=True)
 
 
 def _debug_traceback() -> None:
@@ -199,12 +206,17 @@ def _job_result(job: Any) -> JobResult:
 
 
 def _report(results: list[JobResult], command: str, *, sweep: bool) -> int:
+    from crawlspec.logs import redact_text
+
     for number, result in enumerate(results):
         if result.document is not None:
             print(json.dumps(result.document), flush=True)
         if result.message and not result.summary_logged:
+            if command == "test" and _log_test_outcome(result):
+                continue
             stream = sys.stdout if command == "validate" and result.exit_code == exit_codes.OK else sys.stderr
-            print(f"[job {number}] {result.message}" if sweep else result.message, file=stream, flush=True)
+            message = redact_text(result.message)
+            print(f"[job {number}] {message}" if sweep else message, file=stream, flush=True)
     if sweep and command == "run":
         _report_sweep(results)
     return exit_codes.worst([r.exit_code for r in results])
@@ -221,8 +233,21 @@ def _report_sweep(results: list[JobResult]) -> None:
         return
     jobs = [{"job": n, "overrides": list(r.overrides), "videos": r.videos, "requests": r.requests,
              "outcome": sweep.outcome_label(r.exit_code), "exit_code": r.exit_code} for n, r in enumerate(results)]
-    get_logger("crawlspec.sweep").info("sweep_summary", jobs=jobs,
-                                       exit_code=exit_codes.worst([r.exit_code for r in results]))
+    worst = exit_codes.worst([r.exit_code for r in results])
+    sweep.log_at_level(get_logger("crawlspec.sweep"), worst, "sweep_summary", jobs=jobs, exit_code=worst)
+
+
+def _log_test_outcome(result: JobResult) -> bool:
+    """Under JSON logging, `crawlspec test`'s failure is a `test_summary` event; False on a terminal."""
+    from crawlspec.logs import configure_logging, get_logger, wants_json
+
+    if not wants_json(result.log_format):
+        return False
+    configure_logging(result.log_format)
+    sweep.log_at_level(get_logger("crawlspec.test"), result.exit_code, "test_summary",
+                       outcome=sweep.outcome_label(result.exit_code), exit_code=result.exit_code,
+                       message=result.message)
+    return True
 
 
 summary_table = sweep.summary_table
@@ -261,7 +286,14 @@ class CommandTask:
             result = JobResult(exit_codes.FAILURE, overrides=job.overrides,
                                message=f"crawlspec: unexpected error: {type(error).__name__}: {error} "
                                        f"(set {DEBUG_ENV}=1 for the traceback)")
-        return sweep.summarised_run(result, config, job) if self.command == "run" else result
+        if self.command != "run":
+            return replace(result, log_format=str(((config or {}).get("log") or {}).get("format", "auto")))
+        try:
+            return sweep.summarised_run(result, config, job)
+        except Exception as error:  # never let Hydra print the job's overrides (and a bug) itself
+            _debug_traceback()
+            return replace(result, exit_code=exit_codes.FAILURE,
+                           message=f"crawlspec: unexpected error: {type(error).__name__}: {error}")
 
 
 def _job_number(hydra_cfg: Any) -> int | None:
@@ -283,16 +315,16 @@ def error_message(error: CrawlspecError) -> str:
 
 
 def _job_overrides(hydra_cfg: Any) -> tuple[str, ...]:
-    """This job's overrides as typed (unresolved: `${days_ago:x}` must not be evaluated here), with
-    URL passwords masked."""
+    """This job's overrides as Hydra records them (unresolved: `${days_ago:x}` must not be evaluated
+    here), with their secrets masked."""
     from omegaconf import OmegaConf
 
-    from crawlspec.logs import redact_text
+    from crawlspec.redaction import redact_override
 
     if hydra_cfg is None:
         return ()
-    # URL passwords masked here, at the source: overrides are logged, tabulated and stored in `crawl`
-    return tuple(redact_text(str(o)) for o in OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False))
+    # masked here, at the source: overrides are logged, tabulated and stored in `crawl.overrides`
+    return tuple(redact_override(str(o)) for o in OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False))
 
 
 def plain_config(cfg: Any) -> dict[str, Any]:

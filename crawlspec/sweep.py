@@ -164,8 +164,18 @@ def log_run_summary(result: JobLike, *, spec: str | None, job_number: int | None
                           f"crawlspec export --db {database} --table video --format csv --out videos.csv"]
     if message:
         fields["message"] = message
-    log = get_logger("crawlspec.run")
-    (log.info if result.exit_code == exit_codes.OK else log.error)("run_summary", **fields)
+    log_at_level(get_logger("crawlspec.run"), result.exit_code, "run_summary", **fields)
+
+
+def log_at_level(log: Any, outcome_code: int, event: str, /, **fields: Any) -> None:
+    """Log an outcome at the level its exit code deserves: complete is `info`, a resumable stop (quota,
+    `max_api_requests`, a signal, the database gone) is `warning`, anything else is `error`."""
+    if outcome_code == exit_codes.OK:
+        log.info(event, **fields)
+    elif outcome_code == exit_codes.RESUMABLE:
+        log.warning(event, **fields)
+    else:
+        log.error(event, **fields)
 
 
 # ---- the table after `run -m` -----------------------------------------------------------------
