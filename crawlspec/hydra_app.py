@@ -20,7 +20,6 @@ CRAWLSPEC_DEBUG=1).
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import re
 import sys
@@ -169,7 +168,7 @@ def _main(command: str, overrides: list[str], *, multirun: bool, show_help: bool
         if multirun:
             return _sweep(hydra, task, overrides)
         job = hydra.run(config_name=CONFIG_NAME, task_function=task, overrides=[*overrides, "hydra.mode=RUN"])
-        return _report([_job_result(job)], command, sweep=False)
+        return sweep.report_jobs([_job_result(job)], command, is_sweep=False)
 
 
 def register_plugins() -> None:
@@ -192,7 +191,7 @@ def _sweep(hydra: Any, task: CommandTask, overrides: list[str]) -> int:
         batches = hydra.multirun(config_name=CONFIG_NAME, task_function=task,
                                  overrides=[*overrides, *own, "hydra.mode=MULTIRUN"])
     results = [_job_result(job) for batch in batches for job in batch]
-    return _report(results, task.command, sweep=True)
+    return sweep.report_jobs(results, task.command, is_sweep=True)
 
 
 def _job_result(job: Any) -> JobResult:
@@ -203,51 +202,6 @@ def _job_result(job: Any) -> JobResult:
     result = job.return_value
     assert isinstance(result, JobResult)
     return result
-
-
-def _report(results: list[JobResult], command: str, *, sweep: bool) -> int:
-    from crawlspec.logs import redact_text
-
-    for number, result in enumerate(results):
-        if result.document is not None:
-            print(json.dumps(result.document), flush=True)
-        if result.message and not result.summary_logged:
-            if command == "test" and _log_test_outcome(result):
-                continue
-            stream = sys.stdout if command == "validate" and result.exit_code == exit_codes.OK else sys.stderr
-            message = redact_text(result.message)
-            print(f"[job {number}] {message}" if sweep else message, file=stream, flush=True)
-    if sweep and command == "run":
-        _report_sweep(results)
-    return exit_codes.worst([r.exit_code for r in results])
-
-
-def _report_sweep(results: list[JobResult]) -> None:
-    """The table after `run -m` on stderr; under cron/CI (JSON lines) one `sweep_summary` event."""
-    from crawlspec.logs import configure_logging, get_logger, wants_json
-
-    log_format = results[0].log_format if results else "auto"
-    configure_logging(log_format)  # workers may have run every job
-    if not wants_json(log_format):
-        print(summary_table(results), file=sys.stderr, flush=True)
-        return
-    jobs = [{"job": n, "overrides": list(r.overrides), "videos": r.videos, "requests": r.requests,
-             "outcome": sweep.outcome_label(r.exit_code), "exit_code": r.exit_code} for n, r in enumerate(results)]
-    worst = exit_codes.worst([r.exit_code for r in results])
-    sweep.log_at_level(get_logger("crawlspec.sweep"), worst, "sweep_summary", jobs=jobs, exit_code=worst)
-
-
-def _log_test_outcome(result: JobResult) -> bool:
-    """Under JSON logging, `crawlspec test`'s failure is a `test_summary` event; False on a terminal."""
-    from crawlspec.logs import configure_logging, get_logger, wants_json
-
-    if not wants_json(result.log_format):
-        return False
-    configure_logging(result.log_format)
-    sweep.log_at_level(get_logger("crawlspec.test"), result.exit_code, "test_summary",
-                       outcome=sweep.outcome_label(result.exit_code), exit_code=result.exit_code,
-                       message=result.message)
-    return True
 
 
 summary_table = sweep.summary_table

@@ -1,5 +1,6 @@
-"""What a sweep job needs besides the command itself: paths anchored to the directory the user started
-in, a label for the progress line, the `run_summary` event, and the table printed after `run -m`.
+"""What a job needs besides the command itself: paths anchored to the directory the user started in, a
+label for the progress line, the `run_summary` event, and what the process reports once its jobs are
+done (the table after `run -m`, or under JSON logging only events, at the level their outcome deserves).
 
 Kept apart from `hydra_app` (composition and exit codes) so that both stay small; nothing here imports
 Hydra.
@@ -7,7 +8,9 @@ Hydra.
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,6 +33,13 @@ class JobLike(Protocol):
     videos: int | None
     requests: int | None
     overrides: tuple[str, ...]
+
+
+class ReportedJob(JobLike, Protocol):
+    document: dict[str, Any] | None
+    message: str
+    log_format: str
+    summary_logged: bool
 
 
 R = TypeVar("R", bound=Any)
@@ -176,6 +186,56 @@ def log_at_level(log: Any, outcome_code: int, event: str, /, **fields: Any) -> N
         log.warning(event, **fields)
     else:
         log.error(event, **fields)
+
+
+# ---- what the process prints once its jobs are done --------------------------------------------
+
+
+def report_jobs(results: Sequence[ReportedJob], command: str, *, is_sweep: bool) -> int:
+    """Documents on stdout; messages not logged yet on stderr (`[job N]` in a sweep), secrets masked;
+    after `run -m` the summary table. Returns the worst exit code."""
+    from crawlspec.logs import redact_text
+
+    for number, result in enumerate(results):
+        if result.document is not None:
+            print(json.dumps(result.document), flush=True)
+        if result.message and not result.summary_logged:
+            if command == "test" and _log_test_outcome(result):
+                continue
+            stream = sys.stdout if command == "validate" and result.exit_code == exit_codes.OK else sys.stderr
+            message = redact_text(result.message)
+            print(f"[job {number}] {message}" if is_sweep else message, file=stream, flush=True)
+    if is_sweep and command == "run":
+        _report_sweep(results)
+    return exit_codes.worst([r.exit_code for r in results])
+
+
+def _report_sweep(results: Sequence[ReportedJob]) -> None:
+    """The table after `run -m` on stderr; under cron/CI (JSON lines) one `sweep_summary` event at the
+    level of the worst job's outcome."""
+    from crawlspec.logs import configure_logging, get_logger, wants_json
+
+    log_format = results[0].log_format if results else "auto"
+    configure_logging(log_format)  # workers may have run every job
+    if not wants_json(log_format):
+        print(summary_table(results), file=sys.stderr, flush=True)
+        return
+    jobs = [{"job": n, "overrides": list(r.overrides), "videos": r.videos, "requests": r.requests,
+             "outcome": outcome_label(r.exit_code), "exit_code": r.exit_code} for n, r in enumerate(results)]
+    worst = exit_codes.worst([r.exit_code for r in results])
+    log_at_level(get_logger("crawlspec.sweep"), worst, "sweep_summary", jobs=jobs, exit_code=worst)
+
+
+def _log_test_outcome(result: ReportedJob) -> bool:
+    """Under JSON logging, `crawlspec test`'s failure is a `test_summary` event; False on a terminal."""
+    from crawlspec.logs import configure_logging, get_logger, wants_json
+
+    if not wants_json(result.log_format):
+        return False
+    configure_logging(result.log_format)
+    log_at_level(get_logger("crawlspec.test"), result.exit_code, "test_summary",
+                 outcome=outcome_label(result.exit_code), exit_code=result.exit_code, message=result.message)
+    return True
 
 
 # ---- the table after `run -m` -----------------------------------------------------------------
