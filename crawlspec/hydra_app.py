@@ -64,22 +64,33 @@ class JobResult:
 
 
 def main(command: str, argv: list[str]) -> int:
+    # `run` and `test` log (JSON lines under cron); `compile` and `validate` print plain messages
+    log_format = command_line_log_format(argv) if command in sweep.LOGGING_COMMANDS else "console"
     if command not in COMMAND_HELP:
-        print(f"crawlspec: unknown command {command!r}", file=sys.stderr)
-        return exit_codes.INVALID_INPUT
+        return _complain(f"crawlspec: unknown command {command!r}", exit_codes.INVALID_INPUT, log_format)
     try:
         argv, show_config = _take_cfg_option(argv)
     except SpecError as error:
-        print(error_message(error), file=sys.stderr)
-        return error.exit_code
+        return _complain(error_message(error), error.exit_code, log_format)
     multirun, show_help, overrides, unknown = _parse_args(argv)
     if unknown:
-        print(f"crawlspec {command}: unknown option {unknown[0]!r}; see `crawlspec {command} --help`",
-              file=sys.stderr)
-        return exit_codes.INVALID_INPUT
+        return _complain(f"crawlspec {command}: unknown option {unknown[0]!r}; see `crawlspec {command} --help`",
+                         exit_codes.INVALID_INPUT, log_format)
     if show_config:
-        return _guarded(lambda: _print_config(overrides))
-    return _guarded(lambda: _main(command, overrides, multirun=multirun, show_help=show_help))
+        return _guarded(lambda: _print_config(overrides), log_format)
+    return _guarded(lambda: _main(command, overrides, multirun=multirun, show_help=show_help), log_format)
+
+
+def command_line_log_format(argv: list[str]) -> str:
+    """The log format the command line asks for (`log.format=X` or `log=X`; the last one wins), known
+    before anything is composed: errors found before any job runs are reported in it."""
+    chosen = "auto"
+    for arg in argv:
+        key, sep, value = arg.lstrip("+~").partition("=")
+        value = value.strip("'\"")
+        if sep and key in ("log", "log.format") and value in ("auto", "console", "json"):
+            chosen = value
+    return chosen
 
 
 def _take_cfg_option(argv: list[str]) -> tuple[list[str], bool]:
@@ -119,7 +130,7 @@ def _parse_args(argv: list[str]) -> tuple[bool, bool, list[str], list[str]]:
     return multirun, show_help, overrides, unknown
 
 
-def _guarded(body: Callable[[], int]) -> int:
+def _guarded(body: Callable[[], int], log_format: str) -> int:
     """Map every failure outside a job to an exit code and one readable message (secrets masked: a
     message may quote the override it failed on)."""
     from hydra.errors import HydraException
@@ -128,23 +139,27 @@ def _guarded(body: Callable[[], int]) -> int:
     try:
         return body()
     except CrawlspecError as error:
-        _complain(error_message(error))
-        return error.exit_code
+        return _complain(error_message(error), error.exit_code, log_format)
     except (HydraException, OmegaConfBaseException) as error:
         _debug_traceback()
-        _complain(f"crawlspec: {describe_composition_error(error)}")
-        return exit_codes.INVALID_INPUT
+        return _complain(f"crawlspec: {describe_composition_error(error)}", exit_codes.INVALID_INPUT, log_format)
     except Exception as error:  # a bug: one line, the traceback on request
         _debug_traceback()
-        _complain(f"crawlspec: unexpected error: {type(error).__name__}: {error} "
-                  f"(set {DEBUG_ENV}=1 for the traceback)")
-        return exit_codes.FAILURE
+        return _complain(f"crawlspec: unexpected error: {type(error).__name__}: {error} "
+                         f"(set {DEBUG_ENV}=1 for the traceback)", exit_codes.FAILURE, log_format)
 
 
-def _complain(message: str) -> None:
-    from crawlspec.logs import redact_text
+def _complain(message: str, exit_code: int, log_format: str) -> int:
+    """One plain line on a terminal; one `command_failed` event under JSON logging. Returns exit_code."""
+    from crawlspec.logs import configure_logging, get_logger, redact_text, wants_json
 
-    print(redact_text(message), file=sys.stderr, flush=True)
+    if wants_json(log_format):
+        configure_logging(log_format)
+        sweep.log_at_level(get_logger("crawlspec"), exit_code, "command_failed", message=message,
+                           exit_code=exit_code, outcome=sweep.outcome_label(exit_code))
+    else:
+        print(redact_text(message), file=sys.stderr, flush=True)
+    return exit_code
 
 
 def _debug_traceback() -> None:

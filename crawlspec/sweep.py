@@ -43,6 +43,8 @@ class ReportedJob(JobLike, Protocol):
 
 
 R = TypeVar("R", bound=Any)
+# the commands that log: under JSON logging every line they write on stderr is a JSON event
+LOGGING_COMMANDS = frozenset({"run", "test"})
 
 
 def outcome_label(exit_code: int) -> str:
@@ -200,9 +202,10 @@ def report_jobs(results: Sequence[ReportedJob], command: str, *, is_sweep: bool)
         if result.document is not None:
             print(json.dumps(result.document), flush=True)
         if result.message and not result.summary_logged:
-            if command == "test" and _log_test_outcome(result):
-                continue
             stream = sys.stdout if command == "validate" and result.exit_code == exit_codes.OK else sys.stderr
+            if (stream is sys.stderr and command in LOGGING_COMMANDS
+                    and _logged_as_json(result, command, number if is_sweep else None)):
+                continue
             message = redact_text(result.message)
             print(f"[job {number}] {message}" if is_sweep else message, file=stream, flush=True)
     if is_sweep and command == "run":
@@ -226,15 +229,18 @@ def _report_sweep(results: Sequence[ReportedJob]) -> None:
     log_at_level(get_logger("crawlspec.sweep"), worst, "sweep_summary", jobs=jobs, exit_code=worst)
 
 
-def _log_test_outcome(result: ReportedJob) -> bool:
-    """Under JSON logging, `crawlspec test`'s failure is a `test_summary` event; False on a terminal."""
+def _logged_as_json(result: ReportedJob, command: str, job_number: int | None) -> bool:
+    """Under JSON logging, a job's message is one `command_failed` event; False on a terminal."""
     from crawlspec.logs import configure_logging, get_logger, wants_json
 
     if not wants_json(result.log_format):
         return False
     configure_logging(result.log_format)
-    log_at_level(get_logger("crawlspec.test"), result.exit_code, "test_summary",
-                 outcome=outcome_label(result.exit_code), exit_code=result.exit_code, message=result.message)
+    fields: dict[str, Any] = {"command": command, "message": result.message, "exit_code": result.exit_code,
+                              "outcome": outcome_label(result.exit_code)}
+    if job_number is not None:
+        fields["job"] = job_number
+    log_at_level(get_logger("crawlspec"), result.exit_code, "command_failed", **fields)
     return True
 
 

@@ -122,3 +122,28 @@ def test_the_smoke_test_logs_json_lines_only(crawlspec_exe, tmp_path: Path):
     assert result.returncode == 0, result.stderr[-3000:]
     checks = [e["event"] for e in json_lines(result.stderr) if e["event"].endswith("_ok")]
     assert checks == ["database_ok", "credentials_ok", "api_ok"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("argv", [
+    ("run", "+spec=no-such-spec"),                                     # found before any job runs
+    ("run", "+spec=demo", "db.url=postgresql://crawler:pw-4711@db/crawls)"),   # an override Hydra cannot parse
+    ("run", "--no-such-option", "log=json"),
+    ("test", "api=sim", "db.url=sqlite:///no-such-dir/crawl.db"),     # a job's error in `crawlspec test`
+], ids=["missing-spec", "bad-override", "bad-option", "test-command"])
+def test_errors_before_or_outside_a_crawl_are_json_events_too(crawlspec_exe, tmp_path: Path, argv):
+    result = subprocess.run([crawlspec_exe, *argv], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 2, result.stderr[-3000:]
+    (event,) = json_lines(result.stderr)
+    assert (event["event"], event["level"], event["exit_code"]) == ("command_failed", "error", 2)
+    assert event["message"].startswith("crawlspec") and "pw-4711" not in result.stderr
+
+
+@pytest.mark.slow
+def test_on_a_terminal_an_error_stays_one_plain_line(crawlspec_exe, tmp_path: Path):
+    result = subprocess.run([crawlspec_exe, "run", "+spec=no-such-spec", "log=console"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("crawlspec: +spec=no-such-spec: no spec named") and result.stderr.count("\n") == 1
