@@ -105,10 +105,12 @@ def _take_cfg_option(argv: list[str]) -> tuple[list[str], bool]:
 
 
 def _print_config(overrides: list[str]) -> int:
-    """The composed configuration as YAML on stdout, database passwords masked; nothing is sent."""
+    """The composed configuration as YAML on stdout, secrets masked (database passwords, keys named like
+    a secret); nothing is sent."""
     from hydra import compose, initialize_config_module
     from omegaconf import OmegaConf
 
+    from crawlspec.redaction import redact
     from crawlspec.storage.database import display_url
 
     resolvers.register()
@@ -117,7 +119,7 @@ def _print_config(overrides: list[str]) -> int:
         config = plain_config(compose(config_name=CONFIG_NAME, overrides=overrides))
     if isinstance(config.get("db"), dict) and config["db"].get("url"):
         config["db"]["url"] = display_url(config["db"]["url"])
-    print(OmegaConf.to_yaml(config), end="")
+    print(OmegaConf.to_yaml(redact(config)), end="")
     return exit_codes.OK
 
 

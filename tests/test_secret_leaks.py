@@ -252,3 +252,17 @@ def test_a_sweep_never_shows_a_database_password(crawlspec_exe, tmp_path, launch
     (table,) = [e for e in json_events(secret_key.stderr) if e["event"] == "sweep_summary"]
     assert all("+api.client_secret=***" in job["overrides"] for job in table["jobs"])
     assert evidence.leaks() == []
+
+
+@pytest.mark.slow
+def test_the_printed_configuration_masks_every_secret_override(crawlspec_exe, tmp_path):
+    password = f"cfg:pw-{secrets.token_hex(8)}"
+    result = crawlspec(crawlspec_exe, tmp_path, clean_env(dict(os.environ)), "run", "--cfg", "job", "+spec=demo",
+                       f"+api.client_secret={password}", f"+storage.mirror=postgresql://u:{password}@db/mirror",
+                       f"db.url=postgresql://u:{password}@db/crawls")
+    evidence = Evidence(secrets={password})
+    evidence.add_process("--cfg job", result)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert b"client_secret: '***'" in result.stdout and b"mirror: postgresql://u:***@db/mirror" in result.stdout
+    assert evidence.leaks() == []
