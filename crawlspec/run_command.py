@@ -207,7 +207,7 @@ def _print_stages(stages: list[Any], exit_code: int) -> None:
     if stages and exit_code == exit_codes.RESUMABLE:
         lines.append("  resumable: run the same command again to continue from the last committed page")
     if lines:
-        print("\n".join(lines), file=sys.stderr)
+        print(redact_text("\n".join(lines)), file=sys.stderr)
 
 
 def _log_stages(stages: list[Any]) -> None:
@@ -237,7 +237,7 @@ def _print_summary(name: str, stats: Any, db_url: str, quota_left: int) -> None:
         lines.append("  resumable: run the same command again to continue from the last committed page")
     lines += ["  next:", f"    crawlspec status --db {db_url}",
               f"    crawlspec export --db {db_url} --table video --format csv --out videos.csv"]
-    print("\n".join(lines), file=sys.stderr)
+    print(redact_text("\n".join(lines)), file=sys.stderr)
 
 
 def smoke_test(config: dict) -> RunOutcome:

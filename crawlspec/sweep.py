@@ -216,12 +216,12 @@ def report_jobs(results: Sequence[ReportedJob], command: str, *, is_sweep: bool)
 def _report_sweep(results: Sequence[ReportedJob]) -> None:
     """The table after `run -m` on stderr; under cron/CI (JSON lines) one `sweep_summary` event at the
     level of the worst job's outcome."""
-    from crawlspec.logs import configure_logging, get_logger, wants_json
+    from crawlspec.logs import configure_logging, get_logger, redact_text, wants_json
 
     log_format = results[0].log_format if results else "auto"
     configure_logging(log_format)  # workers may have run every job
     if not wants_json(log_format):
-        print(summary_table(results), file=sys.stderr, flush=True)
+        print(redact_text(summary_table(results)), file=sys.stderr, flush=True)
         return
     jobs = [{"job": n, "overrides": list(r.overrides), "videos": r.videos, "requests": r.requests,
              "outcome": outcome_label(r.exit_code), "exit_code": r.exit_code} for n, r in enumerate(results)]
