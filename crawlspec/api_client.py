@@ -205,7 +205,7 @@ class TikTokApiClient:
         query, fields = query_config.query_dict(), tuple(query_config.fields)
         fetch = {"comments": query_config.fetch_comments, "user_info": query_config.fetch_user_info}
         plan = CompiledSpec(
-            name=query_config.name, fingerprint=fingerprint(query, fetch, fields), query=query,
+            name=query_config.name, fingerprint=fingerprint(query, fields), query=query,
             start=start, end=end, days_per_query=query_config.days_per_query,
             windows=tuple(split_window(start, end, query_config.days_per_query)), fields=fields,
             fetch=fetch, tags=tuple(query_config.crawl_tags or ()),

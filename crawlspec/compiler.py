@@ -4,8 +4,11 @@
 - A `raw` query is validated, then sent as written, except that empty `and`/`or`/`not` lists are
   dropped and keys are put in the canonical order (`and`, `or`, `not`; `operation`, `field_name`,
   `field_values`), so that key order in the YAML never changes the fingerprint.
-- The fingerprint is the sha256 of the canonical JSON of `{query, fetch, fields}` (plus `sample: true`
-  for a random-sample spec): the crawl's identity. Window and tags are not part of it.
+- The fingerprint is the sha256 of the canonical JSON of `{query, fields}` (plus `sample: true` for a
+  random-sample spec): what decides which videos and which of their fields the video crawl fetches.
+  Window, tags and the fetch flags of the stages (comments, creator info, ...) are not part of it: a
+  stage switched on later runs over the videos already stored instead of re-crawling them, and keeps
+  its own progress.
 - `sample: true` makes every window one `is_random` request; such runs never cover days.
 """
 
@@ -85,7 +88,7 @@ def compile_spec(spec: Mapping[str, Any], *, today: date | None = None) -> Compi
     sample = bool(full.get("sample"))
     return CompiledSpec(
         name=full["name"],
-        fingerprint=fingerprint(query, fetch, fields, sample=sample),
+        fingerprint=fingerprint(query, fields, sample=sample),
         query=query,
         start=start,
         end=end,
@@ -186,11 +189,10 @@ def requested_fields(fields: str | list[str]) -> tuple[str, ...]:
     return tuple(name for name in api_fields.VIDEO_FIELDS_ALL if name in wanted)
 
 
-def fingerprint(query: Mapping[str, Any], fetch: Mapping[str, bool], fields: tuple[str, ...],
-                *, sample: bool = False) -> str:
-    """sha256 of the canonical JSON of what defines a crawl's results: query, fetch flags, fields, and
-    `sample: true` for a random sample (absent otherwise, so full crawls keep their fingerprints)."""
-    identity: dict[str, Any] = {"query": query, "fetch": dict(fetch), "fields": list(fields)}
+def fingerprint(query: Mapping[str, Any], fields: tuple[str, ...], *, sample: bool = False) -> str:
+    """sha256 of the canonical JSON of what defines the video crawl's results: the query, the fields,
+    and `sample: true` for a random sample (absent otherwise, so full crawls keep their fingerprints)."""
+    identity: dict[str, Any] = {"query": query, "fields": list(fields)}
     if sample:
         identity["sample"] = True
     canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=True)

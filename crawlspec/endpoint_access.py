@@ -7,13 +7,18 @@ the endpoint. When the endpoint answers again, its row is removed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from crawlspec import models  # noqa: F401  first: it registers (and re-exports) the enrichment tables
 from crawlspec.enrichment_models import EndpointAccess
+from crawlspec.errors import EndpointNotAuthorized
+from crawlspec.logs import get_logger
+from crawlspec.stages import StageStats, utc_midnight
 from crawlspec.storage.bulk import upsert_rows
 
 ACCESS = EndpointAccess.__table__
@@ -56,3 +61,29 @@ class EndpointGate:
         if endpoint in self.recorded and endpoint not in self.closed:
             clear_refusal(conn, endpoint)
             del self.recorded[endpoint]
+
+
+def guarded_stage(ctx: Any, name: str, endpoint: str, stage: Callable[[], StageStats]) -> StageStats:
+    """Run a stage unless its endpoint was refused today; a refusal met now is recorded, and the stage
+    ends there (its committed pages stay) while the run goes on with the next stages."""
+    now = ctx.clock()
+    with ctx.engine.connect() as conn:
+        gate = EndpointGate(refused_endpoints(conn), since=utc_midnight(now))
+    if gate.is_closed(endpoint):
+        skipped = StageStats(name)
+        skipped.not_authorized(endpoint)
+        return skipped
+    try:
+        stats = stage()
+    except EndpointNotAuthorized as err:
+        with ctx.engine.begin() as conn:
+            gate.refused(conn, err.endpoint, str(err), now=ctx.clock())
+        get_logger("crawlspec.stages").warning("endpoint_not_authorized", endpoint=err.endpoint, stage=name,
+                                               error=str(err))
+        stats = StageStats(name)
+        stats.not_authorized(err.endpoint)
+        return stats
+    if endpoint in gate.recorded:
+        with ctx.engine.begin() as conn:
+            clear_refusal(conn, endpoint)
+    return stats

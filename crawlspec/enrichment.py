@@ -2,13 +2,16 @@
 
 Order: comments (and replies when asked for), then creator info, then playlists. A stage that stops (quota with
 `on_quota_exhausted: exit`, `limits.max_api_requests`, a signal) stops the later ones too: the run
-exits 75 and the next run continues where the committed checkpoints say.
+exits 75 and the next run continues where the committed checkpoints say. A stage whose endpoint answers
+401 `scope_not_authorized` ends there (recorded, asked again the next UTC day); the later stages still run.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from crawlspec import api_fields
+from crawlspec.endpoint_access import guarded_stage
 from crawlspec.stages import StageStats, spec_creators
 
 DEFAULT_MAX_AGE_DAYS = 30
@@ -23,8 +26,8 @@ def run_stages(plan: Any, ctx: Any, config: dict[str, Any]) -> list[StageStats]:
     """The stages of `config["spec"]` in order; stops after the first stage that stopped."""
     fetch = (config.get("spec") or {}).get("fetch") or {}
     results: list[StageStats] = []
-    for stage in _stages(plan, ctx, config, fetch):
-        stats = stage()
+    for name, endpoint, stage in _stages(plan, ctx, config, fetch):
+        stats = guarded_stage(ctx, name, endpoint, stage)
         results.append(stats)
         if stats.stopped:
             break
@@ -38,13 +41,14 @@ def _stages(plan: Any, ctx: Any, config: dict[str, Any], fetch: dict[str, Any]) 
     stages = []
     if fetch.get("comments"):
         scope = CommentScope(plan.fingerprint, plan.start, plan.end)
-        stages.append(lambda: CommentCrawler(ctx, scope, replies=bool(fetch.get("comment_replies"))).run())
+        stages.append(("comments", api_fields.COMMENTS_PATH,
+                       lambda: CommentCrawler(ctx, scope, replies=bool(fetch.get("comment_replies"))).run()))
     if fetch.get("user_info"):
         def creators() -> StageStats:
             with ctx.engine.connect() as conn:
                 names = spec_creators(conn, plan.fingerprint, plan.start, plan.end)
             return CreatorInfoFetcher(ctx, names, max_age_days=max_age_days(config)).run()
-        stages.append(creators)
+        stages.append(("user_info", api_fields.USER_INFO_PATH, creators))
     if fetch.get("playlists"):
         def playlists() -> StageStats:
             from crawlspec.playlists import PlaylistFetcher, spec_playlist_ids
@@ -52,5 +56,5 @@ def _stages(plan: Any, ctx: Any, config: dict[str, Any], fetch: dict[str, Any]) 
             with ctx.engine.connect() as conn:
                 ids = spec_playlist_ids(conn, plan.fingerprint, plan.start, plan.end)
             return PlaylistFetcher(ctx, ids).run()
-        stages.append(playlists)
+        stages.append(("playlists", api_fields.PLAYLIST_INFO_PATH, playlists))
     return stages

@@ -20,14 +20,13 @@ CRAWLSPEC_DEBUG=1).
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import re
 import sys
 import tempfile
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,22 +64,33 @@ class JobResult:
 
 
 def main(command: str, argv: list[str]) -> int:
+    # `run` and `test` log (JSON lines under cron); `compile` and `validate` print plain messages
+    log_format = command_line_log_format(argv) if command in sweep.LOGGING_COMMANDS else "console"
     if command not in COMMAND_HELP:
-        print(f"crawlspec: unknown command {command!r}", file=sys.stderr)
-        return exit_codes.INVALID_INPUT
+        return _complain(f"crawlspec: unknown command {command!r}", exit_codes.INVALID_INPUT, log_format)
     try:
         argv, show_config = _take_cfg_option(argv)
     except SpecError as error:
-        print(error_message(error), file=sys.stderr)
-        return error.exit_code
+        return _complain(error_message(error), error.exit_code, log_format)
     multirun, show_help, overrides, unknown = _parse_args(argv)
     if unknown:
-        print(f"crawlspec {command}: unknown option {unknown[0]!r}; see `crawlspec {command} --help`",
-              file=sys.stderr)
-        return exit_codes.INVALID_INPUT
+        return _complain(f"crawlspec {command}: unknown option {unknown[0]!r}; see `crawlspec {command} --help`",
+                         exit_codes.INVALID_INPUT, log_format)
     if show_config:
-        return _guarded(lambda: _print_config(overrides))
-    return _guarded(lambda: _main(command, overrides, multirun=multirun, show_help=show_help))
+        return _guarded(lambda: _print_config(overrides), log_format)
+    return _guarded(lambda: _main(command, overrides, multirun=multirun, show_help=show_help), log_format)
+
+
+def command_line_log_format(argv: list[str]) -> str:
+    """The log format the command line asks for (`log.format=X` or `log=X`; the last one wins), known
+    before anything is composed: errors found before any job runs are reported in it."""
+    chosen = "auto"
+    for arg in argv:
+        key, sep, value = arg.lstrip("+~").partition("=")
+        value = value.strip("'\"")
+        if sep and key in ("log", "log.format") and value in ("auto", "console", "json"):
+            chosen = value
+    return chosen
 
 
 def _take_cfg_option(argv: list[str]) -> tuple[list[str], bool]:
@@ -95,10 +105,12 @@ def _take_cfg_option(argv: list[str]) -> tuple[list[str], bool]:
 
 
 def _print_config(overrides: list[str]) -> int:
-    """The composed configuration as YAML on stdout, database passwords masked; nothing is sent."""
+    """The composed configuration as YAML on stdout, secrets masked (database passwords, keys named like
+    a secret); nothing is sent."""
     from hydra import compose, initialize_config_module
     from omegaconf import OmegaConf
 
+    from crawlspec.redaction import redact
     from crawlspec.storage.database import display_url
 
     resolvers.register()
@@ -107,7 +119,7 @@ def _print_config(overrides: list[str]) -> int:
         config = plain_config(compose(config_name=CONFIG_NAME, overrides=overrides))
     if isinstance(config.get("db"), dict) and config["db"].get("url"):
         config["db"]["url"] = display_url(config["db"]["url"])
-    print(OmegaConf.to_yaml(config), end="")
+    print(OmegaConf.to_yaml(redact(config)), end="")
     return exit_codes.OK
 
 
@@ -120,27 +132,36 @@ def _parse_args(argv: list[str]) -> tuple[bool, bool, list[str], list[str]]:
     return multirun, show_help, overrides, unknown
 
 
-def _guarded(body: Callable[[], int]) -> int:
-    """Map every failure outside a job to an exit code and one readable message."""
+def _guarded(body: Callable[[], int], log_format: str) -> int:
+    """Map every failure outside a job to an exit code and one readable message (secrets masked: a
+    message may quote the override it failed on)."""
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
     try:
         return body()
     except CrawlspecError as error:
-        print(error_message(error), file=sys.stderr)
-        return error.exit_code
+        return _complain(error_message(error), error.exit_code, log_format)
     except (HydraException, OmegaConfBaseException) as error:
-        from crawlspec.logs import redact_text
-
-        _debug_traceback()  # an override as typed may hold a database password: masked
-        print(f"crawlspec: {redact_text(describe_composition_error(error))}", file=sys.stderr)
-        return exit_codes.INVALID_INPUT
+        _debug_traceback()  # an override as typed may hold a database password: _complain masks it
+        return _complain(f"crawlspec: {describe_composition_error(error)}", exit_codes.INVALID_INPUT, log_format)
     except Exception as error:  # a bug: one line, the traceback on request
         _debug_traceback()
-        print(f"crawlspec: unexpected error: {type(error).__name__}: {error} "
-              f"(set {DEBUG_ENV}=1 for the traceback)", file=sys.stderr)
-        return exit_codes.FAILURE
+        return _complain(f"crawlspec: unexpected error: {type(error).__name__}: {error} "
+                         f"(set {DEBUG_ENV}=1 for the traceback)", exit_codes.FAILURE, log_format)
+
+
+def _complain(message: str, exit_code: int, log_format: str) -> int:
+    """One plain line on a terminal; one `command_failed` event under JSON logging. Returns exit_code."""
+    from crawlspec.logs import configure_logging, get_logger, redact_text, wants_json
+
+    if wants_json(log_format):
+        configure_logging(log_format)
+        sweep.log_at_level(get_logger("crawlspec"), exit_code, "command_failed", message=message,
+                           exit_code=exit_code, outcome=sweep.outcome_label(exit_code))
+    else:
+        print(redact_text(message), file=sys.stderr, flush=True)
+    return exit_code
 
 
 def _debug_traceback() -> None:
@@ -164,7 +185,7 @@ def _main(command: str, overrides: list[str], *, multirun: bool, show_help: bool
         if multirun:
             return _sweep(hydra, task, overrides)
         job = hydra.run(config_name=CONFIG_NAME, task_function=task, overrides=[*overrides, "hydra.mode=RUN"])
-        return _report([_job_result(job)], command, sweep=False)
+        return sweep.report_jobs([_job_result(job)], command, is_sweep=False)
 
 
 def register_plugins() -> None:
@@ -187,7 +208,7 @@ def _sweep(hydra: Any, task: CommandTask, overrides: list[str]) -> int:
         batches = hydra.multirun(config_name=CONFIG_NAME, task_function=task,
                                  overrides=[*overrides, *own, "hydra.mode=MULTIRUN"])
     results = [_job_result(job) for batch in batches for job in batch]
-    return _report(results, task.command, sweep=True)
+    return sweep.report_jobs(results, task.command, is_sweep=True)
 
 
 def _job_result(job: Any) -> JobResult:
@@ -198,33 +219,6 @@ def _job_result(job: Any) -> JobResult:
     result = job.return_value
     assert isinstance(result, JobResult)
     return result
-
-
-def _report(results: list[JobResult], command: str, *, sweep: bool) -> int:
-    for number, result in enumerate(results):
-        if result.document is not None:
-            print(json.dumps(result.document), flush=True)
-        if result.message and not result.summary_logged:
-            stream = sys.stdout if command == "validate" and result.exit_code == exit_codes.OK else sys.stderr
-            print(f"[job {number}] {result.message}" if sweep else result.message, file=stream, flush=True)
-    if sweep and command == "run":
-        _report_sweep(results)
-    return exit_codes.worst([r.exit_code for r in results])
-
-
-def _report_sweep(results: list[JobResult]) -> None:
-    """The table after `run -m` on stderr; under cron/CI (JSON lines) one `sweep_summary` event."""
-    from crawlspec.logs import configure_logging, get_logger, wants_json
-
-    log_format = results[0].log_format if results else "auto"
-    configure_logging(log_format)  # workers may have run every job
-    if not wants_json(log_format):
-        print(summary_table(results), file=sys.stderr, flush=True)
-        return
-    jobs = [{"job": n, "overrides": list(r.overrides), "videos": r.videos, "requests": r.requests,
-             "outcome": sweep.outcome_label(r.exit_code), "exit_code": r.exit_code} for n, r in enumerate(results)]
-    get_logger("crawlspec.sweep").info("sweep_summary", jobs=jobs,
-                                       exit_code=exit_codes.worst([r.exit_code for r in results]))
 
 
 summary_table = sweep.summary_table
@@ -263,7 +257,14 @@ class CommandTask:
             result = JobResult(exit_codes.FAILURE, overrides=job.overrides,
                                message=f"crawlspec: unexpected error: {type(error).__name__}: {error} "
                                        f"(set {DEBUG_ENV}=1 for the traceback)")
-        return sweep.summarised_run(result, config, job) if self.command == "run" else result
+        if self.command != "run":
+            return replace(result, log_format=str(((config or {}).get("log") or {}).get("format", "auto")))
+        try:
+            return sweep.summarised_run(result, config, job)
+        except Exception as error:  # never let Hydra print the job's overrides (and a bug) itself
+            _debug_traceback()
+            return replace(result, exit_code=exit_codes.FAILURE,
+                           message=f"crawlspec: unexpected error: {type(error).__name__}: {error}")
 
 
 def _job_number(hydra_cfg: Any) -> int | None:
@@ -285,16 +286,16 @@ def error_message(error: CrawlspecError) -> str:
 
 
 def _job_overrides(hydra_cfg: Any) -> tuple[str, ...]:
-    """This job's overrides as typed (unresolved: `${days_ago:x}` must not be evaluated here), with
-    URL passwords masked."""
+    """This job's overrides as Hydra records them (unresolved: `${days_ago:x}` must not be evaluated
+    here), with their secrets masked."""
     from omegaconf import OmegaConf
 
-    from crawlspec.logs import redact_text
+    from crawlspec.redaction import redact_override
 
     if hydra_cfg is None:
         return ()
-    # URL passwords masked here, at the source: overrides are logged, tabulated and stored in `crawl`
-    return tuple(redact_text(str(o)) for o in OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False))
+    # masked here, at the source: overrides are logged, tabulated and stored in `crawl.overrides`
+    return tuple(redact_override(str(o)) for o in OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False))
 
 
 def plain_config(cfg: Any) -> dict[str, Any]:

@@ -1,66 +1,35 @@
 """Structured logging: pretty on a terminal, JSON lines under cron/CI, always on stderr.
 
-Secrets are redacted here, at the edge, whatever code path produced the event: every value that
-equals a registered secret, and every key that names one, is masked before rendering. Records of the
-standard library's `logging` (urllib3, alembic, SQLAlchemy, warnings) are routed through the same
-processors, so no library can print around the redaction or break the JSON-lines stream.
+Secrets are redacted here, at the edge, whatever code path produced the event: the last processor
+before rendering runs every event through `crawlspec.redaction` (registered secrets, URL passwords,
+keys that name a secret). Records of the standard library's `logging` (urllib3, alembic, SQLAlchemy,
+warnings) are routed through the same processors, so no library can print around the redaction or
+break the JSON-lines stream.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import sys
-import threading
 import warnings
 from typing import Any
 
 import structlog
 
-_SECRET_KEYS = frozenset({"client_secret", "client_key", "access_token", "authorization", "token",
-                          "password", "secret"})
-_secrets: set[str] = set()
-_lock = threading.Lock()
-REDACTED = "***"
+from crawlspec.redaction import REDACTED, names_a_secret, redact, register_secret
 
-
-def register_secret(value: str | None) -> None:
-    """Remember a secret value (client secret, access token) so no log line can carry it."""
-    if value and len(value) >= 4:
-        with _lock:
-            _secrets.add(value)
-
-
-# `scheme://user:PASSWORD@host`: a database URL typed as an override must not leak its password.
-_URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][\w+.-]*://[^:/@\s]*:)[^@\s]+(?=@)")
+__all__ = ["REDACTED", "configure_logging", "get_logger", "json_output", "redact_text", "register_secret",
+           "wants_json"]
 
 
 def redact_text(text: str) -> str:
-    """Mask every registered secret and every URL password inside a string (also used for error
-    messages, archives, sweep overrides and the `crawl.overrides` column)."""
-    with _lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    if "://" in text:
-        text = _URL_PASSWORD.sub(lambda m: m.group("head") + REDACTED, text)
-    return text
-
-
-def _redact_value(value: Any) -> Any:
-    if isinstance(value, str):
-        return redact_text(value)
-    if isinstance(value, dict):
-        return {k: (REDACTED if str(k).lower() in _SECRET_KEYS else _redact_value(v)) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_redact_value(v) for v in value)
-    return value
+    """`text` with every secret masked (see `crawlspec.redaction.redact`)."""
+    return str(redact(text))
 
 
 def redact_secrets(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     """structlog processor: the last word before rendering."""
-    return {k: (REDACTED if k.lower() in _SECRET_KEYS else _redact_value(v)) for k, v in event_dict.items()}
+    return {k: (REDACTED if names_a_secret(k) else redact(v)) for k, v in event_dict.items()}
 
 
 def wants_json(log_format: str = "auto", stream: Any = None) -> bool:

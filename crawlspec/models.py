@@ -245,7 +245,7 @@ class Comment(Base):
 
 
 class CrawlSpec(Base):
-    """One row per spec fingerprint (compiled query + fetch flags + fields)."""
+    """One row per spec fingerprint (compiled query + fields); `fetch`: the flags of its first run."""
 
     __tablename__ = "crawl_spec"
 

@@ -122,7 +122,8 @@ def run(config: dict, *, overrides: list[str] | tuple[str, ...] = ()) -> RunOutc
     """Run one spec; never raises for anything a user can cause (returns the exit code instead)."""
     configure_logging(config.get("log", {}).get("format", "auto"), config.get("log", {}).get("level", "info"))
     try:
-        return _run(config, list(overrides))
+        # masked again here for library callers: the overrides are stored in `crawl.overrides`
+        return _run(config, [redact_text(o) for o in overrides])
     except CrawlspecError as err:
         return RunOutcome(err.exit_code, message=f"crawlspec run: {redact_text(str(err))}")
 
@@ -235,13 +236,27 @@ def runner_run_settings(run: dict) -> dict[str, Any]:
 
 
 def _print_stages(stages: list[Any], exit_code: int) -> None:
-    """One line per enrichment stage (comments, user info, ...), after the video summary."""
+    """One line per enrichment stage (comments, user info, ...), after the video summary; under JSON
+    logging one `stage_summary` event per stage instead."""
+    if json_output():
+        _log_stages(stages)
+        return
     lines = [f"  {stage.summary()}" for stage in stages]
     lines += [f"  failed: {error}" for stage in stages for error in stage.errors[:20]]
     if stages and exit_code == exit_codes.RESUMABLE:
         lines.append("  resumable: run the same command again to continue from the last committed page")
     if lines:
-        print("\n".join(lines), file=sys.stderr)
+        print(redact_text("\n".join(lines)), file=sys.stderr)
+
+
+def _log_stages(stages: list[Any]) -> None:
+    from crawlspec.sweep import log_at_level
+
+    log = get_logger("crawlspec.run")
+    for stage in stages:
+        log_at_level(log, stage.exit_code, "stage_summary", stage=stage.name, records=stage.records,
+                     done=stage.done, skipped=stage.skipped, failed=stage.failed, requests=stage.requests,
+                     stopped=stage.stopped, errors=stage.errors[:20], summary=stage.summary())
 
 
 def _print_summary(name: str, stats: Any, db_url: str, quota_left: int) -> None:
@@ -263,7 +278,7 @@ def _print_summary(name: str, stats: Any, db_url: str, quota_left: int) -> None:
         lines.append("  resumable: run the same command again to continue from the last committed page")
     lines += ["  next:", f"    crawlspec status --db {db_url}",
               f"    crawlspec export --db {db_url} --table video --format csv --out videos.csv"]
-    print("\n".join(lines), file=sys.stderr)
+    print(redact_text("\n".join(lines)), file=sys.stderr)
 
 
 def smoke_test(config: dict) -> RunOutcome:
@@ -284,20 +299,27 @@ def _smoke_test(config: dict) -> RunOutcome:
     api = config.get("api", {})
     db_url = resolve_db_url(config["db"]["url"])
     engine = open_existing_database(db_url, upgrade=True)
-    print(f"database OK: {display_url(db_url)}", file=sys.stderr)
+    _report_check("database_ok", f"database OK: {display_url(db_url)}")
     endpoint = open_endpoint(api)
     try:
         budget = RequestBudget(QuotaLedger(engine, limits={"research": int(api.get("daily_quota", 1000))}))
         client = TikTokApiRequestClient(endpoint.credentials, endpoint.base_url, before_request=budget)
         client.ensure_token()
-        print(f"credentials OK ({endpoint.credentials.source})", file=sys.stderr)
+        _report_check("credentials_ok", f"credentials OK ({endpoint.credentials.source})")
         day = (utc_now().date() - timedelta(days=3)).strftime("%Y%m%d")
         response = client.fetch_videos(TikTokVideoRequest(
             query={"and": [{"operation": "IN", "field_name": "region_code", "field_values": ["US"]}]},
             start_date=day, end_date=day, max_count=1))
-        print(f"API OK: one video query answered (log_id {response.log_id}); 1 request used",
-              file=sys.stderr)
+        _report_check("api_ok", f"API OK: one video query answered (log_id {response.log_id}); 1 request used")
         client.close()
         return RunOutcome(exit_codes.OK, requests=budget.used)
     finally:
         endpoint.close()
+
+
+def _report_check(event: str, message: str) -> None:
+    """One passed check of `crawlspec test`: a line on a terminal, an event under JSON logging."""
+    if json_output():
+        get_logger("crawlspec.test").info(event, message=message)
+    else:
+        print(message, file=sys.stderr)

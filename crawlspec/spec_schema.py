@@ -133,6 +133,7 @@ SIMULATOR_SCHEMA: dict[str, Any] = _obj(
         "burst_limit": {"type": ["string", "null"], "pattern": r"^\s*[0-9]+\s*/\s*[0-9]*\.?[0-9]+\s*$",
                         "x-fix": "N/SECONDS, e.g. 20/60: at most N requests in any SECONDS, then 429"},
         "playlist_500_ok": {"type": "boolean"},
+        "dense_fail_videos": _int(0),
     },
     type=["object", "null"],
 )

@@ -89,7 +89,7 @@ def _endpoints_not_authorized(conn: Any) -> list[dict[str, str]]:
 
     if not sa.inspect(conn).has_table("endpoint_access"):
         return []
-    return [{"endpoint": r.endpoint, "checked_at": str(r.checked_at), "message": r.message or ""}
+    return [{"endpoint": r.endpoint, "checked_at": str(r.checked_at)[:19] + " UTC", "message": r.message or ""}
             for r in conn.execute(sa.text(
                 "SELECT endpoint, checked_at, message FROM endpoint_access ORDER BY endpoint"))]
 

@@ -1,5 +1,6 @@
-"""What a sweep job needs besides the command itself: paths anchored to the directory the user started
-in, a label for the progress line, the `run_summary` event, and the table printed after `run -m`.
+"""What a job needs besides the command itself: paths anchored to the directory the user started in, a
+label for the progress line, the `run_summary` event, and what the process reports once its jobs are
+done (the table after `run -m`, or under JSON logging only events, at the level their outcome deserves).
 
 Kept apart from `hydra_app` (composition and exit codes) so that both stay small; nothing here imports
 Hydra.
@@ -7,7 +8,9 @@ Hydra.
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,7 +35,16 @@ class JobLike(Protocol):
     overrides: tuple[str, ...]
 
 
+class ReportedJob(JobLike, Protocol):
+    document: dict[str, Any] | None
+    message: str
+    log_format: str
+    summary_logged: bool
+
+
 R = TypeVar("R", bound=Any)
+# the commands that log: under JSON logging every line they write on stderr is a JSON event
+LOGGING_COMMANDS = frozenset({"run", "test"})
 
 
 def outcome_label(exit_code: int) -> str:
@@ -164,8 +176,72 @@ def log_run_summary(result: JobLike, *, spec: str | None, job_number: int | None
                           f"crawlspec export --db {database} --table video --format csv --out videos.csv"]
     if message:
         fields["message"] = message
-    log = get_logger("crawlspec.run")
-    (log.info if result.exit_code == exit_codes.OK else log.error)("run_summary", **fields)
+    log_at_level(get_logger("crawlspec.run"), result.exit_code, "run_summary", **fields)
+
+
+def log_at_level(log: Any, outcome_code: int, event: str, /, **fields: Any) -> None:
+    """Log an outcome at the level its exit code deserves: complete is `info`, a resumable stop (quota,
+    `max_api_requests`, a signal, the database gone) is `warning`, anything else is `error`."""
+    if outcome_code == exit_codes.OK:
+        log.info(event, **fields)
+    elif outcome_code == exit_codes.RESUMABLE:
+        log.warning(event, **fields)
+    else:
+        log.error(event, **fields)
+
+
+# ---- what the process prints once its jobs are done --------------------------------------------
+
+
+def report_jobs(results: Sequence[ReportedJob], command: str, *, is_sweep: bool) -> int:
+    """Documents on stdout; messages not logged yet on stderr (`[job N]` in a sweep), secrets masked;
+    after `run -m` the summary table. Returns the worst exit code."""
+    from crawlspec.logs import redact_text
+
+    for number, result in enumerate(results):
+        if result.document is not None:
+            print(json.dumps(result.document), flush=True)
+        if result.message and not result.summary_logged:
+            stream = sys.stdout if command == "validate" and result.exit_code == exit_codes.OK else sys.stderr
+            if (stream is sys.stderr and command in LOGGING_COMMANDS
+                    and _logged_as_json(result, command, number if is_sweep else None)):
+                continue
+            message = redact_text(result.message)
+            print(f"[job {number}] {message}" if is_sweep else message, file=stream, flush=True)
+    if is_sweep and command == "run":
+        _report_sweep(results)
+    return exit_codes.worst([r.exit_code for r in results])
+
+
+def _report_sweep(results: Sequence[ReportedJob]) -> None:
+    """The table after `run -m` on stderr; under cron/CI (JSON lines) one `sweep_summary` event at the
+    level of the worst job's outcome."""
+    from crawlspec.logs import configure_logging, get_logger, redact_text, wants_json
+
+    log_format = results[0].log_format if results else "auto"
+    configure_logging(log_format)  # workers may have run every job
+    if not wants_json(log_format):
+        print(redact_text(summary_table(results)), file=sys.stderr, flush=True)
+        return
+    jobs = [{"job": n, "overrides": list(r.overrides), "videos": r.videos, "requests": r.requests,
+             "outcome": outcome_label(r.exit_code), "exit_code": r.exit_code} for n, r in enumerate(results)]
+    worst = exit_codes.worst([r.exit_code for r in results])
+    log_at_level(get_logger("crawlspec.sweep"), worst, "sweep_summary", jobs=jobs, exit_code=worst)
+
+
+def _logged_as_json(result: ReportedJob, command: str, job_number: int | None) -> bool:
+    """Under JSON logging, a job's message is one `command_failed` event; False on a terminal."""
+    from crawlspec.logs import configure_logging, get_logger, wants_json
+
+    if not wants_json(result.log_format):
+        return False
+    configure_logging(result.log_format)
+    fields: dict[str, Any] = {"command": command, "message": result.message, "exit_code": result.exit_code,
+                              "outcome": outcome_label(result.exit_code)}
+    if job_number is not None:
+        fields["job"] = job_number
+    log_at_level(get_logger("crawlspec"), result.exit_code, "command_failed", **fields)
+    return True
 
 
 # ---- the table after `run -m` -----------------------------------------------------------------

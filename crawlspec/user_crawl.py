@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 
 from crawlspec import api_fields
 from crawlspec.api_fields import MAX_COUNT
-from crawlspec.endpoint_access import EndpointGate, refused_endpoints
+from crawlspec.endpoint_access import EndpointGate, guarded_stage, refused_endpoints
 from crawlspec.enrichment_models import USER_LIST_TABLES, UserListProgress
 from crawlspec.errors import ApiError, EndpointNotAuthorized
 from crawlspec.logs import get_logger
@@ -228,7 +228,8 @@ def run_user_stages(plan: Any, ctx: Any, config: dict[str, Any]) -> list[StageSt
     users: UsersPlan = plan.users
     results: list[StageStats] = []
     if users.info:
-        results.append(CreatorInfoFetcher(ctx, users.names, max_age_days=max_age_days(config)).run())
+        results.append(guarded_stage(ctx, "user_info", api_fields.USER_INFO_PATH, CreatorInfoFetcher(
+            ctx, users.names, max_age_days=max_age_days(config)).run))
         if results[-1].stopped:
             return results
     if users.lists:

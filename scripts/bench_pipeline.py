@@ -6,6 +6,15 @@ API, not by crawlspec: compare with the simulator's own page rate (scripts/bench
 
     python scripts/bench_pipeline.py
     python scripts/bench_pipeline.py --videos 20000 --pg-url postgresql://user@127.0.0.1:5432/db
+
+`--vs-older` instead times, side by side against one simulator (SQLite, the same 30 days, the same 14
+fields, one 30-day window), `crawlspec run`, the older tool's `fetch_and_store_all`
+(tiktok-research-api-helper 0.1.3 from PyPI, installed into a temporary virtualenv; it has no base URL
+setting, so its `requests` sessions are given one that sends `https://open.tiktokapis.com/...` to the
+simulator) and a bare loop of `requests` fetching the same pages. Each is a whole subprocess
+(start-up included), the best of `--repeat` interleaved rounds; it prints both ratios.
+
+    python scripts/bench_pipeline.py --vs-older --videos 30000 --repeat 3
 """
 
 from __future__ import annotations
@@ -92,7 +101,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--videos", type=int, default=20000)
     parser.add_argument("--pg-url", default=os.environ.get("CRAWLSPEC_TEST_PG_URL"))
+    parser.add_argument("--vs-older", action="store_true", help="crawlspec vs the older tool vs a bare loop")
+    parser.add_argument("--repeat", type=int, default=3, help="--vs-older: rounds (best of)")
+    parser.add_argument("--older-venv", type=Path, default=None,
+                        help="--vs-older: reuse this virtualenv holding the older tool (default: a new temporary one)")
     args = parser.parse_args()
+    if args.vs_older:
+        from bench_vs_older import compare_with_older
+
+        for row in compare_with_older(videos=args.videos, repeat=args.repeat, older_venv=args.older_venv):
+            print(json.dumps(row))
+        return 0
     workdir = Path(tempfile.mkdtemp(prefix="crawlspec-bench-"))
     (workdir / "specs").mkdir()
     (workdir / "specs" / "everything.yaml").write_text(EVERYTHING)

@@ -57,14 +57,15 @@ def sqlite_database(workdir: Path) -> Iterator[str]:
 
 def summary(env: ModelEnv, elapsed: float, args: argparse.Namespace) -> dict:
     s = env.stats
-    video_extra = s.video_requests - s.video_minimum
+    video_extra = s.video_requests - s.video_minimum - s.video_faults
     return {
         "command": " ".join(["python", "scripts/model_drill.py", *sys.argv[1:]]),
         "backend": "postgresql" if args.pg_url else "sqlite",
         "sequences": s.sequences, "steps": s.steps, "runs": s.runs, "kills": s.kills,
         "fault_bursts": s.bursts, "injected_500s_received": s.faults, "requests": s.requests,
         "video_requests": s.video_requests, "video_minimum": s.video_minimum,
-        "video_requests_over_minimum": video_extra, "video_kills": s.video_kills,
+        "video_injected_500s": s.video_faults, "video_kills": s.video_kills,
+        "video_requests_over_minimum_and_500s": video_extra,
         "video_extra_per_kill": round(video_extra / s.video_kills, 2) if s.video_kills else None,
         "users_requests": s.users_requests, "users_upper_bound_without_kills_and_faults": s.users_bound,
         "ledger_reserved_but_not_received": s.ledger_over_sim,

@@ -39,6 +39,7 @@ class DrillStats:
     video_requests: int = 0
     video_minimum: int = 0
     video_kills: int = 0
+    video_faults: int = 0
     users_requests: int = 0
     users_bound: int = 0
     ledger_over_sim: int = 0
@@ -227,6 +228,7 @@ class CrawlModel(RuleBasedStateMachine):
         stats.video_requests += self.model.requests["model"]
         stats.video_minimum += self.model.video_minimum
         stats.video_kills += self.model.kills["model"]
+        stats.video_faults += self.model.faults["model"]
         stats.users_requests += self.model.requests["people"]
         stats.users_bound += self.env.oracle.users_minimum(len(self.model.users_days))
         stats.ledger_over_sim += self.model.ledger_over_sim

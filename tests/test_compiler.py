@@ -149,14 +149,20 @@ def test_fingerprint_ignores_key_order_window_tags_and_value_order():
 
 @pytest.mark.parametrize("change", [
     {"query": {"include_any_hashtags": ["a", "c"], "regions": ["US"]}},
-    {"fetch": {"comments": True}},
-    {"fetch": {"user_info": True}},
     {"fields": "all"},
     {"fields": ["id", "username"]},
 ])
-def test_fingerprint_changes_with_query_fetch_flags_or_fields(change):
+def test_fingerprint_changes_with_query_or_fields(change):
     base = spec_with({"include_any_hashtags": ["a", "b"], "regions": ["US"]})
     assert compile_spec({**base, **change}).fingerprint != compile_spec(base).fingerprint
+
+
+@pytest.mark.parametrize("fetch", [
+    {"comments": True}, {"user_info": True}, {"comment_replies": True, "comments": True}, {"playlists": True},
+])
+def test_fingerprint_ignores_the_stage_flags(fetch):
+    base = spec_with({"include_any_hashtags": ["a", "b"], "regions": ["US"]})
+    assert compile_spec({**base, "fetch": fetch}).fingerprint == compile_spec(base).fingerprint
 
 
 def test_fields_default_all_and_list_always_include_id_in_canonical_order():

@@ -25,6 +25,7 @@ from model_harness import Oracle, SimProcess
 from model_machine import ModelEnv, machine_for
 
 VIDEO_PATH = "/v2/research/video/query/"
+SEQUENCES, STEPS = 2, 3     # per back end: about 30 s a sequence on a busy 2-core machine
 
 
 def model_settings(sequences: int, steps: int) -> settings:
@@ -53,14 +54,14 @@ def test_any_sequence_of_runs_kills_faults_and_days_keeps_the_database_equal_to_
     sim, oracle = sim_process
     if backend == "postgresql":
         server = pg_server_url()
-        database, sequences = (lambda _workdir: pg_database(server, prefix="model")), 2
+        database = lambda _workdir: pg_database(server, prefix="model")  # noqa: E731
     else:
-        database, sequences = sqlite_database, 3
+        database = sqlite_database
     env = ModelEnv(crawlspec_exe, sim, oracle, tmp_path, database)
 
-    run_state_machine_as_test(machine_for(env), settings=model_settings(sequences, steps=3))
+    run_state_machine_as_test(machine_for(env), settings=model_settings(SEQUENCES, STEPS))
 
-    assert env.stats.sequences >= sequences and not env.stats.violations
+    assert env.stats.sequences >= SEQUENCES and not env.stats.violations
     assert env.stats.kills > 0 and env.stats.faults > 0, "the sequences exercised kills and injected faults"
 
 

@@ -6,13 +6,17 @@ behind is searched: stdout, stderr, decompressed archives, the database files, e
 from __future__ import annotations
 
 import gzip
+import json
+import os
 import secrets
 import subprocess
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+import sqlalchemy as sa
 
 KEY = "leak-test-client-key"
 SPEC = """\
@@ -40,8 +44,16 @@ class Evidence:
         self.add(f"{name} stderr", result.stderr)
 
     def leaks(self) -> list[str]:
-        return [f"{where} contains {value[:12]}..." for where, data in self.outputs
-                for value in self.secrets if value.encode() in data]
+        return [f"{where} contains {form[:12]}..." for where, data in self.outputs
+                for value in self.secrets for form in spellings(value) if form.encode() in data]
+
+
+def spellings(secret: str) -> set[str]:
+    """Every form a secret can take on its way out: as typed, escaped the way Hydra records a sweep's
+    overrides (`\\:`), percent-encoded in a URL, and each of these inside a JSON string."""
+    hydra = "".join("\\" + c if c in "\\()[]{}:=, \t" else c for c in secret)
+    plain = {secret, hydra, quote(secret, safe="")}
+    return plain | {json.dumps(form)[1:-1] for form in plain}
 
 
 def record_tokens(sim, evidence: Evidence, *, reject_every: int) -> None:
@@ -158,4 +170,100 @@ def test_no_secret_or_token_in_any_output_of_any_path(crawlspec_exe, start_sim, 
     assert sim.stats()["tokens_issued"] >= 3 and len(evidence.secrets) >= 5
     assert list(raw.glob("raw-*.jsonl.gz")), "the raw archive must have been written"
     assert (workdir / "videos.jsonl").stat().st_size > 0
+    assert evidence.leaks() == []
+
+
+# ---- sweeps: a database password typed as an override ---------------------------------------------
+
+LAUNCHERS = {"basic": (), "joblib": ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2")}
+SWEEP = ("run", "-m", "+spec=demo", "api=sim", "spec.window.end=2024-03-03", "spec.query.regions=[US],[FR]")
+
+
+def with_password(url: str, password: str) -> str:
+    """The test server's URL with a password added; a ':' in it stays as typed (trust auth takes any)."""
+    head, _, rest = url.partition("://")
+    user, _, host = rest.partition("@")
+    return f"{head}://{user.split(':')[0]}:{password}@{host}"
+
+
+def json_events(stderr: bytes) -> list[dict]:
+    return [json.loads(line) for line in stderr.decode().splitlines()]   # every line must be JSON
+
+
+def sweep_header(result: subprocess.CompletedProcess) -> str:
+    """The first line of the table a console sweep ends with."""
+    return next(line for line in result.stderr.decode().splitlines() if line.startswith("sweep: "))
+
+
+def masked_db_override(overrides: list[str]) -> str:
+    (db,) = [o for o in overrides if o.startswith("db.url=")]
+    assert "***@" in db, db
+    return db
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
+def test_a_sweep_never_shows_a_database_password(crawlspec_exe, tmp_path, launcher):
+    from conftest import pg_database, pg_server_url
+
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    password = f"leak:pw-{secrets.token_hex(8)}"   # ':' is escaped by Hydra in a sweep job's overrides
+    evidence = Evidence(secrets={password})
+    env = clean_env(dict(os.environ))
+    argv = (*SWEEP, *LAUNCHERS[launcher])
+
+    def sweep(*extra: str) -> subprocess.CompletedProcess:
+        result = crawlspec(crawlspec_exe, tmp_path, env, *argv, *extra)
+        evidence.add_process(" ".join(extra), result)
+        return result
+
+    with pg_database(pg_server_url(), prefix="leak") as url:
+        db_url = with_password(url, password)
+        as_json = sweep(f"db.url={db_url}", "log.format=json")
+        console = sweep(f"db.url={db_url}", "log.format=console", "run.refetch=true")
+        exports = [crawlspec(crawlspec_exe, tmp_path, env, "export", "--db", db_url, "--table", "crawl", "--out", out)
+                   for out in ("crawl.jsonl", "crawl.csv")]
+        for result in exports:
+            evidence.add_process("export --table crawl", result)
+        evidence.add_process("status", crawlspec(crawlspec_exe, tmp_path, env, "status", "--db", db_url))
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            stored = [row[0] for row in conn.execute(sa.text("SELECT overrides FROM crawl ORDER BY id"))]
+        engine.dispose()
+    unreachable = sweep(f"db.url=postgresql://crawler:{password}@127.0.0.1:1/gone", "log.format=console")
+    secret_key = sweep(f"+api.client_secret={password}", f"db.url=sqlite:///{tmp_path / 'x.db'}", "log.format=json")
+    evidence.add("crawl.overrides", json.dumps(stored))
+    collect_files(evidence, tmp_path)
+
+    assert as_json.returncode == 0, as_json.stderr[-3000:]
+    assert console.returncode == 0, console.stderr[-3000:]
+    assert all(r.returncode == 0 for r in exports), [r.stderr[-500:] for r in exports]
+    assert len(stored) == 4 and all(masked_db_override(o) for o in stored)
+    assert masked_db_override(json.loads((tmp_path / "crawl.jsonl").read_text().splitlines()[0])["overrides"])
+    events = json_events(as_json.stderr)
+    for summary in [e for e in events if e["event"] == "run_summary"]:
+        masked_db_override(summary["overrides"])
+    (table,) = [e for e in events if e["event"] == "sweep_summary"]
+    assert all(masked_db_override(job["overrides"]) for job in table["jobs"])
+    assert masked_db_override(sweep_header(console).split())
+    assert unreachable.returncode == 75 and "db.url=postgres" in sweep_header(unreachable)
+    assert masked_db_override(sweep_header(unreachable).split())
+    assert unreachable.stderr.count(b"crawler:***@127.0.0.1:1/gone") == 2, unreachable.stderr[-3000:]
+    assert secret_key.returncode == 2, secret_key.stderr[-3000:]
+    (table,) = [e for e in json_events(secret_key.stderr) if e["event"] == "sweep_summary"]
+    assert all("+api.client_secret=***" in job["overrides"] for job in table["jobs"])
+    assert evidence.leaks() == []
+
+
+@pytest.mark.slow
+def test_the_printed_configuration_masks_every_secret_override(crawlspec_exe, tmp_path):
+    password = f"cfg:pw-{secrets.token_hex(8)}"
+    result = crawlspec(crawlspec_exe, tmp_path, clean_env(dict(os.environ)), "run", "--cfg", "job", "+spec=demo",
+                       f"+api.client_secret={password}", f"+storage.mirror=postgresql://u:{password}@db/mirror",
+                       f"db.url=postgresql://u:{password}@db/crawls")
+    evidence = Evidence(secrets={password})
+    evidence.add_process("--cfg job", result)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert b"client_secret: '***'" in result.stdout and b"mirror: postgresql://u:***@db/mirror" in result.stdout
     assert evidence.leaks() == []

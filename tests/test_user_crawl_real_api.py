@@ -87,3 +87,31 @@ def test_liked_lists_hidden_with_403_are_unavailable_not_failed(crawlspec_exe, s
 
     assert second.returncode == 0, second.stderr[-3000:]
     assert spent(sim) == before, "a hidden list is not asked again the same day"
+
+
+@pytest.mark.slow
+def test_video_spec_stage_not_authorized_lets_the_later_stages_complete(crawlspec_exe, start_sim, sim_env,
+                                                                         tmp_path, db_url):
+    from test_comments_e2e import COMMENTS_PATH, USER_INFO_PATH, dump_and_spec
+    from test_comments_e2e import command as video_command
+
+    (tmp_path / "specs").mkdir()
+    sim = start_sim(videos=1500, unauthorized_endpoints="comments")
+    corpus = dump_and_spec(sim, tmp_path)
+    env = {**sim_env, "CRAWLSPEC_TODAY": "2024-04-10"}
+
+    first = subprocess.run(video_command(crawlspec_exe, sim, db_url), cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=600)
+
+    assert first.returncode == 77, first.stderr[-3000:]
+    assert COMMENTS_PATH in first.stderr
+    assert sim.stats()["requests"][COMMENTS_PATH] == 1
+    assert sim.stats()["requests"][USER_INFO_PATH] == len(corpus.creators()), "the next stage completed"
+    assert rows(db_url, "SELECT endpoint FROM endpoint_access") == [(COMMENTS_PATH,)]
+    before = spent(sim)
+
+    again = subprocess.run(video_command(crawlspec_exe, sim, db_url), cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=600)
+
+    assert again.returncode == 77, again.stderr[-3000:]
+    assert spent(sim) == before

@@ -85,7 +85,7 @@ def test_composed_default_and_sim_configs_are_valid(tmp_path, monkeypatch):
                                        "compliance_file_style": "plain",
                                        "burst_limit": None, "playlist_500_ok": False}
     assert sim["api"]["base_url"] is None and sim["api"]["credentials_file"] is None
-    assert {k: sim[k] for k in ("db", "storage", "run")} == {"db": {"url": "sqlite:///crawlspec.db"},
+    assert {k: sim[k] for k in ("db", "storage", "run")} == {"db": {"url": "${oc.env:CRAWLSPEC_DB_URL,sqlite:///crawlspec.db}"},
                                                             "storage": {"raw_dir": None},
                                                             "run": {"refetch": False, "refetch_provisional": False,
                                                                     "confirm_empty_after_hours": 24,

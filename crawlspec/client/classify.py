@@ -73,6 +73,7 @@ class Outcome:
     retry_after: str | None = None     # raw Retry-After header
     exception: BaseException | None = None
     malformed: str | None = None       # an `ok` page that cannot be stored faithfully (page_check)
+    storable: bool = False             # every string of `body` is storable as it is (storable_text)
 
     @property
     def error(self) -> dict[str, Any]:

@@ -53,7 +53,7 @@ from crawlspec.client.token import TokenKeeper
 from crawlspec.client.user_endpoints import UserEndpointsMixin
 from crawlspec.errors import ApiError, CredentialsRejected, EndpointNotAuthorized, QuotaExhausted, SpecError
 from crawlspec.logs import get_logger, redact_text
-from crawlspec.storable_text import storable
+from crawlspec.storable_text import json_is_storable, storable, without_nul_escapes
 
 DEFAULT_API_BASE_URL = "https://open.tiktokapis.com"
 API_BASE_URL_VARIABLE = "CRAWLSPEC_API_BASE_URL"
@@ -205,7 +205,7 @@ class TikTokApiRequestClient(UserEndpointsMixin):
             if outcome.status is not None and outcome.status >= 500:
                 self._log.warning("api_5xx_with_usable_body", endpoint=outcome.path, status=outcome.status,
                                   log_id=outcome.log_id, note="a complete ok answer: taken, not retried")
-            return storable(outcome.body)
+            return outcome.body if outcome.storable else storable(outcome.body)
         if kind is Kind.RETRY:
             raise TransientFailure(outcome, verdict)
         if kind is Kind.UNPARSABLE:
@@ -234,7 +234,7 @@ class TikTokApiRequestClient(UserEndpointsMixin):
                                       timeout=self._timeout)
         except requests.RequestException as exc:
             return Outcome(path=path, exception=exc)
-        outcome = _outcome_of(path, resp)
+        outcome = _outcome_of(path, resp, keep_nul=self._raw_archive is not None)
         if self._raw_archive is not None:
             self._raw_archive.record(path, body, outcome.status,
                                      outcome.body if outcome.body is not None else outcome.text)
@@ -295,11 +295,15 @@ def request_timeout(timeout_s: float | None = None, connect_timeout_s: float | N
     return connect, read
 
 
-def _outcome_of(path: str, resp: requests.Response) -> Outcome:
-    """Parse a response into an Outcome; a non-JSON or non-object body keeps a text excerpt instead."""
+def _outcome_of(path: str, resp: requests.Response, *, keep_nul: bool = False) -> Outcome:
+    """Parse a response into an Outcome; a non-JSON or non-object body keeps a text excerpt instead.
+
+    NUL escapes are removed from the JSON text before it is decoded (one pass over the bytes instead of
+    a call per decoded string), unless `keep_nul` (the raw archive keeps the answer as it came)."""
     retry_after = resp.headers.get("Retry-After")
+    raw = resp.content if keep_nul else without_nul_escapes(resp.content)
     try:
-        body = parse_json(resp.content)
+        body = parse_json(raw)
     except ValueError:
         return Outcome(path=path, status=resp.status_code, text=resp.text[:_TEXT_EXCERPT],
                        retry_after=retry_after)
@@ -307,7 +311,7 @@ def _outcome_of(path: str, resp: requests.Response) -> Outcome:
         return Outcome(path=path, status=resp.status_code, text=resp.text[:_TEXT_EXCERPT],
                        retry_after=retry_after)
     return Outcome(path=path, status=resp.status_code, body=body, retry_after=retry_after,
-                   malformed=_malformed(path, resp.status_code, body))
+                   malformed=_malformed(path, resp.status_code, body), storable=json_is_storable(raw))
 
 
 def _malformed(path: str, status: int, body: dict[str, Any]) -> str | None:

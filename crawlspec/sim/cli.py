@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="searches of this kind answer 0 videos without an error until the day advances (default none)")
     add("--empty-outage-requests", type=int, default=0, metavar="N",
         help="with --empty-outage: the outage ends after N such searches instead (default 0: at the next day)")
+    add("--dense-fail-videos", type=int, default=0, metavar="N",
+        help="a video search matching M videos answers 500 with chance M/(M+N), seeded (default 0: off)")
     add("--dump-corpus", metavar="FILE", help="write the corpus as JSON lines before serving")
     return parser
 
@@ -100,7 +102,7 @@ def options_from(args: argparse.Namespace) -> SimOptions:
                       burst_limit=args.burst_limit,
                       playlist_500_ok=args.playlist_500_ok, unauthorized_endpoints=args.unauthorized_endpoints,
                       hidden_likes_status=args.hidden_likes_status, empty_outage=args.empty_outage,
-                      empty_outage_requests=args.empty_outage_requests)
+                      empty_outage_requests=args.empty_outage_requests, dense_fail_videos=args.dense_fail_videos)
 
 
 def main(argv: list[str]) -> int:

@@ -16,7 +16,7 @@ from crawlspec.sim.corpus import Corpus
 from crawlspec.sim.details import video_data
 from crawlspec.sim.faults import FaultInjector
 from crawlspec.sim.query_parse import Query, VideoRequest, is_digits, parse_int, parse_video_request
-from crawlspec.sim.responses import invalid_params
+from crawlspec.sim.responses import ApiError, invalid_params
 from crawlspec.sim.search import CachedSearch, SearchCache, evaluate
 from crawlspec.sim.state import Stats
 
@@ -81,6 +81,9 @@ class VideoQuery:
             entry = self.searches.add(request.search_key(), results, self.faults.reject_fresh_search())
         if request.cursor > len(entry.results):
             raise invalid_params(INVALID_CURSOR)
+        if self.faults.dense_window_fault(len(entry.results)):
+            self.stats.count_fault("dense_window")
+            raise ApiError(500, "internal_error", "Something went wrong. Please try again later.")
         return self._page(entry, request.cursor, request.max_count, fields)
 
     def _follow_up(self, request: VideoRequest) -> CachedSearch:

@@ -70,3 +70,12 @@ class FaultInjector:
     def reject_cursor(self) -> bool:
         """Whether a follow-up page gets the transient `Invalid count or cursor` (a quarter of the rate)."""
         return self._draw(self._opts.invalid_search_id_rate / 4) is not None
+
+    def dense_window_fault(self, matching: int) -> bool:
+        """Whether a page of a video search matching `matching` videos (deleted ones included) answers
+        500: chance matching / (matching + dense_fail_videos), so big windows fail more often, as the
+        real API's do. Off (no draw) when `dense_fail_videos` is 0."""
+        scale = self._opts.dense_fail_videos
+        if scale <= 0 or matching <= 0:
+            return False
+        return self._draw(matching / (matching + scale)) is not None

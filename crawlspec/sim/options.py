@@ -42,6 +42,7 @@ class SimOptions:
     hidden_likes_status: int = 400     # HTTP status refusing hidden liked lists (403: "... has not enabled ...")
     empty_outage: str = ""             # "keyword" or "all": those searches answer 0 videos, no error, during an outage
     empty_outage_requests: int = 0     # the outage lasts this many searches; 0: until the simulator's day advances
+    dense_fail_videos: int = 0         # >0: a video search matching N videos answers 500 with chance N/(N+this)
 
     def __post_init__(self) -> None:
         from crawlspec.sim.day_ranges import normalise_day_ranges
@@ -82,6 +83,8 @@ def option_problems(opts: SimOptions) -> list[str]:
         problems.append(f"token_ttl must be >= 1 second, got {opts.token_ttl}")
     if opts.latency_ms < 0:
         problems.append(f"latency_ms must be >= 0, got {opts.latency_ms}")
+    if opts.dense_fail_videos < 0:
+        problems.append(f"dense_fail_videos must be >= 0, got {opts.dense_fail_videos}")
     if opts.compliance_polls < 0:
         problems.append(f"compliance_polls must be >= 0, got {opts.compliance_polls}")
     if opts.compliance_file_style not in COMPLIANCE_FILE_STYLES:

@@ -8,7 +8,7 @@ less) than was stored. None of these functions commits.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -51,6 +51,9 @@ class WindowState:
     @property
     def finished(self) -> bool:
         return self.status not in UNFINISHED_STATUSES
+
+
+_STATE_FIELDS = frozenset(field.name for field in fields(WindowState))
 
 
 def _state(row: Any) -> WindowState:
@@ -110,15 +113,24 @@ def unfinished_windows(conn: Connection, fingerprint: str) -> list[WindowState]:
     return [_state(row) for row in rows]
 
 
+# Statements built once: SQLAlchemy finds their compiled form in its cache, without
+# building and hashing a new statement for every page.
+_GUARD = sa.and_(WINDOW_TABLE.c.id == sa.bindparam("guard_id"),
+                 WINDOW_TABLE.c.cursor == sa.bindparam("guard_cursor"),
+                 WINDOW_TABLE.c.pages == sa.bindparam("guard_pages"),
+                 WINDOW_TABLE.c.status.in_(UNFINISHED_STATUSES))
+_GUARDED_UPDATE = sa.update(WINDOW_TABLE).where(_GUARD)   # SET: the columns of the parameters given
+_CLAIM = sa.update(WINDOW_TABLE).where(
+    _GUARD, sa.or_(WINDOW_TABLE.c.lease_owner.is_(None), WINDOW_TABLE.c.lease_owner == sa.bindparam("owner"),
+                   WINDOW_TABLE.c.lease_until < sa.bindparam("now"))
+).values(lease_owner=sa.bindparam("owner"), lease_until=sa.bindparam("until"))
+
+
 def _guarded_update(conn: Connection, window: WindowState, values: dict[str, Any]) -> WindowState:
-    """UPDATE the window only if its checkpoint is still the one `window` describes."""
-    table = WINDOW_TABLE
-    result = conn.execute(
-        sa.update(table)
-        .where(table.c.id == window.id, table.c.cursor == window.cursor, table.c.pages == window.pages,
-               table.c.status.in_(UNFINISHED_STATUSES))
-        .values(**values)
-    )
+    """UPDATE the window only if its checkpoint is still the one `window` describes; the new state is
+    `window` with `values` (the guard proved the row held `window`, so no read-back is needed)."""
+    result = conn.execute(_GUARDED_UPDATE, {
+        **values, "guard_id": window.id, "guard_cursor": window.cursor, "guard_pages": window.pages})
     if result.rowcount != 1:
         current = _load(conn, window.id)
         raise CheckpointConflict(
@@ -127,7 +139,7 @@ def _guarded_update(conn: Connection, window: WindowState, values: dict[str, Any
             f"{window.pages}): another process may be crawling it; this page was not stored, run again "
             "to resume"
         )
-    return _load(conn, window.id)
+    return replace(window, **{key: value for key, value in values.items() if key in _STATE_FIELDS})
 
 
 def advance_window(conn: Connection, window: WindowState, *, cursor: int, search_id: str | None,
@@ -172,12 +184,8 @@ def claim_window(conn: Connection, window: WindowState, *, owner: str, until: da
     someone else is crawling instead of meeting a CheckpointConflict. Only a window whose checkpoint is
     still the one `window` describes can be taken: a snapshot read before another process advanced or
     finished the window (and released its lease) must not be fetched again."""
-    table = WINDOW_TABLE
-    free = sa.or_(table.c.lease_owner.is_(None), table.c.lease_owner == owner, table.c.lease_until < now)
-    current = sa.and_(table.c.cursor == window.cursor, table.c.pages == window.pages,
-                      table.c.status.in_(UNFINISHED_STATUSES))
-    result = conn.execute(sa.update(table).where(table.c.id == window.id, free, current)
-                          .values(lease_owner=owner, lease_until=until))
+    result = conn.execute(_CLAIM, {"guard_id": window.id, "guard_cursor": window.cursor,
+                                   "guard_pages": window.pages, "owner": owner, "until": until, "now": now})
     return result.rowcount == 1
 
 

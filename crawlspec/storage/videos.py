@@ -109,8 +109,17 @@ def _name_set(values: Any, what: tuple[object, ...]) -> set[str]:
         return set()
     if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple, set)):
         raise MalformedRecord(f"{' '.join(map(str, what))} is not a list: {values!r}")
-    names = {as_text(value, what) for value in values}
+    # The common case (every name a clean string) costs one check of the joined names, not a call per name.
+    names = set(values) if _all_storable_strings(values) else {as_text(value, what) for value in values}
     return {name for name in names if name}
+
+
+def _all_storable_strings(values: Any) -> bool:
+    try:
+        joined = "".join(values)
+    except TypeError:  # a non-string item (e.g. an integer effect id): the slow path converts it
+        return False
+    return storable_text(joined) is joined
 
 
 def _page_video(video: Mapping[str, Any], now: datetime) -> _PageVideo:
@@ -132,7 +141,8 @@ def _page_video(video: Mapping[str, Any], now: datetime) -> _PageVideo:
     if region is not None and len(region) > MAX_REGION_CODE_LENGTH:
         raise MalformedRecord(f"video {video_id} region_code is longer than {MAX_REGION_CODE_LENGTH} "
                               f"characters: {region[:40]!r}")
-    extra = {key: storable(value) for key, value in video.items() if key not in VIDEO_OWN_KEYS}
+    extra = None if video.keys() <= VIDEO_OWN_KEYS else \
+        {key: storable(value) for key, value in video.items() if key not in VIDEO_OWN_KEYS}
     row["extra_data"] = extra or None
     row["crawled_at"] = now
     row["crawled_updated_at"] = now
