@@ -136,7 +136,7 @@ def test_invalid_run_is_refused_before_anything_is_sent(fake_runtime, capsys):
 
 
 def test_smoke_test_command(fake_runtime, capsys):
-    assert hydra_app.main("test", ["+spec=demo"]) == 0
+    assert hydra_app.main("test", ["+spec=demo", "log=console"]) == 0   # JSON logging would log it instead
     assert fake_runtime.calls[0][0] == "test"
     assert "smoke test passed" in capsys.readouterr().err
 
