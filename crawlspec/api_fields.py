@@ -67,6 +67,13 @@ COMPLIANCE_DOWNLOAD_PATH = "/v2/research/validation_task/download/"
 FOLLOW_POOL_PATHS: frozenset[str] = frozenset({FOLLOWERS_PATH, FOLLOWING_PATH})
 
 
+def quota_pool_limits(daily_quota: int = DAILY_QUOTA, daily_quota_follow: int = DAILY_QUOTA_FOLLOW) -> dict[str, int]:
+    """The daily limit of each quota pool, the one rule `run`, `refresh`, `status` and the library share:
+    `research` is `api.daily_quota`; `follow` is `api.daily_quota_follow`, a separate pool of the API
+    (20,000 a day), not a multiple of the research budget."""
+    return {"research": int(daily_quota), "follow": int(daily_quota_follow)}
+
+
 def quota_pool(path: str) -> str:
     """'follow' for followers/following (20,000/day), 'research' for every other endpoint."""
     return "follow" if path in FOLLOW_POOL_PATHS else "research"

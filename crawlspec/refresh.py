@@ -218,6 +218,7 @@ def main(argv: list[str]) -> int:
 
 
 def refresh(args: argparse.Namespace) -> tuple[RefreshReport, str]:
+    from crawlspec.api_fields import quota_pool_limits
     from crawlspec.client import default_api_base_url, load_credentials
     from crawlspec.client.compliance import ComplianceClient
     from crawlspec.quota import RequestBudget
@@ -229,7 +230,7 @@ def refresh(args: argparse.Namespace) -> tuple[RefreshReport, str]:
     credentials = load_credentials(args.credentials_file)
     with database_errors(db_url):
         engine = open_existing_database(db_url, upgrade=True)
-        budget = RequestBudget(QuotaLedger(engine, limits={"research": args.daily_quota, "follow": 20_000}))
+        budget = RequestBudget(QuotaLedger(engine, limits=quota_pool_limits(args.daily_quota)))
         stop = threading.Event()
         base_url = args.base_url or default_api_base_url()
         with ComplianceClient(credentials, base_url, before_request=budget, stop_event=stop) as client, \

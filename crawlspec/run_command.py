@@ -181,8 +181,7 @@ def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str
     from crawlspec.storage.ledger import QuotaLedger
 
     engine = open_database(db_url)
-    ledger = QuotaLedger(engine, limits={"research": int(api.get("daily_quota", 1000)),
-                                         "follow": int(api.get("daily_quota_follow", 20000))})
+    ledger = QuotaLedger(engine, limits=quota_limits(api))
     budget = RequestBudget(ledger, max_api_requests=plan.max_api_requests)
     raw_dir = (config.get("storage") or {}).get("raw_dir")
     stop_event = threading.Event()
@@ -221,6 +220,13 @@ def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str
     _print_summary(plan.name, stats, db_url, ledger.remaining("research"))
     _print_stages(stages, exit_code)
     return RunOutcome(exit_code, videos=stats.videos, requests=budget.used)
+
+
+def quota_limits(api: dict) -> dict[str, int]:
+    """The daily pool limits of the composed `api` config (one rule for every command)."""
+    from crawlspec.api_fields import DAILY_QUOTA, DAILY_QUOTA_FOLLOW, quota_pool_limits
+
+    return quota_pool_limits(api.get("daily_quota") or DAILY_QUOTA, api.get("daily_quota_follow") or DAILY_QUOTA_FOLLOW)
 
 
 def runner_run_settings(run: dict) -> dict[str, Any]:
@@ -299,7 +305,7 @@ def _smoke_test(config: dict) -> RunOutcome:
     _report_check("database_ok", f"database OK: {display_url(db_url)}")
     endpoint = open_endpoint(api)
     try:
-        budget = RequestBudget(QuotaLedger(engine, limits={"research": int(api.get("daily_quota", 1000))}))
+        budget = RequestBudget(QuotaLedger(engine, limits=quota_limits(api)))
         client = TikTokApiRequestClient(endpoint.credentials, endpoint.base_url, before_request=budget)
         client.ensure_token()
         _report_check("credentials_ok", f"credentials OK ({endpoint.credentials.source})")

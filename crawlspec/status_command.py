@@ -95,7 +95,9 @@ def _safe_url(url: str) -> str:
 def _quota_status(conn: Any, today: date, daily_quota: int) -> dict[str, Any]:
     import sqlalchemy as sa
 
-    limits = {"research": daily_quota, "follow": 20 * daily_quota}
+    from crawlspec.api_fields import quota_pool_limits
+
+    limits = quota_pool_limits(daily_quota)
     used = dict(conn.execute(sa.text("SELECT pool, used FROM quota_ledger WHERE day = :d"),
                              {"d": today}).all())
     return {pool: {"used": used.get(pool, 0), "limit": limit, "remaining": max(0, limit - used.get(pool, 0))}
