@@ -203,7 +203,7 @@ def report_jobs(results: Sequence[ReportedJob], command: str, *, is_sweep: bool)
             print(json.dumps(result.document), flush=True)
         if result.message and not result.summary_logged:
             stream = sys.stdout if command == "validate" and result.exit_code == exit_codes.OK else sys.stderr
-            if (stream is sys.stderr and command in LOGGING_COMMANDS
+            if (stream is sys.stderr and command in LOGGING_COMMANDS and result.exit_code != exit_codes.OK
                     and _logged_as_json(result, command, number if is_sweep else None)):
                 continue
             message = redact_text(result.message)
