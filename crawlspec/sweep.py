@@ -168,8 +168,11 @@ def log_run_summary(result: JobLike, *, spec: str | None, job_number: int | None
     if job_number is not None:
         fields["job"] = job_number
     # the sentence and next steps the console summary shows, for whoever reads the cron mail
-    fields["summary"] = (f"spec '{spec}' {fields['outcome']}: {fields['videos']} videos stored, "
-                         f"{fields['requests']} API requests used")
+    stored = {name: n for name, n in (getattr(result, "stored", None) or {}).items() if n}
+    if stored:
+        fields["stored"] = stored
+    what = ", ".join(f"{n} {name}" for name, n in stored.items()) or f"{fields['videos']} videos"
+    fields["summary"] = f"spec '{spec}' {fields['outcome']}: {what} stored, {fields['requests']} API requests used"
     if database:
         fields["database"] = database
         fields["next"] = [f"crawlspec status --db {database}",
