@@ -83,7 +83,8 @@ def test_composed_default_and_sim_configs_are_valid(tmp_path, monkeypatch):
                                        "unavailable_rate": 0.0, "failing_days": None, "compliance_polls": 1}
     assert sim["api"]["base_url"] is None and sim["api"]["credentials_file"] is None
     assert {k: sim[k] for k in ("db", "storage", "run")} == {"db": {"url": "sqlite:///crawlspec.db"},
-                                                            "storage": {"raw_dir": None}, "run": {"refetch": False}}
+                                                            "storage": {"raw_dir": None}, "run": {
+                                                                    "refetch": False, "retry_failing": False, "failing_retry_max_days": 7}}
 
 
 class FakeRuntime(types.ModuleType):
