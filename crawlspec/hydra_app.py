@@ -359,7 +359,8 @@ def _run_or_test(command: str, config: dict[str, Any], overrides: list[str]) -> 
                          message=f"crawlspec {command}: not available in this version ({error})")
     outcome = runtime.run(config, overrides=overrides) if command == "run" else runtime.smoke_test(config)
     return JobResult(int(outcome.exit_code), message=outcome.message or "", videos=outcome.videos,
-                     requests=outcome.requests, overrides=tuple(overrides), stored=dict(outcome.stored))
+                     requests=outcome.requests, overrides=tuple(overrides),
+                     stored=dict(getattr(outcome, "stored", None) or {}))
 
 
 # ---- composition errors -----------------------------------------------------------------------
