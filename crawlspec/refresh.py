@@ -22,9 +22,9 @@ from typing import Any
 
 from crawlspec import exit_codes
 from crawlspec.clock import utc_now
+from crawlspec.database_url import DB_OPTION_HELP, default_db_url
 from crawlspec.errors import ApiError, CrawlspecError, Interrupted, QuotaExhausted
 
-DEFAULT_DB_URL = "sqlite:///crawlspec.db"
 MAX_POLL_WAIT_S = 300.0
 MAX_POLLS_PER_CALL = 20
 
@@ -188,7 +188,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="crawlspec refresh", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
-    add("--db", default=DEFAULT_DB_URL, help=f"database URL (default {DEFAULT_DB_URL})")
+    add("--db", default=default_db_url(), help=DB_OPTION_HELP)
     add("--base-url", default=None, help="API base URL (default $CRAWLSPEC_API_BASE_URL, else the real API)")
     add("--credentials-file", default="secrets.yaml",
         help="client key/secret YAML (default secrets.yaml); CRAWLSPEC_CLIENT_KEY/SECRET take precedence")

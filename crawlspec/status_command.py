@@ -10,14 +10,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from crawlspec import exit_codes
+from crawlspec.database_url import DB_OPTION_HELP, default_db_url
 from crawlspec.errors import CrawlspecError
-
-DEFAULT_DB_URL = "sqlite:///crawlspec.db"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="crawlspec status", description=__doc__)
-    parser.add_argument("--db", default=DEFAULT_DB_URL, help=f"database URL (default {DEFAULT_DB_URL})")
+    parser.add_argument("--db", default=default_db_url(), help=DB_OPTION_HELP)
     parser.add_argument("--json", action="store_true", help="one stable JSON document on stdout")
     parser.add_argument("--daily-quota", type=int, default=1000,
                         help="the research requests/day budget to report against (default 1000)")
