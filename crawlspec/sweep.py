@@ -48,7 +48,7 @@ LOGGING_COMMANDS = frozenset({"run", "test"})
 
 
 def outcome_label(exit_code: int) -> str:
-    """The word for a job's exit code (design section 3)."""
+    """The word for a job's exit code."""
     return OUTCOMES.get(exit_code, "failed")
 
 

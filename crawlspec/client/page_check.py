@@ -4,7 +4,7 @@ A 200 answer whose envelope says `ok` can still be corrupt (a proxy mangling the
 `videos` that is not a list, a video without an integer id, a string where a count belongs, an id
 beyond 64 bits, a `has_more` that is not a boolean. Such a page is treated like a transient failure
 (retried, then the window fails with the first problem named): storing it would either write garbage,
-or silently mark days covered without their videos. Types follow api-notes 3.1 and 3.3; keys the API
+or silently mark days covered without their videos. Types follow the API's documented fields; keys the API
 omitted (or sent as null) are fine, and NUL bytes are fine (they are stripped before storage).
 """
 
