@@ -20,7 +20,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from crawlspec.api_fields import MAX_COMMENTS_PER_VIDEO, VIDEO_FIELDS_DEFAULT
+from crawlspec.api_fields import MAX_COMMENTS_PER_VIDEO, VIDEO_FIELDS_DEFAULT, quota_pool_limits
 from crawlspec.client import (
     RawArchive,
     TikTokApiRequestClient,
@@ -121,7 +121,7 @@ class TikTokApiClient:
         from crawlspec.quota import QuotaWaiter, RequestBudget
 
         self.config = config
-        limits = {"research": config.daily_quota, "follow": 20 * config.daily_quota}
+        limits = quota_pool_limits(config.daily_quota)
         if config.engine is not None:
             from crawlspec.storage.database import upgrade_database
             from crawlspec.storage.ledger import QuotaLedger

@@ -1,9 +1,9 @@
-"""Facts about the Research API's vocabulary (api-notes sections 3-4), shared by compiler,
+"""Facts about the Research API's vocabulary, shared by compiler,
 client, storage and simulator. Keep this file a plain transcription of the notes."""
 
 from __future__ import annotations
 
-# Query Videos `fields` (api-notes 3.1). The first 14 are the "classic" ones every client uses.
+# Query Videos `fields`. The first 14 are the "classic" ones every client uses.
 VIDEO_FIELDS_DEFAULT: tuple[str, ...] = (
     "id", "video_description", "create_time", "region_code", "share_count", "view_count",
     "like_count", "comment_count", "music_id", "hashtag_names", "username", "effect_ids",
@@ -14,7 +14,7 @@ VIDEO_FIELDS_ALL: tuple[str, ...] = VIDEO_FIELDS_DEFAULT + (
     "sticker_info_list", "effect_info_list", "video_mention_list", "video_label", "video_tag",
 )
 
-# Liked / pinned / reposted videos (api-notes 3.4-3.6).
+# Liked / pinned / reposted videos.
 USER_VIDEO_FIELDS: tuple[str, ...] = (
     "id", "create_time", "username", "region_code", "video_description", "music_id", "like_count",
     "comment_count", "share_count", "view_count", "hashtag_names", "is_stem_verified",
@@ -31,7 +31,7 @@ USER_INFO_FIELDS: tuple[str, ...] = (
     "following_count", "likes_count", "video_count", "bio_url",
 )
 
-# Video query language (api-notes 4); the count fields are in the API docs' current condition table.
+# Video query language; the count fields are in the API docs' current condition table.
 COUNT_QUERY_FIELDS: tuple[str, ...] = ("view_count", "comment_count")   # integer strings
 ORDERED_QUERY_FIELDS: tuple[str, ...] = ("create_date",) + COUNT_QUERY_FIELDS  # take GT/GTE/LT/LTE too
 QUERY_FIELD_NAMES: tuple[str, ...] = (
@@ -48,7 +48,7 @@ MAX_COMMENTS_PER_VIDEO = 1000   # only the top 1000 comments of a video are reac
 DAILY_QUOTA = 1000              # research requests per day (followers/following: 20,000)
 DAILY_QUOTA_FOLLOW = 20000
 
-# Endpoint paths (api-notes 1, 3).
+# Endpoint paths.
 TOKEN_PATH = "/v2/oauth/token/"
 VIDEO_QUERY_PATH = "/v2/research/video/query/"
 USER_INFO_PATH = "/v2/research/user/info/"
@@ -63,8 +63,15 @@ COMPLIANCE_CREATE_PATH = "/v2/research/validation_task/create/"
 COMPLIANCE_STATUS_PATH = "/v2/research/validation_task_status/get/"
 COMPLIANCE_DOWNLOAD_PATH = "/v2/research/validation_task/download/"
 
-# Which daily pool a research endpoint draws from (api-notes 5).
+# Which daily pool a research endpoint draws from.
 FOLLOW_POOL_PATHS: frozenset[str] = frozenset({FOLLOWERS_PATH, FOLLOWING_PATH})
+
+
+def quota_pool_limits(daily_quota: int = DAILY_QUOTA, daily_quota_follow: int = DAILY_QUOTA_FOLLOW) -> dict[str, int]:
+    """The daily limit of each quota pool, the one rule `run`, `refresh`, `status` and the library share:
+    `research` is `api.daily_quota`; `follow` is `api.daily_quota_follow`, a separate pool of the API
+    (20,000 a day), not a multiple of the research budget."""
+    return {"research": int(daily_quota), "follow": int(daily_quota_follow)}
 
 
 def quota_pool(path: str) -> str:

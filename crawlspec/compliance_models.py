@@ -2,7 +2,7 @@
 and the runner's persistently failing days and the quota spent on failed requests.
 
 Registered on `crawlspec.models.Base` (re-exported by `crawlspec.models`), created by Alembic 0003.
-API task ids exceed 2^63 (api-notes 3.11), so `compliance_task.api_task_id` is a string.
+API task ids exceed 2^63, so `compliance_task.api_task_id` is a string.
 """
 
 from __future__ import annotations

@@ -133,7 +133,7 @@ class UserFollowing(_Sighting, Base):
 
 
 class Playlist(Base):
-    """Playlist info (api-notes 3.9); `next_cursor`/`complete` checkpoint its paging of video ids."""
+    """Playlist info; `next_cursor`/`complete` checkpoint its paging of video ids."""
 
     __tablename__ = "playlist"
 

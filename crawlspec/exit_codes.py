@@ -18,7 +18,7 @@ SEVERITY_ORDER: tuple[int, ...] = (FAILURE, CREDENTIALS_REJECTED, INVALID_INPUT,
 
 
 def worst(codes: list[int] | tuple[int, ...]) -> int:
-    """The exit code a sweep returns for these job codes (design section 3)."""
+    """The exit code a sweep returns for these job codes."""
     if not codes:
         return OK
     rank = {code: i for i, code in enumerate(SEVERITY_ORDER)}

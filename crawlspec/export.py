@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from crawlspec import exit_codes
+from crawlspec.database_url import DB_OPTION_HELP, default_db_url
 from crawlspec.errors import CrawlspecError, DatabaseUnavailable, SpecError
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 Warn = Callable[[str], None]
 
-DEFAULT_DB_URL = "sqlite:///crawlspec.db"
 DEFAULT_BATCH_SIZE = 10_000
 STDOUT = "-"
 FORMATS: tuple[str, ...] = ("csv", "jsonl", "parquet")
@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
                "crawl_tag, hashtag, ... --tag/--spec keep the videos carrying that crawl tag / found by "
                "crawls of that spec; for comment: the comments of those videos; for user_info: their "
                "creators; for crawl: the crawls with that tag / spec.")
-    parser.add_argument("--db", default=DEFAULT_DB_URL, help=f"database URL (default {DEFAULT_DB_URL})")
+    parser.add_argument("--db", default=default_db_url(), help=DB_OPTION_HELP)
     parser.add_argument("--table", default="video", help="table to export (default video)")
     parser.add_argument("--format", dest="fmt", metavar="{csv,jsonl,parquet}",
                         help="output format (default: from the --out suffix; csv for stdout)")

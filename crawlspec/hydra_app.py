@@ -56,6 +56,7 @@ class JobResult:
     videos: int | None = None
     requests: int | None = None
     overrides: tuple[str, ...] = field(default=())
+    stored: dict[str, int] = field(default_factory=dict)   # records stored per stage (videos, comments, ...)
     log_format: str = "auto"
     summary_logged: bool = False  # the job logged its outcome as a `run_summary` event (JSON lines)
 
@@ -358,7 +359,8 @@ def _run_or_test(command: str, config: dict[str, Any], overrides: list[str]) -> 
                          message=f"crawlspec {command}: not available in this version ({error})")
     outcome = runtime.run(config, overrides=overrides) if command == "run" else runtime.smoke_test(config)
     return JobResult(int(outcome.exit_code), message=outcome.message or "", videos=outcome.videos,
-                     requests=outcome.requests, overrides=tuple(overrides))
+                     requests=outcome.requests, overrides=tuple(overrides),
+                     stored=dict(getattr(outcome, "stored", None) or {}))
 
 
 # ---- composition errors -----------------------------------------------------------------------

@@ -313,7 +313,7 @@ __all__ = [
     "videos_to_crawls", "videos_to_effect_ids", "videos_to_hashtags",
 ]
 
-# Issue 6's tables (comment checkpoints, creator lookups, user-centred crawls, playlists) live in their
+# The enrichment stages' tables (comment checkpoints, creator lookups, user-centred crawls, playlists) live in their
 # own module on the same Base; imported here so that `Base.metadata` and `crawlspec.models` have them.
 from crawlspec.enrichment_models import (  # noqa: E402
     CommentProgress,
@@ -335,7 +335,7 @@ __all__ += [
     "UserLookup", "UserPinnedVideo", "UserRepostedVideo",
 ]
 
-# Issue 9's tables (compliance refresh, failing days, quota spent on failures), same pattern.
+# The compliance refresh's tables (compliance refresh, failing days, quota spent on failures), same pattern.
 from crawlspec.compliance_models import (  # noqa: E402
     ComplianceTask,
     FailingDay,

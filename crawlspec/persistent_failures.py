@@ -1,5 +1,5 @@
 """Persistently failing days: some date ranges answer 500 `internal_error` for months, and every
-failed attempt is charged (api-notes 5). The runner splits a window that still fails after the client's
+failed attempt is charged. The runner splits a window that still fails after the client's
 retries into halves, down to single days; a single day that still fails is recorded here and skipped
 until `retry_after`, which moves 1, 2, 4, ... days further at each new failure, at most
 `run.failing_retry_max_days` (default 7: after an API-wide outage no day waits more than a week).

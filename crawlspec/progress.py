@@ -32,6 +32,54 @@ LIVE_INTERVAL_S = 0.1
 LINE_INTERVAL_S = 2.0
 WINDOW_END_EVENTS = {"window_failed": "failed", "window_leased_elsewhere": "elsewhere",
                      "window_taken_over": "elsewhere"}
+STAGE_START_EVENTS = {"comments_start": ("comments", "listings"), "user_info_start": ("user_info", "creators")}
+"""A stage's first event: (the stage shown, the key holding how many units it will work through)."""
+STAGE_STEP_EVENTS = {"comment_page", "user_info", "user_list_page", "playlist"}
+"""One event per request of a stage: folded into the status line on a terminal instead of printed."""
+
+
+@dataclass
+class StageProgress:
+    """A stage after the videos (comments, creator info, user lists, playlists): units done of total."""
+
+    name: str
+    total: int | None
+    started: float
+    done: int = 0
+    records: int = 0
+
+    def record(self, event_dict: dict[str, Any]) -> None:
+        event = event_dict.get("event")
+        if event == "comment_page":
+            self.records += int(event_dict.get("comments") or 0)
+            self.done += 0 if event_dict.get("has_more") else 1
+        elif event == "user_info":
+            self.done += 1
+            self.records += 0 if event_dict.get("not_found") else 1
+        elif event == "user_list_page":
+            self.records += int(event_dict.get("records") or 0)
+            self.done += 0 if event_dict.get("status") == "in_progress" else 1
+        elif event == "playlist":
+            self.done += 1
+            self.records += 1
+
+    def parts(self, now: float) -> list[str]:
+        total = "?" if self.total is None else f"{self.total:,}"
+        parts = [f"{self.name} {self.done:,}/{total}", f"stored {self.records:,}"]
+        elapsed = max(now - self.started, 1e-6)
+        if self.total and self.done:
+            remaining = max(self.total - self.done, 0) * elapsed / self.done
+            parts.append(f"about {_duration(remaining)} left")
+        return parts
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 @dataclass
@@ -48,10 +96,23 @@ class JobProgress:
     videos: int = 0
     requests: int = 0
     quota_left: int | None = None
+    stage: StageProgress | None = None
 
-    def record(self, event_dict: dict[str, Any]) -> bool:
-        """Fold one event in; True when it ended a window."""
-        event = event_dict.get("event")
+    def record(self, event_dict: dict[str, Any], now: float = 0.0) -> bool:
+        """Fold one event in; True when it ended a window or started a stage."""
+        event = str(event_dict.get("event"))
+        if event_dict.get("requests_used") is not None:
+            self.requests = int(event_dict["requests_used"])
+        if event in STAGE_START_EVENTS:
+            name, total_key = STAGE_START_EVENTS[event]
+            total = event_dict.get(total_key)
+            self.stage = StageProgress(name, None if total is None else int(total), started=now)
+            return True
+        if event in STAGE_STEP_EVENTS:
+            if self.stage is None:
+                self.stage = StageProgress(event.removesuffix("_page"), None, started=now)
+            self.stage.record(event_dict)
+            return self.stage.total is not None and self.stage.done >= self.stage.total  # its last unit
         if event == "page":
             self.pages += 1
             self.videos += int(event_dict.get("videos") or 0)
@@ -70,6 +131,8 @@ class JobProgress:
         return kind is not None
 
     def line(self, now: float) -> str:
+        if self.stage is not None:
+            return " | ".join([self.label, *self.stage.parts(now), f"requests {self.requests}"])
         total = "?" if self.windows_total is None else str(self.windows_total)
         ended = self.windows_done + self.windows_failed + self.windows_elsewhere
         parts = [f"{self.label}", f"windows {ended}/{total}", f"pages {self.pages}",
@@ -117,8 +180,8 @@ class ProgressDisplay:
         with self._lock:
             if self.job is None:
                 return event_dict
-            ended_window = self.job.record(event_dict)
-            if event_dict.get("event") == "page":
+            ended_window = self.job.record(event_dict, self.clock())
+            if event_dict.get("event") == "page" or event_dict.get("event") in STAGE_STEP_EVENTS:
                 self._draw(force=ended_window)
                 raise structlog.DropEvent
             self._line_is_last = False  # this event is printed below the status line

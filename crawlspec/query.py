@@ -1,11 +1,11 @@
 """The older tool's query library: `VideoQuery`, `Cond`, `Fields`, `Op` and `generate_query()`.
 
 A query is `{"and": [...], "or": [...], "not": [...]}` of conditions
-`{"operation": OP, "field_name": FIELD, "field_values": [str, ...]}` (api-notes section 4).
+`{"operation": OP, "field_name": FIELD, "field_values": [str, ...]}`.
 The compiler builds every flag-style spec through `generate_query`, so the library and the CLI can
 never disagree about what a flag means.
 
-Flag semantics (the older tool's, design section 4):
+Flag semantics (the older tool's):
 
 - "any" flags give one `IN` condition; "all" flags give one `EQ` condition per value;
   `include_*` go in `and`, `exclude_*` in `not`;

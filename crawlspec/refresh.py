@@ -22,9 +22,9 @@ from typing import Any
 
 from crawlspec import exit_codes
 from crawlspec.clock import utc_now
+from crawlspec.database_url import DB_OPTION_HELP, default_db_url
 from crawlspec.errors import ApiError, CrawlspecError, Interrupted, QuotaExhausted
 
-DEFAULT_DB_URL = "sqlite:///crawlspec.db"
 MAX_POLL_WAIT_S = 300.0
 MAX_POLLS_PER_CALL = 20
 
@@ -188,7 +188,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="crawlspec refresh", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
-    add("--db", default=DEFAULT_DB_URL, help=f"database URL (default {DEFAULT_DB_URL})")
+    add("--db", default=default_db_url(), help=DB_OPTION_HELP)
     add("--base-url", default=None, help="API base URL (default $CRAWLSPEC_API_BASE_URL, else the real API)")
     add("--credentials-file", default="secrets.yaml",
         help="client key/secret YAML (default secrets.yaml); CRAWLSPEC_CLIENT_KEY/SECRET take precedence")
@@ -218,6 +218,7 @@ def main(argv: list[str]) -> int:
 
 
 def refresh(args: argparse.Namespace) -> tuple[RefreshReport, str]:
+    from crawlspec.api_fields import quota_pool_limits
     from crawlspec.client import default_api_base_url, load_credentials
     from crawlspec.client.compliance import ComplianceClient
     from crawlspec.quota import RequestBudget
@@ -229,7 +230,7 @@ def refresh(args: argparse.Namespace) -> tuple[RefreshReport, str]:
     credentials = load_credentials(args.credentials_file)
     with database_errors(db_url):
         engine = open_existing_database(db_url, upgrade=True)
-        budget = RequestBudget(QuotaLedger(engine, limits={"research": args.daily_quota, "follow": 20_000}))
+        budget = RequestBudget(QuotaLedger(engine, limits=quota_pool_limits(args.daily_quota)))
         stop = threading.Event()
         base_url = args.base_url or default_api_base_url()
         with ComplianceClient(credentials, base_url, before_request=budget, stop_event=stop) as client, \

@@ -1,4 +1,4 @@
-"""The Research API's region codes (api-notes section 4: identical in the docs, SDK and older tool)."""
+"""The Research API's region codes (identical in the API's docs, its SDK and the older tool)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ REGION_CODES: frozenset[str] = frozenset(
     SI CY MW EE XK ME KY YE LS ZW MC GN BS PF NA VI BB BZ CW PS FM PG BI AD TV GL KM AW TC CV MO VC NE WS MP DJ RW
     AG GI GQ AS AX TO KN LC NC LI SS IR SY IM SC VG SB DM KI UM SX GD MH BQ YT ST CF BM SM PW GU HK IN CK AQ WF JE
     MQ CN GF MS GG TK FK PM NU MF ER NF VA IO SH BL CU NR TP BV EH PN TF RU
-    """.split()  # noqa: SIM905 - the list as printed in api-notes, easy to diff
+    """.split()  # noqa: SIM905 - one code after another, as the API's docs print them: easy to diff
 )
 
 assert len(REGION_CODES) == 245, len(REGION_CODES)

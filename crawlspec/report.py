@@ -15,22 +15,20 @@ from __future__ import annotations
 import argparse
 import html
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from crawlspec import exit_codes
+from crawlspec.database_url import DB_OPTION_HELP, default_db_url
 from crawlspec.errors import CrawlspecError
 
 STATE_COLOURS = {"covered": "#2e7d32", "pending": "#bdbdbd", "failing": "#c62828", "empty-unconfirmed": "#f9a825"}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    default_db = os.environ.get("CRAWLSPEC_DB_URL") or "sqlite:///crawlspec.db"
     parser = argparse.ArgumentParser(prog="crawlspec report", description=__doc__.split("\n")[0])
-    parser.add_argument("--db", default=default_db, help="database URL (default $CRAWLSPEC_DB_URL, "
-                        "else sqlite:///crawlspec.db)")
+    parser.add_argument("--db", default=default_db_url(), help=DB_OPTION_HELP)
     parser.add_argument("--out", default="report.html", help="the HTML file to write (default report.html)")
     parser.add_argument("--daily-quota", type=int, default=1000, help="the research requests/day budget (1000)")
     return parser.parse_args(argv)

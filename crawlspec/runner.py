@@ -1,6 +1,6 @@
 """The runner: a compiled spec in, API pages committed with their checkpoints out.
 
-Rules it keeps (design section 5):
+Rules it keeps:
 - the unit of completion is (fingerprint, UTC day); covered days are never fetched again unless
   `refetch` is asked for, and days younger than the API's index lag are fetched but never covered;
 - one transaction per API page: the page's rows and the advanced window checkpoint commit together,
@@ -64,7 +64,7 @@ class RunnerSettings:
 
 @dataclass
 class CrawlStats:
-    """What a run did; `exit_code` follows design section 3."""
+    """What a run did; `exit_code` follows the rules of `crawlspec.exit_codes`."""
 
     videos: int = 0
     pages: int = 0

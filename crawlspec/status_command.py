@@ -10,14 +10,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from crawlspec import exit_codes
+from crawlspec.database_url import DB_OPTION_HELP, default_db_url
 from crawlspec.errors import CrawlspecError
-
-DEFAULT_DB_URL = "sqlite:///crawlspec.db"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="crawlspec status", description=__doc__)
-    parser.add_argument("--db", default=DEFAULT_DB_URL, help=f"database URL (default {DEFAULT_DB_URL})")
+    parser.add_argument("--db", default=default_db_url(), help=DB_OPTION_HELP)
     parser.add_argument("--json", action="store_true", help="one stable JSON document on stdout")
     parser.add_argument("--daily-quota", type=int, default=1000,
                         help="the research requests/day budget to report against (default 1000)")
@@ -103,7 +102,9 @@ def _safe_url(url: str) -> str:
 def _quota_status(conn: Any, today: date, daily_quota: int) -> dict[str, Any]:
     import sqlalchemy as sa
 
-    limits = {"research": daily_quota, "follow": 20 * daily_quota}
+    from crawlspec.api_fields import quota_pool_limits
+
+    limits = quota_pool_limits(daily_quota)
     used = dict(conn.execute(sa.text("SELECT pool, used FROM quota_ledger WHERE day = :d"),
                              {"d": today}).all())
     return {pool: {"used": used.get(pool, 0), "limit": limit, "remaining": max(0, limit - used.get(pool, 0))}

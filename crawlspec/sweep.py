@@ -48,7 +48,7 @@ LOGGING_COMMANDS = frozenset({"run", "test"})
 
 
 def outcome_label(exit_code: int) -> str:
-    """The word for a job's exit code (design section 3)."""
+    """The word for a job's exit code."""
     return OUTCOMES.get(exit_code, "failed")
 
 
@@ -168,8 +168,11 @@ def log_run_summary(result: JobLike, *, spec: str | None, job_number: int | None
     if job_number is not None:
         fields["job"] = job_number
     # the sentence and next steps the console summary shows, for whoever reads the cron mail
-    fields["summary"] = (f"spec '{spec}' {fields['outcome']}: {fields['videos']} videos stored, "
-                         f"{fields['requests']} API requests used")
+    stored = {name: n for name, n in (getattr(result, "stored", None) or {}).items() if n}
+    if stored:
+        fields["stored"] = stored
+    what = ", ".join(f"{n} {name}" for name, n in stored.items()) or f"{fields['videos']} videos"
+    fields["summary"] = f"spec '{spec}' {fields['outcome']}: {what} stored, {fields['requests']} API requests used"
     if database:
         fields["database"] = database
         fields["next"] = [f"crawlspec status --db {database}",
@@ -203,7 +206,7 @@ def report_jobs(results: Sequence[ReportedJob], command: str, *, is_sweep: bool)
             print(json.dumps(result.document), flush=True)
         if result.message and not result.summary_logged:
             stream = sys.stdout if command == "validate" and result.exit_code == exit_codes.OK else sys.stderr
-            if (stream is sys.stderr and command in LOGGING_COMMANDS
+            if (stream is sys.stderr and command in LOGGING_COMMANDS and result.exit_code != exit_codes.OK
                     and _logged_as_json(result, command, number if is_sweep else None)):
                 continue
             message = redact_text(result.message)

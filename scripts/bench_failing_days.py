@@ -7,7 +7,7 @@ record, retry after 1, 2, 4, 8... days) against a runner that retries the whole 
 Both strategies run the real `VideoCrawler` over real HTTP against the simulator with
 `failing_days` set; "naive" is the same runner with splitting switched off (a window failing after the
 client's retries is marked failed and tried again, whole, by the next night's run: crawlspec's behaviour
-before issue 9). Retries wait 0 s (the clock is injected; the request counts are what matters). Prints,
+before failing days were split and parked). Retries wait 0 s (the clock is injected; the request counts are what matters). Prints,
 per strategy: requests, failed requests, days collected of the 27 good ones.
 """
 

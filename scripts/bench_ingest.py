@@ -63,7 +63,7 @@ def reseen(pages: list[Page]) -> list[Page]:
 # ---- (a) the older tool's approach, re-implemented from its description: per-row ORM --------------------
 # Per page, one Session: look up / create the Hashtag, Effect and CrawlTag objects, then for every video
 # `session.merge` it (one SELECT by primary key) and union its relationships (hashtags, effects, crawls,
-# tags: a lazy load of each collection for a video already stored), commit. This is the issue's "one ORM
+# tags: a lazy load of each collection for a video already stored), commit. This is the "one ORM
 # `session.merge` per video with its relationships".
 # (a2) is a stronger variant that the older tool did not use: the page's stored videos are loaded with one
 # SELECT, new videos are `add`ed (SQLAlchemy 2 then batches their INSERTs) and only stored ones are merged.
@@ -264,7 +264,7 @@ def bench_backend(label: str, databases: Callable[[str], str], pages: list[Page]
 
 
 def report_ratios(label: str, rates: Rates) -> None:
-    """The issue's targets: >= 10x the per-row ORM merge, ceiling <= 4x crawlspec; and, for context,
+    """The targets: >= 10x the per-row ORM merge, ceiling <= 4x crawlspec; and, for context,
     crawlspec against the stronger ORM variant (no target)."""
     for pass_name in ("fresh", "re-seen"):
         ours, merge, add, flat = (rates[(pass_name, a)] for a in APPROACHES)

@@ -1,4 +1,4 @@
-"""The one decision function: what each answer of the API means (api-notes sections 1, 5.1, 6)."""
+"""The one decision function: what each answer of the API means."""
 
 from __future__ import annotations
 

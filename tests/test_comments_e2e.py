@@ -1,4 +1,4 @@
-"""Comments and creator info end to end (issue 6): the installed CLI in a subprocess, real HTTP to a seeded
+"""Comments and creator info end to end: the installed CLI in a subprocess, real HTTP to a seeded
 simulator, SQLite and PostgreSQL. Stored rows must equal what the corpus dump says, and the requests per
 endpoint must equal the minimum computed from the dump; a re-run sends nothing; SIGKILL mid-comments
 resumes without asking for a finished video's comments again."""

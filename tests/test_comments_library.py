@@ -1,4 +1,4 @@
-"""The library path (issue 6): `VideoQueryConfig(fetch_comments=True, fetch_user_info=True)` through
+"""The library path: `VideoQueryConfig(fetch_comments=True, fetch_user_info=True)` through
 `TikTokApiClient.fetch_and_store_all` stores every comment and creator at the minimum quota (the same
 checkpointed stages as `crawlspec run`), and `fetch_all` asks about each creator once."""
 

@@ -1,4 +1,4 @@
-"""Coverage rules (design section 5, issue 10): covered days are never fetched again, days inside the
+"""Coverage rules: covered days are never fetched again, days inside the
 API's index lag are fetched but not covered, and `run.refetch=true` fetches covered days on purpose."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Exit code 1 (design section 3): an API error that retrying cannot fix fails its window; the run says
+"""Exit code 1: an API error that retrying cannot fix fails its window; the run says
 which window, with the API's log_id, and `status` lists the failed window."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The older tool's README examples, as written there with the package renamed to `crawlspec` and
-`api_base_url=` added (design section 8), run against a real simulator over HTTP."""
+`api_base_url=` added, run against a real simulator over HTTP."""
 
 from __future__ import annotations
 

@@ -25,10 +25,10 @@ EXPECTED_TABLES = {
     "video", "crawl", "videos_to_crawls", "hashtag", "videos_to_hashtags", "effect", "videos_to_effect_ids",
     "crawl_tag", "videos_to_crawl_tags", "crawls_to_crawl_tags", "user_info", "comment", "crawl_spec",
     "crawl_window", "covered_day", "quota_ledger",
-    # 0002 (issue 6)
+    # 0002: enrichment stages
     "comment_progress", "user_lookup", "user_list_progress", "user_liked_video", "user_pinned_video",
     "user_reposted_video", "user_follower", "user_following", "playlist",
-    # 0003 (issue 9)
+    # 0003: compliance refresh and failing days
     "refresh_run", "compliance_task", "table_refresh", "failing_day", "failure_spend",
     # 0005 (real API data)
     "quarantine", "matured_refetch",

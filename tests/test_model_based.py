@@ -25,7 +25,7 @@ from model_harness import Oracle, SimProcess
 from model_machine import ModelEnv, machine_for
 
 VIDEO_PATH = "/v2/research/video/query/"
-SEQUENCES, STEPS = 2, 3     # per back end: about 30 s a sequence on a busy 2-core machine
+SEQUENCES, STEPS = 2, 3     # per back end: 20-25 s each at load average 7 on 2 cores, ~100 s at 11
 
 
 def model_settings(sequences: int, steps: int) -> settings:

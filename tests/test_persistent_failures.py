@@ -1,4 +1,4 @@
-"""Persistently failing days (issue 9): a window whose middle days always answer 500 is split so every
+"""Persistently failing days: a window whose middle days always answer 500 is split so every
 other day is collected; the failing days are recorded, listed by `status`, skipped by the next runs until
 their growing retry date, and what they cost is bounded and reported. Real HTTP, the installed CLI."""
 

@@ -60,6 +60,25 @@ def test_page_events_become_one_status_line_redrawn_in_place(display):
     assert "quota left 998 | 46.7 videos/s" in second
 
 
+def test_a_stage_shows_units_done_stored_and_time_left_instead_of_a_line_per_request(display):
+    feed(display, page("w1", 40, has_more=False, used=1))
+    display.clock.now += 1.0
+    assert feed(display, {"event": "comments_start", "target": "video", "listings": 4})  # printed: one line
+    display.clock.now += 10.0
+    assert feed(display, {"event": "comment_page", "comments": 100, "has_more": True, "requests_used": 2}) is None
+    display.clock.now += 10.0
+    assert feed(display, {"event": "comment_page", "comments": 30, "has_more": False, "requests_used": 3}) is None
+    last = display.stream.getvalue().rstrip("\n").split("\n")[-1]
+    assert last.endswith("job 1 spec.query.regions=[FR] | comments 1/4 | stored 130 | about 1 min 00 s left | "
+                         "requests 3")
+    display.clock.now += 1.0
+    assert feed(display, {"event": "user_info_start", "creators": 2})
+    display.clock.now += 1.0
+    feed(display, {"event": "user_info", "username": "a", "not_found": True, "requests_used": 4})
+    assert display.stream.getvalue().rstrip("\n").split("\n")[-1].endswith(
+        "| user_info 1/2 | stored 0 | about 1 s left | requests 4")
+
+
 def test_other_events_pass_through_and_the_next_line_starts_below_them(display):
     feed(display, page("20240301-20240307", 100, has_more=True, used=1))
     warning = {"event": "quota_wait", "reason": "daily budget"}
@@ -150,4 +169,4 @@ def test_a_real_terminal_shows_the_live_line_and_no_page_lines(crawlspec_exe, tm
     assert "demo | windows 7/7 | pages 7" in text
     assert "\x1b[1A" in text, "redrawn in place"
     assert '"event"' not in text and "page " not in text.replace("pages ", "")
-    assert "videos stored" in text
+    assert "videos (7 pages)" in text and " stored, " in text

@@ -1,4 +1,4 @@
-"""Checkpointed resume and unattended operation (issue 10): real processes, a real simulator, SIGKILL
+"""Checkpointed resume and unattended operation: real processes, a real simulator, SIGKILL
 and SIGTERM at arbitrary moments, quota exhaustion day after day, and stale search ids."""
 
 from __future__ import annotations

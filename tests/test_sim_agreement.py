@@ -1,5 +1,5 @@
 """Agreement with the corpus: paging random queries to the end returns exactly what a deliberately
-simple evaluator, written here from design section 7 and reading the dump file, says should match."""
+simple evaluator, written here from the documented query semantics and reading the dump file, says should match."""
 
 from __future__ import annotations
 

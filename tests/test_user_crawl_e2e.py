@@ -1,4 +1,4 @@
-"""User-centred crawls end to end (issue 6): the installed CLI in a subprocess, real HTTP to a seeded
+"""User-centred crawls end to end: the installed CLI in a subprocess, real HTTP to a seeded
 simulator, SQLite and PostgreSQL. Each list stored equals the corpus dump, the requests per endpoint
 equal the minimum (pages per list; one request for a list the API refuses), followers/following are
 charged to their own pool in the ledger, and a re-run sends nothing."""

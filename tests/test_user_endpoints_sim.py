@@ -1,4 +1,4 @@
-"""The simulator's user-list and playlist endpoints over real HTTP (api-notes 3.4-3.9): every list paged
+"""The simulator's user-list and playlist endpoints over real HTTP: every list paged
 to its end equals the corpus dump, with the minimum number of pages; `fields` validation; the API's
 refusals (unknown user, hidden likes, private following); per-endpoint stats and the follow pool."""
 

@@ -76,7 +76,8 @@ def test_composed_default_and_sim_configs_are_valid(tmp_path, monkeypatch):
         for overrides in (["+spec=shoes"], ["+spec=demo", "api=sim", "db=postgres", "log=json"]):
             config = OmegaConf.to_container(compose("config", overrides=overrides), resolve=True)
             assert validate_config(config) == []
-        sim = OmegaConf.to_container(compose("config", overrides=["+spec=demo", "api=sim"]))
+        monkeypatch.delenv("CRAWLSPEC_DB_URL", raising=False)
+        sim = OmegaConf.to_container(compose("config", overrides=["+spec=demo", "api=sim"]), resolve=True)
     assert sim["api"]["simulator"] == {"seed": 42, "videos": 10000, "start": "2024-03-01", "days": 31,
                                        "fail_rate": 0.0, "invalid_search_id_rate": 0.0, "deleted_rate": 0.0,
                                        "latency_ms": 0, "daily_quota": 1000,
@@ -85,12 +86,11 @@ def test_composed_default_and_sim_configs_are_valid(tmp_path, monkeypatch):
                                        "compliance_file_style": "plain",
                                        "burst_limit": None, "playlist_500_ok": False}
     assert sim["api"]["base_url"] is None and sim["api"]["credentials_file"] is None
-    assert {k: sim[k] for k in ("db", "storage", "run")} == {"db": {"url": "${oc.env:CRAWLSPEC_DB_URL,sqlite:///crawlspec.db}"},
-                                                            "storage": {"raw_dir": None},
-                                                            "run": {"refetch": False, "refetch_provisional": False,
-                                                                    "confirm_empty_after_hours": 24,
-                                                                    "retry_failing": False,
-                                                                    "failing_retry_max_days": 7}}
+    assert {k: sim[k] for k in ("db", "storage", "run")} == {"db": {"url": "sqlite:///crawlspec.db"},
+                                                            "storage": {"raw_dir": None}, "run": {
+                                                                "refetch": False, "refetch_provisional": False,
+                                                                "retry_failing": False, "failing_retry_max_days": 7,
+                                                                "confirm_empty_after_hours": 24}}
 
 
 class FakeRuntime(types.ModuleType):

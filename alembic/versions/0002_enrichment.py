@@ -1,4 +1,4 @@
-"""enrichment: comment checkpoints, creator lookups, user-centred crawl tables, playlists (issue 6)
+"""enrichment: comment checkpoints, creator lookups, user-centred crawl tables, playlists
 
 Revision ID: 0002
 Revises: 0001

@@ -1,4 +1,4 @@
-"""compliance refresh (runs, validation tasks, per-table refresh records), failing days, failure spend (issue 9)
+"""compliance refresh (runs, validation tasks, per-table refresh records), failing days, failure spend
 
 Revision ID: 0003
 Revises: 0002

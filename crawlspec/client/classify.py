@@ -4,7 +4,7 @@
 quota, auth, not found or fatal. A 429 `rate_limit_exceeded` (or a bare 429) is a throttle: the client
 pauses and retries; only `daily_quota_limit_exceeded` says outright that the day's quota is spent. A 5xx
 whose body is a complete `ok` envelope with its data is an answer, not a failure. The client acts on the verdict; nothing else in the package inspects status
-codes or error messages. Rules follow api-notes sections 1, 6 and 5.1.
+codes or error messages.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from crawlspec.api_fields import (
     USER_INFO_PATH,
 )
 
-# OAuth error categories that mean "these credentials will never work" (api-notes 1).
+# OAuth error categories that mean "these credentials will never work".
 CREDENTIAL_ERRORS = frozenset({"invalid_client", "invalid_grant", "unauthorized_client", "access_denied",
                                "invalid_scope", "invalid_request"})
 TRANSIENT_TOKEN_ERRORS = frozenset({"server_error", "temporarily_unavailable"})

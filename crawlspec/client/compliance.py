@@ -1,4 +1,4 @@
-"""Batch compliance requests (api-notes 3.11) on top of the client's token, retry and classify machinery.
+"""Batch compliance requests on top of the client's token, retry and classify machinery.
 
 `ComplianceClient` is a `TikTokApiRequestClient` whose `_send` also knows the two shapes the compliance
 endpoints need beyond JSON: the multipart upload of `validation_task/create/` (`file_data` + `category`)

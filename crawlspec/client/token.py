@@ -1,6 +1,6 @@
 """Client-credentials access token: fetched on demand, renewed before it expires.
 
-The token endpoint may answer errors with HTTP 200 (api-notes 1), so its body decides, whatever the
+The token endpoint may answer errors with HTTP 200, so its body decides, whatever the
 status. Token requests are not research requests: they are not charged, not passed to `before_request`,
 not archived, and counted separately.
 """

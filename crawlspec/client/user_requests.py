@@ -1,4 +1,4 @@
-"""Request and response classes of the user, playlist and reply endpoints (api-notes 3.3-3.9): comment replies,
+"""Request and response classes of the user, playlist and reply endpoints: comment replies,
 a user's liked / pinned / reposted videos, followers, following, and playlist info."""
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class _UserPageRequest:
 
 @dataclass(frozen=True)
 class TikTokLikedVideosRequest(_UserPageRequest):
-    """Liked videos; the cursor is unix **seconds** (videos liked on or before it), api-notes 3.4."""
+    """Liked videos; the cursor is unix **seconds** (videos liked on or before it)."""
 
     fields: Sequence[str] = USER_VIDEO_FIELDS
     path: ClassVar[str] = LIKED_VIDEOS_PATH
@@ -63,7 +63,7 @@ class TikTokLikedVideosRequest(_UserPageRequest):
 
 @dataclass(frozen=True)
 class TikTokRepostedVideosRequest(_UserPageRequest):
-    """Reposted videos; the cursor is a start index (api-notes 3.6)."""
+    """Reposted videos; the cursor is a start index."""
 
     fields: Sequence[str] = USER_VIDEO_FIELDS
     path: ClassVar[str] = REPOSTED_VIDEOS_PATH
@@ -71,7 +71,7 @@ class TikTokRepostedVideosRequest(_UserPageRequest):
 
 @dataclass(frozen=True)
 class TikTokPinnedVideosRequest:
-    """Pinned videos: one request, no paging (api-notes 3.5)."""
+    """Pinned videos: one request, no paging."""
 
     username: str
     fields: Sequence[str] = USER_VIDEO_FIELDS
@@ -110,7 +110,7 @@ class TikTokPlaylistRequest:
                 "cursor": int(self.cursor)}
 
 
-# Which key holds a list's records (reposted: both spellings are accepted, api-notes 3.6).
+# Which key holds a list's records (reposted: both spellings are accepted).
 LIST_KEYS: dict[str, tuple[str, ...]] = {
     LIKED_VIDEOS_PATH: ("user_liked_videos",),
     PINNED_VIDEOS_PATH: ("pinned_videos_list",),

@@ -194,7 +194,7 @@ def parse_fields(query_string: str, allowed: tuple[str, ...]) -> tuple[str, ...]
 
 
 def parse_body(body: bytes) -> object:
-    """JSON whatever the Content-Type says (application/json or text/plain, api-notes 2)."""
+    """JSON whatever the Content-Type says (application/json or text/plain)."""
     try:
         return json.loads(body.decode("utf-8")) if body.strip() else {}
     except (UnicodeDecodeError, json.JSONDecodeError):

@@ -1,5 +1,5 @@
-"""Batch compliance (api-notes 3.11), videos and comments that become unavailable over simulated days,
-and date ranges that fail persistently (api-notes 5: "some date ranges fail permanently").
+"""Batch compliance, videos and comments that become unavailable over simulated days,
+and date ranges that fail persistently (public reports: "some date ranges fail permanently").
 
 - `Availability`: at each new simulated UTC day (`POST /_sim/advance-day`, or the real clock crossing
   midnight) each live video and comment becomes unavailable with probability `unavailable_rate`. Videos

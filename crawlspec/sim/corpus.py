@@ -30,7 +30,7 @@ INFO_OK, INFO_NOT_FOUND, INFO_REFUSED = 0, 1, 2
 
 
 def length_class(duration: int) -> str:
-    """`video_length` class of a duration (design 7: SHORT < 15 s <= MID < 60 s <= LONG < 300 s <= EXTRA_LONG)."""
+    """`video_length` class of a duration: SHORT < 15 s <= MID < 60 s <= LONG < 300 s <= EXTRA_LONG."""
     if duration < 15:
         return "SHORT"
     if duration < 60:

@@ -1,7 +1,7 @@
-"""The corpus dump (design 7): JSON lines of videos (id order), users, then comments.
+"""The corpus dump: JSON lines of videos (id order), users, then comments.
 
 `data` is exactly what the API returns with every field requested. Record-level extras: videos carry
-`deleted`; users carry `username` (the API does not echo it inside `data`, api-notes 3.2). Comments
+`deleted`; users carry `username` (the API does not echo it inside `data`). Comments
 are those the API can return: the first 1,000 top-level comments of each live video and the first
 1,000 replies of each of those. Then `user_list` records (`username`; `data`: list, available,
 items) and `playlist` records (crawlspec.sim.user_endpoints.dump_records).

@@ -77,7 +77,7 @@ class VideoQuery:
             if request.is_random:
                 return self._random_sample(results, request.max_count, fields)
             if not results:
-                return {"videos": [], "cursor": 0, "has_more": False}   # no search_id (api-notes 5.1)
+                return {"videos": [], "cursor": 0, "has_more": False}   # no search_id
             entry = self.searches.add(request.search_key(), results, self.faults.reject_fresh_search())
         if request.cursor > len(entry.results):
             raise invalid_params(INVALID_CURSOR)
@@ -117,7 +117,7 @@ class VideoQuery:
 
 
 class UserInfo:
-    """`/v2/research/user/info/`: the flat user object, without `username` (api-notes 3.2)."""
+    """`/v2/research/user/info/`: the flat user object, without `username`."""
 
     def __init__(self, corpus: Corpus) -> None:
         self.corpus = corpus

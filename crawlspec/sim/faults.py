@@ -51,7 +51,7 @@ class FaultInjector:
 
     def server_fault(self) -> Response | ApiError | None:
         """With probability fail_rate: mostly a 500 `internal_error`, sometimes a 504 with an HTML body
-        (api-notes 5.1) or a 500 whose body is not JSON. A burst (`start_burst`) comes first."""
+        or a 500 whose body is not JSON. A burst (`start_burst`) comes first."""
         if self._take_burst():
             return ApiError(500, "internal_error", "Something went wrong. Please try again later.")
         kind = self._draw(self._opts.fail_rate)

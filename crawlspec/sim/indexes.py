@@ -1,7 +1,7 @@
 """Inverted indexes of a corpus: query value -> ascending corpus indexes (array('I')).
 
 Ascending arrays let a search cut any posting list to a window's index range with two bisections.
-Keys follow the matching rules of design section 7: hashtags and usernames lower-cased (NUL bytes
+Keys follow the simulator's matching rules: hashtags and usernames lower-cased (NUL bytes
 stripped from usernames), region/music/effect ids as exact strings, video_length as its class.
 """
 
@@ -14,7 +14,7 @@ from crawlspec.sim.corpus import Corpus, length_class
 
 
 def clean_username(name: str) -> str:
-    """How usernames compare: NUL padding (an artefact of the data, api-notes 2) removed, lower-cased."""
+    """How usernames compare: NUL padding (an artefact of the data) removed, lower-cased."""
     return name.replace("\x00", "").lower()
 
 

@@ -28,7 +28,7 @@ class SimOptions:
     deleted_rate: float = 0.0
     latency_ms: int = 0
     today: date | None = None          # the simulator's first "today"; None: $CRAWLSPEC_TODAY or the real date
-    token_error_status: int = 200      # HTTP status of OAuth error bodies (api-notes 1: undocumented, 200 likely)
+    token_error_status: int = 200      # HTTP status of OAuth error bodies (undocumented; 200 likely)
     unavailable_rate: float = 0.0      # share of live videos/comments gone at each new simulated day
     failing_days: tuple[tuple[date, date], ...] | str = ()   # video queries touching these answer 500
     compliance_polls: int = 1          # status polls a validation task answers `Processing` before it ends

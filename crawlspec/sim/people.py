@@ -1,6 +1,6 @@
 """Creators' profiles and social graph, derived on demand from a per-user seed.
 
-Served now: user info (api-notes 3.2). Ready for the user/playlist endpoints (3.4-3.9): followers and
+Served: user info, and for the user/playlist endpoints: followers and
 following (with follow times, so a seconds cursor works), liked, pinned and reposted videos (corpus
 indexes), and playlists (grouped from a creator's videos in the corpus).
 """
@@ -35,7 +35,7 @@ def _user_rng(corpus: Corpus, creator: int, purpose: str) -> random.Random:
 
 
 def user_info(corpus: Corpus, creator: int) -> dict:
-    """The user info object (all fields; `username` is not echoed, api-notes 3.2)."""
+    """The user info object (all fields; `username` is not echoed)."""
     rng = _user_rng(corpus, creator, "user")
     name = corpus.creators.usernames[creator]
     rank_boost = 1.0 / (creator + 1) ** 0.8
@@ -102,7 +102,7 @@ def pinned_videos(corpus: Corpus, creator: int) -> list[int]:
 
 
 def playlist(corpus: Corpus, playlist_id: int) -> dict | None:
-    """Playlist info (api-notes 3.9) for a playlist id carried by corpus videos, or None."""
+    """Playlist info for a playlist id carried by corpus videos, or None."""
     try:
         number = corpus.playlist_ids.index(playlist_id) + 1
     except ValueError:

@@ -1,4 +1,4 @@
-"""Validation of a Query Videos request body (api-notes 3.1, 4; design 7) into typed values.
+"""Validation of a Query Videos request body into typed values.
 
 Every problem is a 400 `invalid_params` naming what is wrong, as the API does for bad fields, values,
 dates and windows.

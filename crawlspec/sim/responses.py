@@ -30,7 +30,7 @@ def invalid_params(message: str) -> ApiError:
 
 
 def log_id(now: float) -> str:
-    """`YYYYMMDDhhmmss` (UTC) followed by hex, like the API's (api-notes 2)."""
+    """`YYYYMMDDhhmmss` (UTC) followed by hex, like the API's."""
     stamp = datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y%m%d%H%M%S")
     return stamp + secrets.token_hex(10).upper()
 
@@ -44,7 +44,7 @@ def data_response(data: dict, now: float) -> Response:
 
 
 def error_response(error: ApiError, now: float) -> Response:
-    """The error envelope; like observed responses it carries no `data` (api-notes 2, 6)."""
+    """The error envelope; like observed responses it carries no `data`."""
     response = json_response(error.status, {"error": {"code": error.code, "message": error.message,
                                                       "log_id": log_id(now)}})
     if error.retry_after_s is not None:
@@ -53,5 +53,5 @@ def error_response(error: ApiError, now: float) -> Response:
 
 
 def oauth_error(status: int, category: str, description: str, now: float) -> Response:
-    """The token endpoint's OAuth error shape (api-notes 1), not the data endpoints' envelope."""
+    """The token endpoint's OAuth error shape, not the data endpoints' envelope."""
     return json_response(status, {"error": category, "error_description": description, "log_id": log_id(now)})

@@ -1,4 +1,4 @@
-"""Search evaluation over a corpus (design 7) and the cache of searches behind `search_id`.
+"""Search evaluation over a corpus and the cache of searches behind `search_id`.
 
 A condition becomes the set of corpus indexes it matches inside the request's window; `and`
 intersects, `or` unites, `not` subtracts. Indexed fields cut their posting lists to the window by

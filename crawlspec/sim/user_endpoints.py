@@ -1,4 +1,4 @@
-"""The user-centred and playlist endpoints (api-notes 3.4-3.9): liked / pinned / reposted videos,
+"""The user-centred and playlist endpoints: liked / pinned / reposted videos,
 followers, following and playlist info, served from `crawlspec.sim.people`.
 
 Each handler is a callable `(fields, body) -> data` raising `ApiError` for the API's 400s, like
@@ -34,7 +34,7 @@ LIST_KEYS: dict[str, str] = {
     "liked_videos": "user_liked_videos", "pinned_videos": "pinned_videos_list",
     "reposted_videos": "reposted_videos", "followers": "user_followers", "following": "user_following",
 }
-# Which `fields` each endpoint takes (an empty tuple: no `fields` parameter, api-notes 3.7-3.9).
+# Which `fields` each endpoint takes (an empty tuple: no `fields` parameter).
 FIELDS: dict[str, tuple[str, ...]] = {
     api_fields.LIKED_VIDEOS_PATH: api_fields.USER_VIDEO_FIELDS,
     api_fields.PINNED_VIDEOS_PATH: api_fields.USER_VIDEO_FIELDS,
@@ -50,7 +50,7 @@ def _privacy_draw(corpus: Corpus, creator: int, purpose: str) -> float:
 
 
 def likes_hidden(corpus: Corpus, creator: int) -> bool:
-    """Most accounts hide their likes (api-notes 3.4); creator 0 never does (examples rely on it)."""
+    """Most accounts hide their likes; creator 0 never does (examples rely on it)."""
     return creator != 0 and _privacy_draw(corpus, creator, "likes-hidden") < HIDDEN_LIKES_SHARE
 
 

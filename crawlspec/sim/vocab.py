@@ -76,7 +76,7 @@ GENERIC_TAGS: tuple[tuple[str, float], ...] = (
     ("fyp", 0.40), ("foryou", 0.22), ("viral", 0.15), ("trending", 0.06), ("duet", 0.04),
 )
 
-# How some users type tags (the API returns tags as typed, api-notes 3.1).
+# How some users type tags (the API returns tags as typed).
 CASE_VARIANTS: dict[str, tuple[str, ...]] = {
     "shoes": ("Shoes", "SHOES"), "sneakers": ("Sneakers", "SNEAKERS"), "fyp": ("FYP", "Fyp"),
     "catsoftiktok": ("CatsOfTikTok",), "ootd": ("OOTD",), "foodtok": ("FoodTok",),

@@ -1,4 +1,4 @@
-"""Window checkpoints and day coverage (design section 5).
+"""Window checkpoints and day coverage.
 
 A window's checkpoint (cursor, search_id, has_more, pages, videos) is advanced in the same transaction
 as the rows of the page it describes, so a crash can never leave a checkpoint that claims more (or

@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 
 from crawlspec import exit_codes
+from crawlspec.database_url import DB_OPTION_HELP, default_db_url
 from crawlspec.errors import CrawlspecError, DatabaseLocationError
-
-DEFAULT_DB_URL = "sqlite:///crawlspec.db"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -19,8 +18,7 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (("upgrade", "create the tables or migrate the database to the newest schema"),
                        ("current", "show the schema revision of the database and the newest one")):
         sub = commands.add_parser(name, help=text, description=text)
-        sub.add_argument("--db", default=DEFAULT_DB_URL, metavar="URL",
-                         help=f"database URL (default {DEFAULT_DB_URL}, relative to the current directory)")
+        sub.add_argument("--db", default=default_db_url(), metavar="URL", help=DB_OPTION_HELP)
     return parser
 
 

@@ -13,13 +13,13 @@ from datetime import date, datetime, timezone
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from crawlspec.api_fields import DAILY_QUOTA, DAILY_QUOTA_FOLLOW
+from crawlspec.api_fields import quota_pool_limits
 from crawlspec.clock import utc_now
 from crawlspec.models import QuotaUse
 from crawlspec.storage.bulk import dialect_insert
 
 LEDGER_TABLE: sa.Table = QuotaUse.__table__  # type: ignore[assignment]
-DEFAULT_LIMITS: Mapping[str, int] = {"research": DAILY_QUOTA, "follow": DAILY_QUOTA_FOLLOW}
+DEFAULT_LIMITS: Mapping[str, int] = quota_pool_limits()
 
 
 class QuotaLedger:

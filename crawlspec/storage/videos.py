@@ -1,7 +1,7 @@
 """API pages -> rows: videos (with hashtags, effects, crawl links and crawl tags), comments, user info.
 
 Each function runs inside the caller's transaction (`with engine.begin() as conn:`) and never commits,
-so a page's rows and its window checkpoint commit together (design section 5).
+so a page's rows and its window checkpoint commit together.
 
 Decisions:
 - Hashtag names are stored as the API typed them, unique by exact name (as the older tool did);
