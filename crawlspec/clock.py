@@ -36,3 +36,15 @@ def utc_today() -> date:
 
 def next_utc_midnight(now: datetime) -> datetime:
     return datetime.combine(now.date() + timedelta(days=1), time(0, tzinfo=timezone.utc))
+
+
+def iso_utc(value: datetime | str | None) -> str | None:
+    """One timestamp format for everything crawlspec shows: ISO 8601 in UTC to the second,
+    `2024-03-01T12:00:00Z`. Naive values (SQLite text) are UTC already."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

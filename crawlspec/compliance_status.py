@@ -14,6 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from crawlspec.clock import iso_utc
+
 REFRESH_MAX_AGE_DAYS = 15
 """Default refresh period: the 2023 Research API terms say at least every 15 days (the 2026 terms are quoted
 with 30); `crawlspec status --refresh-days N` / `compliance.refresh_days` set another."""
@@ -43,7 +45,7 @@ def refresh_status(conn: Connection, now: datetime, max_age_days: int = REFRESH_
         for row in conn.execute(sa.text("SELECT table_name, refreshed_at, finished_at, rows_checked, rows_removed, "
                                         "total_removed FROM table_refresh ORDER BY table_name")).mappings():
             refreshed = _aware(row["refreshed_at"])
-            tables[row["table_name"]] = {"refreshed_at": str(refreshed), "rows_checked": row["rows_checked"],
+            tables[row["table_name"]] = {"refreshed_at": iso_utc(refreshed), "rows_checked": row["rows_checked"],
                                          "rows_removed": row["rows_removed"], "total_removed": row["total_removed"]}
             last = refreshed if last is None or (refreshed and refreshed < last) else last
         running = conn.execute(sa.text(
@@ -55,10 +57,10 @@ def refresh_status(conn: Connection, now: datetime, max_age_days: int = REFRESH_
     else:
         oldest_at = _aware(oldest)
         overdue = oldest_at is not None and (now - oldest_at).total_seconds() > max_age_days * 86400
-    return {"last_refresh_at": None if last is None else str(last), "age_days": age_days, "overdue": overdue,
+    return {"last_refresh_at": iso_utc(last), "age_days": age_days, "overdue": overdue,
             "max_age_days": max_age_days, "tables": tables,
             "in_progress": None if running is None else {"refresh_id": running[0],
-                                                         "started_at": str(_aware(running[1]))}}
+                                                         "started_at": iso_utc(_aware(running[1]))}}
 
 
 def failing_days_of(conn: Connection, fingerprint: str) -> list[dict[str, Any]]:
@@ -69,7 +71,8 @@ def failing_days_of(conn: Connection, fingerprint: str) -> list[dict[str, Any]]:
         "FROM failing_day WHERE fingerprint = :fp ORDER BY day"), {"fp": fingerprint}).mappings()
     return [{"day": str(row["day"])[:10], "failures": row["failures"], "requests": row["requests"],
              "last_log_id": row["last_log_id"], "last_error": row["last_error"],
-             "first_failed_at": str(_aware(row["first_failed_at"])), "last_failed_at": str(_aware(row["last_failed_at"])),
+             "first_failed_at": iso_utc(_aware(row["first_failed_at"])),
+             "last_failed_at": iso_utc(_aware(row["last_failed_at"])),
              "retry_after": str(row["retry_after"])[:10]} for row in rows]
 
 

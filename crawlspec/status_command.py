@@ -56,7 +56,7 @@ def collect_status(db_url: str, *, daily_quota: int = 1000, refresh_days: int = 
     try:
         with engine.connect() as conn:
             specs = [_spec_status(conn, row) for row in conn.execute(sa.text(
-                "SELECT fingerprint, name, query FROM crawl_spec ORDER BY name, fingerprint")).mappings()]
+                "SELECT fingerprint, name, query, \"fetch\" FROM crawl_spec ORDER BY name, fingerprint")).mappings()]
             videos_total = conn.execute(sa.text("SELECT count(*) FROM video")).scalar_one()
             quota = _quota_status(conn, today, daily_quota)
             quota["failed_requests"] = compliance_status.failed_requests(conn, today)
@@ -88,7 +88,9 @@ def _endpoints_not_authorized(conn: Any) -> list[dict[str, str]]:
 
     if not sa.inspect(conn).has_table("endpoint_access"):
         return []
-    return [{"endpoint": r.endpoint, "checked_at": str(r.checked_at)[:19] + " UTC", "message": r.message or ""}
+    from crawlspec.clock import iso_utc
+
+    return [{"endpoint": r.endpoint, "checked_at": iso_utc(r.checked_at), "message": r.message or ""}
             for r in conn.execute(sa.text(
                 "SELECT endpoint, checked_at, message FROM endpoint_access ORDER BY endpoint"))]
 
@@ -114,8 +116,8 @@ def _quota_status(conn: Any, today: date, daily_quota: int) -> dict[str, Any]:
 def _spec_status(conn: Any, spec: Any) -> dict[str, Any]:
     import sqlalchemy as sa
 
-    from crawlspec import compliance_status
-    from crawlspec.clock import utc_today
+    from crawlspec import compliance_status, stage_progress
+    from crawlspec.clock import iso_utc, utc_today
 
     fp = spec["fingerprint"]
     last = conn.execute(sa.text(
@@ -132,22 +134,43 @@ def _spec_status(conn: Any, spec: Any) -> dict[str, Any]:
         "WHERE c.fingerprint = :fp"), {"fp": fp}).scalar_one()
     users_spec = _is_users_spec(spec["query"])
     requested = set() if users_spec else _requested_days(last)
+    started = [w for w in windows if w["status"] != "failed" and (w["pages"] or w["cursor"])]
     return {
         "name": spec["name"], "fingerprint": fp, "videos": videos,
         "requested": None if not last or users_spec else {"start": str(_as_date(last["start_date"])),
                                                           "end": str(_as_date(last["end_date"]))},
-        "days_covered": len(covered), "days_pending": len(requested - covered),
+        # days of the requested range only: coverage from earlier, wider runs is not counted twice
+        "days_covered": len(covered & requested) if requested else len(covered),
+        "days_pending": len(requested - covered),
         "user_lists": _user_lists(conn, fp) if users_spec else None,
-        "windows_in_progress": [_window(w) for w in windows if w["status"] != "failed"],
+        "stages": None if users_spec else _video_stages(conn, spec, stage_progress),
+        "windows_in_progress": [_window(w) for w in started],
+        "windows_not_started": sum(1 for w in windows if w["status"] != "failed" and w not in started),
         "windows_failed": [_window(w) for w in windows if w["status"] == "failed"],
         "failing_days": compliance_status.failing_days_of(conn, fp),
         "empty_days_unconfirmed": _empty_days(conn, fp),
         "failed_requests": compliance_status.failed_requests(conn, utc_today(), fp),
         "last_run": None if not last else {
-            "crawl_id": last["id"], "started_at": str(last["started_at"]), "finished_at": str(last["finished_at"]),
+            "crawl_id": last["id"], "started_at": iso_utc(last["started_at"]),
+            "finished_at": iso_utc(last["finished_at"]),
             "outcome": last["outcome"] or "running or killed", "exit_code": last["exit_code"],
             "requests": last["requests"], "videos": last["videos"]},
     }
+
+
+def _video_stages(conn: Any, spec: Any, progress: Any) -> dict[str, Any]:
+    """The stages after the videos that this spec asked for (or that have done work): done/pending."""
+    fetch = spec.get("fetch") or {}
+    if isinstance(fetch, str):
+        fetch = json.loads(fetch or "{}")
+    stages: dict[str, Any] = {}
+    comments = progress.comment_stage(conn, spec["fingerprint"])
+    if fetch.get("comments") or comments.done:
+        stages["comments"] = comments.as_dict()
+    creators = progress.creator_stage(conn, spec["fingerprint"])
+    if fetch.get("user_info"):
+        stages["creators"] = creators.as_dict()
+    return stages
 
 
 def _is_users_spec(query: Any) -> bool:
@@ -201,8 +224,19 @@ def render_text(report: dict[str, Any]) -> str:
               "from the next UTC day)" for e in report.get("endpoints_not_authorized", [])]
     if not report["specs"]:
         lines.append("no crawls yet")
+    variants: dict[str, int] = {}
     for spec in report["specs"]:
-        lines.append(f"\nspec {spec['name']}  [fingerprint {spec['fingerprint'][:12]}]")
+        variants[spec["name"]] = variants.get(spec["name"], 0) + 1
+    shown: set[str] = set()
+    for spec in report["specs"]:
+        if variants[spec["name"]] > 1:
+            if spec["name"] not in shown:
+                lines.append(f"\nspec {spec['name']}: {variants[spec['name']]} variants (sweep jobs or changed "
+                             "queries; each has its own coverage)")
+                shown.add(spec["name"])
+            lines.append(f"  variant [fingerprint {spec['fingerprint'][:12]}]")
+        else:
+            lines.append(f"\nspec {spec['name']}  [fingerprint {spec['fingerprint'][:12]}]")
         if spec["requested"]:
             lines.append(f"  days: {spec['days_covered']} covered, {spec['days_pending']} pending of "
                          f"{spec['requested']['start']}..{spec['requested']['end']}")
@@ -210,9 +244,14 @@ def render_text(report: dict[str, Any]) -> str:
             counts = ", ".join(f"{n} {status}" for status, n in spec["user_lists"].items()) or "none yet"
             lines.append(f"  user lists: {counts}")
         lines.append(f"  videos: {spec['videos']}")
+        for name, counts in (spec.get("stages") or {}).items():
+            extra = f", {counts['comments_stored']} comments stored" if "comments_stored" in counts else ""
+            lines.append(f"  {name}: {counts['done']} done, {counts['pending']} pending{extra}")
         for w in spec["windows_in_progress"]:
             lines.append(f"  in progress: {w['start_date']}..{w['end_date']} cursor {w['cursor']} "
                          f"({w['pages']} pages, {w['videos']} videos)")
+        if spec.get("windows_not_started"):
+            lines.append(f"  pending windows not started yet: {spec['windows_not_started']}")
         for w in spec["windows_failed"]:
             lines.append(f"  FAILED: {w['start_date']}..{w['end_date']} after {w['failures']} failures: "
                          f"{w['last_error']}")

@@ -57,6 +57,7 @@ def test_every_chart_reflects_the_database(crawled: str) -> None:
     engine = sa.create_engine(crawled)
     with engine.connect() as conn:
         covered, failing = _days(conn, "covered_day"), _days(conn, "failing_day")
+        empty = _days(conn, "empty_day")  # answered empty once, asked again before they count
         ledger = {str(day)[:10]: used for day, pool, used in
                   conn.execute(sa.text("SELECT day, pool, used FROM quota_ledger")) if pool == "research"}
         created = conn.execute(sa.text("SELECT create_time FROM video")).scalars().all()
@@ -68,8 +69,8 @@ def test_every_chart_reflects_the_database(crawled: str) -> None:
     calendar = {trace["name"].split(" ")[0]: set(trace["x"]) for trace in charts["calendar-0"]["data"]}
     assert calendar["covered"] == covered and covered
     assert calendar["failing"] == failing == {"2024-03-05"}
-    assert calendar["pending"] == {"2024-03-10", "2024-03-11", "2024-03-12"}  # the unfinished window
-    assert not calendar["empty-unconfirmed"]
+    assert calendar["pending"] == {"2024-03-10", "2024-03-11", "2024-03-12"} - empty  # the unfinished window
+    assert calendar["empty-unconfirmed"] == empty
 
     [bars] = charts["videos-0"]["data"]
     per_day = Counter(_utc_day(value) for value in created)

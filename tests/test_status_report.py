@@ -50,3 +50,55 @@ def test_status_does_not_import_hydra_and_rejects_a_missing_database(tmp_path: P
     rc, hydra_loaded = result.stdout.split()
     assert rc == "2" and hydra_loaded == "False"
     assert "nope" in result.stderr and "Traceback" not in result.stderr
+
+
+STAGED = """\
+name: staged
+query: {include_any_hashtags: [shoes, sneakers, fashion]}
+window: {start: "2024-03-01", end: "2024-03-12", days_per_query: 3}
+fetch: {comments: true, user_info: false}
+"""
+
+
+def _run(exe: str, sim, db_url: str, cwd: Path, env: dict, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([exe, "run", "+spec=staged", f"api.base_url={sim.url}", "api.credentials_file=null",
+                           f"db.url={db_url}", *extra], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_status_tells_the_whole_truth(crawlspec_exe, start_sim, sim_env, tmp_path: Path):
+    import re
+
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "staged.yaml").write_text(STAGED)
+    sim = start_sim(videos=3000)
+    db_url = f"sqlite:///{tmp_path / 'status.db'}"
+    # one request: the first window has started, the three others were planned but never touched
+    assert _run(crawlspec_exe, sim, db_url, tmp_path, sim_env, "spec.limits.max_api_requests=1",
+                "spec.limits.max_count=10").returncode == 75
+
+    report = json.loads(subprocess.run([crawlspec_exe, "status", "--db", db_url, "--json"], capture_output=True,
+                                       text=True, timeout=60).stdout)
+    [spec] = report["specs"]
+    assert [(w["start_date"], w["cursor"]) for w in spec["windows_in_progress"]] == [("2024-03-01", 10)]
+    assert spec["windows_not_started"] == 3
+    assert spec["stages"]["comments"]["done"] == 0 < spec["stages"]["comments"]["pending"]  # the limit came first
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", spec["last_run"]["started_at"])
+
+    # finish, then a narrower re-run: "covered" counts the days of the range asked for, no more
+    assert _run(crawlspec_exe, sim, db_url, tmp_path, sim_env).returncode == 0
+    assert _run(crawlspec_exe, sim, db_url, tmp_path, sim_env, "spec.window.end=2024-03-03").returncode == 0
+    # the same spec for another region: a second variant of one name
+    assert _run(crawlspec_exe, sim, db_url, tmp_path, sim_env, "spec.window.end=2024-03-03",
+                "spec.query.regions=[US]", "spec.fetch.comments=false").returncode == 0
+
+    report = json.loads(subprocess.run([crawlspec_exe, "status", "--db", db_url, "--json"], capture_output=True,
+                                       text=True, timeout=60).stdout)
+    first = next(s for s in report["specs"] if s["stages"].get("comments"))
+    assert first["days_covered"] == 3 and first["days_pending"] == 0
+    assert first["stages"]["comments"]["pending"] == 0 and first["stages"]["comments"]["done"] > 0
+    assert not first["windows_in_progress"] and not first["windows_not_started"]
+    text = subprocess.run([crawlspec_exe, "status", "--db", db_url], capture_output=True, text=True,
+                          timeout=60).stdout
+    assert "spec staged: 2 variants" in text
+    assert "comments: " in text and " done, 0 pending" in text
+    assert re.search(r"last run: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", text)
