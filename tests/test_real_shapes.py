@@ -3,7 +3,10 @@ crawled by the runner (videos) or fetched by the client (comments), then stored,
 
 The shapes: `search_id` as a string, `hashtag_names: []`, keys omitted from some videos, a whole second
 page with `"region_code": "us"`, and one record with a 20-digit id (beyond 64 bits), which is quarantined
-whole while the rest of its page is stored, at one request per page.
+whole while the rest of its page is stored, at one request per page. Then the shapes real users have
+reported: a 429 `rate_limit_exceeded` with `Retry-After` (a throttle, waited out), a reply inside a
+`video_id` comment listing (stored under its parent, no extra request), the playlist endpoint's HTTP 500
+with a complete `ok` body (taken at one request), and a liked-videos list refused with 403 (unavailable).
 """
 
 from __future__ import annotations
@@ -110,3 +113,67 @@ def test_a_real_comment_page_is_stored_and_its_oversize_comment_quarantined(stub
         assert conn.execute(sa.text("SELECT endpoint, record_id, log_id FROM quarantine")).all() == [
             (COMMENTS_PATH, OVERSIZE_ID, "LOG-COMMENTS-1")]
     engine.dispose()
+
+
+# --- the other shapes real users have reported, each replayed through the run ----------------------
+ONE_VIDEO = b"""{"data":{"cursor":1,"has_more":false,"search_id":"7350016224358272600","videos":[
+{"comment_count":2,"create_time":1709337600,"id":7341290838104993080,"playlist_id":7290000000000000001,
+ "region_code":"US","username":"lister"}]},
+"error":{"code":"ok","message":"","log_id":"LOG-VIDEO-1"}}"""
+# A real `video_id` listing: a reply (its parent is the comment before it) among the top-level comments.
+LISTING_WITH_REPLY = b"""{"data":{"comments":[
+{"create_time":1709400000,"id":7341400000000000011,"like_count":9,"parent_comment_id":7341290838104993080,
+ "reply_count":1,"text":"first","video_id":7341290838104993080},
+{"create_time":1709400100,"id":7341400000000000012,"like_count":1,"parent_comment_id":7341400000000000011,
+ "reply_count":0,"text":"a reply","video_id":7341290838104993080}],
+"cursor":2,"has_more":false},"error":{"code":"ok","message":"","log_id":"LOG-COMMENTS-2"}}"""
+# The playlist endpoint answering HTTP 500 with a complete, usable body.
+PLAYLIST_500_BODY = b"""{"data":{"playlist_id":7290000000000000001,"playlist_name":"picks","playlist_item_total":1,
+"playlist_last_updated":1709337600,"playlist_video_ids":[7341290838104993080],"cursor":1,"has_more":false},
+"error":{"code":"ok","message":"","log_id":"LOG-PLAYLIST-500"}}"""
+THROTTLED = b"""{"error":{"code":"rate_limit_exceeded","message":"API rate limit exceeded","log_id":"LOG-429"}}"""
+HIDDEN_LIKES_403 = (b'{"error":{"code":"forbidden","message":"The user lister has not enabled the display of '
+                    b'liked videos","log_id":"LOG-403"}}')
+
+
+def test_a_throttle_with_retry_after_then_a_listing_with_a_reply_and_a_playlist_500_with_data(stub, tmp_path,
+                                                                                             db_url):
+    from crawlspec.api_fields import PLAYLIST_INFO_PATH
+
+    stub.script(VIDEO_QUERY_PATH, Reply(429, THROTTLED, headers={"Retry-After": "0"}), Reply(200, ONE_VIDEO))
+    stub.script(COMMENTS_PATH, Reply(200, LISTING_WITH_REPLY))
+    stub.script(PLAYLIST_INFO_PATH, Reply(500, PLAYLIST_500_BODY))
+    config = _config(stub, tmp_path, db_url)
+    config["spec"]["fetch"] = {"comments": True, "playlists": True}
+
+    outcome = run(config)
+
+    assert (outcome.exit_code, outcome.message) == (exit_codes.OK, ""), "a throttle is not the day's end"
+    assert len(stub.research(VIDEO_QUERY_PATH)) == 2, "the 429 waited out (Retry-After: 0), then the page"
+    assert len(stub.research(COMMENTS_PATH)) == 1, "the reply came with the listing: no replies request"
+    assert len(stub.research(PLAYLIST_INFO_PATH)) == 1, "a 500 with a complete ok body is taken, not retried"
+    engine = open_database(db_url)
+    with engine.connect() as conn:
+        comments = conn.execute(sa.text("SELECT id, parent_comment_id FROM comment ORDER BY id")).all()
+        playlist = conn.execute(sa.text("SELECT playlist_name, complete FROM playlist")).one()
+    engine.dispose()
+    assert comments == [(7341400000000000011, 7341290838104993080), (7341400000000000012, 7341400000000000011)]
+    assert playlist.playlist_name == "picks" and playlist.complete
+
+
+def test_a_liked_list_refused_with_403_is_unavailable_not_failed(stub, tmp_path, db_url):
+    from crawlspec.api_fields import LIKED_VIDEOS_PATH
+
+    stub.script(LIKED_VIDEOS_PATH, Reply(403, HIDDEN_LIKES_403))
+    config = _config(stub, tmp_path, db_url)
+    config["spec"] = {"name": "likes", "users": {"names": ["lister"], "liked_videos": True}}
+
+    outcome = run(config)
+
+    assert (outcome.exit_code, outcome.message) == (exit_codes.OK, "")
+    assert len(stub.research(LIKED_VIDEOS_PATH)) == 1, "not retried: a hidden list is an answer"
+    engine = open_database(db_url)
+    with engine.connect() as conn:
+        status, message = conn.execute(sa.text("SELECT status, message FROM user_list_progress")).one()
+    engine.dispose()
+    assert status == "unavailable" and "has not enabled" in message
