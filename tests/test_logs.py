@@ -116,7 +116,9 @@ def test_a_resumable_stop_logs_json_lines_only_at_warning(crawlspec_exe, tmp_pat
 
 @pytest.mark.slow
 def test_the_smoke_test_logs_json_lines_only(crawlspec_exe, tmp_path: Path):
-    result = subprocess.run([crawlspec_exe, "test", "api=sim", f"db.url=sqlite:///{tmp_path / 'crawl.db'}",
+    db_url = f"sqlite:///{tmp_path / 'crawl.db'}"
+    subprocess.run([crawlspec_exe, "db", "upgrade", "--db", db_url], check=True, capture_output=True, timeout=120)
+    result = subprocess.run([crawlspec_exe, "test", "api=sim", f"db.url={db_url}",
                              "log.format=json"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
 
     assert result.returncode == 0, result.stderr[-3000:]
