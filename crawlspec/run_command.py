@@ -82,10 +82,15 @@ def database_errors(db_url: str) -> Iterator[None]:
                                   "before are safe; run the same command again to resume") from None
 
 
+# SIGUSR2: what submitit asks SLURM to send shortly before a job's time limit
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR2)
+
+
 @contextlib.contextmanager
 def stop_on_signals(stop_event: threading.Event) -> Iterator[None]:
-    """SIGINT/SIGTERM set `stop_event`: every wait ends at once, no further request is sent, the
-    in-flight page is committed, then the run exits 75. A second signal exits 75 immediately (pages
+    """SIGINT, SIGTERM and SIGUSR2 (the time-limit warning SLURM sends through submitit) set
+    `stop_event`: every wait ends at once, no further request is sent, the in-flight page is
+    committed, then the run exits 75. A second signal exits 75 immediately (pages
     committed before are safe; an uncommitted one is rolled back by the database)."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -110,7 +115,7 @@ def stop_on_signals(stop_event: threading.Event) -> Iterator[None]:
         received.append(name)
         threading.Thread(target=stop, args=(name,), name="crawlspec-stop", daemon=True).start()
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
     try:
         yield
     finally:
