@@ -202,13 +202,31 @@ def register_plugins() -> None:
 
 
 def _sweep(hydra: Any, task: CommandTask, overrides: list[str]) -> int:
-    with tempfile.TemporaryDirectory(prefix="crawlspec-sweep-") as sweep_dir:
-        own = [] if any(o.lstrip("+~").startswith("hydra.sweep.dir=") for o in overrides) else [
-            f"hydra.sweep.dir='{sweep_dir}'"]
-        batches = hydra.multirun(config_name=CONFIG_NAME, task_function=task,
-                                 overrides=[*overrides, *own, "hydra.mode=MULTIRUN"])
-    results = [_job_result(job) for batch in batches for job in batch]
-    return sweep.report_jobs(results, task.command, is_sweep=True)
+    """Run the jobs; the sweep directory (a temporary one unless `hydra.sweep.dir` is given) is removed
+    afterwards unless a job failed or never returned: then its path is printed, for the jobs' results
+    (`.crawlspec/job-<n>.json`) and launcher logs (`.submitit/<job id>/`)."""
+    import shutil
+
+    from crawlspec.sweep_launch import tolerant_launchers
+
+    given = any(o.lstrip("+~").startswith("hydra.sweep.dir=") for o in overrides)
+    sweep_dir = None if given else tempfile.mkdtemp(prefix="crawlspec-sweep-")
+    own = [] if sweep_dir is None else [f"hydra.sweep.dir='{sweep_dir}'"]
+    keep = True
+    try:
+        with tolerant_launchers() as lost_jobs:
+            batches = hydra.multirun(config_name=CONFIG_NAME, task_function=task,
+                                     overrides=[*overrides, *own, "hydra.mode=MULTIRUN"])
+        results = [_job_result(job) for batch in batches for job in batch]
+        failed = [n for n, r in enumerate(results) if r.exit_code not in (exit_codes.OK, exit_codes.RESUMABLE)]
+        keep = bool(lost_jobs or failed)
+        code = sweep.report_jobs(results, task.command, is_sweep=True)
+    finally:
+        if sweep_dir is not None and not keep:
+            shutil.rmtree(sweep_dir, ignore_errors=True)
+    if keep and sweep_dir is not None:
+        sweep.report_kept_sweep_dir(sweep_dir, results[0].log_format if results else "auto")
+    return code
 
 
 def _job_result(job: Any) -> JobResult:
@@ -260,11 +278,24 @@ class CommandTask:
         if self.command != "run":
             return replace(result, log_format=str(((config or {}).get("log") or {}).get("format", "auto")))
         try:
-            return sweep.summarised_run(result, config, job)
+            result = sweep.summarised_run(result, config, job)
         except Exception as error:  # never let Hydra print the job's overrides (and a bug) itself
             _debug_traceback()
-            return replace(result, exit_code=exit_codes.FAILURE,
-                           message=f"crawlspec: unexpected error: {type(error).__name__}: {error}")
+            result = replace(result, exit_code=exit_codes.FAILURE,
+                             message=f"crawlspec: unexpected error: {type(error).__name__}: {error}")
+        if hydra_cfg is not None and job.number is not None:
+            _save_result(result, str(hydra_cfg.sweep.dir), job.number)
+        return result
+
+
+def _save_result(result: JobResult, sweep_dir: str, job_number: int) -> None:
+    """Leave the job's result in the sweep directory: read back if the launcher loses the job's return."""
+    from crawlspec.sweep_launch import save_job_result
+
+    try:
+        save_job_result(result, sweep_dir, job_number)
+    except OSError:   # the result still travels back through the launcher
+        _debug_traceback()
 
 
 def _job_number(hydra_cfg: Any) -> int | None:

@@ -229,6 +229,19 @@ def _report_sweep(results: Sequence[ReportedJob]) -> None:
     log_at_level(get_logger("crawlspec.sweep"), worst, "sweep_summary", jobs=jobs, exit_code=worst)
 
 
+def report_kept_sweep_dir(path: str, log_format: str) -> None:
+    """Say where the sweep directory of a sweep that lost or failed a job was kept: a line on a
+    terminal, a `sweep_dir_kept` event under JSON logging."""
+    from crawlspec.logs import configure_logging, get_logger, wants_json
+
+    note = "each job's result is in .crawlspec/job-<n>.json, submitit's logs in .submitit/<job id>/"
+    if wants_json(log_format):
+        configure_logging(log_format)
+        get_logger("crawlspec.sweep").warning("sweep_dir_kept", path=path, note=note)
+    else:
+        print(f"crawlspec: sweep directory kept: {path} ({note})", file=sys.stderr, flush=True)
+
+
 def _logged_as_json(result: ReportedJob, command: str, job_number: int | None) -> bool:
     """Under JSON logging, a job's message is one `command_failed` event; False on a terminal."""
     from crawlspec.logs import configure_logging, get_logger, wants_json

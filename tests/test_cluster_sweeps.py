@@ -7,12 +7,18 @@ running the same command again finishes the crawl exactly."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
+import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from test_signals_throttle_e2e import GENEROUS_S, Run, crawl_row, run_args, video_requests
+from test_sweep import JOBS, PAGE, REGIONS, WINDOWS, events, matching, stored_ids, workdir  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
@@ -53,3 +59,66 @@ def test_a_time_limit_signal_commits_the_page_in_flight_and_exits_75(crawlspec_e
     crawl = crawl_row(pg_url)
     assert (crawl["outcome"], crawl["exit_code"]) == ("stopped:interrupted", 75)
     assert video_requests(sim.url) == 1 and crawl["videos"] > 0, "the page in flight was committed"
+
+
+# ---- a job killed mid-crawl -------------------------------------------------------------------
+
+LAUNCHERS = {
+    "submitit_local": ["hydra/launcher=submitit_local"],
+    "joblib": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=4"],
+}
+
+
+def sweep_args(exe: str, sim, db_url: str, *overrides: str) -> list[str]:
+    return [exe, "run", "-m", "+spec=sweep", f"api.base_url={sim.url}", "api.credentials_file=null",
+            f"db.url={db_url}", "api.retry.base_wait_s=0", "api.retry.search_id_wait_s=0", "log.format=json",
+            f"spec.limits.max_count={PAGE}", REGIONS, WINDOWS, *overrides]
+
+
+def crawling_pid(db_url: str, proc: subprocess.Popen, timeout: float = 180) -> int:
+    """The process id of a job holding a window's lease (host:pid:token) while it pages through it."""
+    engine = sa.create_engine(db_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            with contextlib.suppress(sa.exc.DBAPIError), engine.connect() as conn:
+                owner = conn.execute(sa.text(
+                    "SELECT lease_owner FROM crawl_window WHERE status = 'in_progress' AND lease_owner IS NOT NULL "
+                    "ORDER BY id LIMIT 1")).scalar()
+                if owner:
+                    return int(owner.rsplit(":", 2)[1])
+            time.sleep(0.05)   # polling the database for the moment a job is mid-crawl
+    finally:
+        engine.dispose()
+    raise AssertionError("no job was seen crawling")
+
+
+@pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
+def test_a_job_killed_mid_crawl_is_resumable_in_a_full_table_and_a_rerun_finishes_exactly(
+        crawlspec_exe, start_sim, sim_env, workdir, pg_url, launcher):  # noqa: F811
+    pytest.importorskip(f"hydra_plugins.hydra_{launcher.split('_')[0]}_launcher")
+    sim = start_sim(videos=4000, latency_ms=150)
+    dump = workdir / "corpus.jsonl"
+    sim.dump_corpus(dump)
+    args = sweep_args(crawlspec_exe, sim, pg_url, *LAUNCHERS[launcher])
+
+    proc = subprocess.Popen(args, cwd=workdir, env=sim_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    victim = crawling_pid(pg_url, proc)
+    os.kill(victim, signal.SIGKILL)
+    _stdout, stderr = proc.communicate(timeout=600)
+
+    assert proc.returncode == 75, stderr[-3000:]
+    assert "unexpected error" not in stderr
+    (summary,) = events(stderr, "sweep_summary")
+    assert len(summary["jobs"]) == 4 and summary["exit_code"] == 75
+    assert {job["outcome"] for job in summary["jobs"]} <= {"complete", "resumable"}
+    assert any(job["outcome"] == "resumable" for job in summary["jobs"])
+    (kept,) = events(stderr, "sweep_dir_kept")
+    assert Path(kept["path"]).is_dir(), "the sweep directory of a lost job is kept"
+
+    rerun = subprocess.run(args, cwd=workdir, env=sim_env, capture_output=True, text=True, timeout=600)
+
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    ids = stored_ids(pg_url)
+    assert len(ids) == len(set(ids)) and set(ids) == set().union(*(matching(dump, *job) for job in JOBS))
