@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from crawlspec import exit_codes
-from crawlspec.errors import CrawlspecError
+from crawlspec.errors import CrawlspecError, SpecError
 
 RESULTS_DIR = ".crawlspec"
+# launchers whose jobs run on this machine: they share its files
+LOCAL_LAUNCHERS = frozenset({"BasicLauncher", "JoblibLauncher", "LocalLauncher"})
 # joblib (loky) and concurrent.futures name a worker that died this way
 WORKER_DEATHS = ("TerminatedWorkerError", "BrokenProcessPool")
 
@@ -61,6 +64,23 @@ def load_job_result(sweep_dir: str | Path, job_number: int) -> Any | None:
     data = json.loads(path.read_text())
     data["overrides"] = tuple(data.get("overrides") or ())
     return JobResult(**data)
+
+
+def cluster_database_problem(db_url: str, shared_sqlite: bool) -> str | None:
+    """Why this database cannot serve jobs on several machines, or None."""
+    if not db_url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    path = make_url(db_url).database or ""
+    hint = ("a sweep on other machines (SLURM) needs a database every node reaches: use PostgreSQL "
+            "(db.url=postgresql://user@host/db), or an absolute path on a shared filesystem together with "
+            "cluster.shared_sqlite=true")
+    if not os.path.isabs(os.path.expanduser(path)):
+        return f"{db_url!r} is a SQLite file relative to this machine; {hint}"
+    if not shared_sqlite:
+        return f"{db_url!r} is a SQLite file; {hint}"
+    return None
 
 
 class _LostJob:
@@ -119,6 +139,9 @@ class TolerantLauncher:
         return getattr(self.inner, name)
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[Any]:
+        if type(self.inner).__name__ not in LOCAL_LAUNCHERS:
+            for overrides in job_overrides:
+                self._check_cluster_database(overrides)
         lost: list[Any] = [None] * len(job_overrides)
         try:
             with _tolerant_submitit_results():
@@ -136,6 +159,15 @@ class TolerantLauncher:
         return [job if lost[index] is None else self._recovered(
                     initial_job_idx + index, job_overrides[index], lost[index])
                 for index, job in enumerate(returns)]
+
+    def _check_cluster_database(self, overrides: Sequence[str]) -> None:
+        """Jobs on other machines share data only through PostgreSQL (or, explicitly, a SQLite file on
+        a filesystem every node mounts at the same absolute path)."""
+        config = self.inner.hydra_context.config_loader.load_sweep_config(self.inner.config, list(overrides))
+        problem = cluster_database_problem(str(config.db.url),
+                                           bool(config.get("cluster", {}).get("shared_sqlite", False)))
+        if problem:
+            raise SpecError(f"db.url: {problem}")
 
     def _recovered(self, job_number: int, overrides: Sequence[str], lost: _LostJob) -> Any:
         """The result the job wrote before its process went away, else a result saying why it has none."""

@@ -122,3 +122,29 @@ def test_a_job_killed_mid_crawl_is_resumable_in_a_full_table_and_a_rerun_finishe
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     ids = stored_ids(pg_url)
     assert len(ids) == len(set(ids)) and set(ids) == set().union(*(matching(dump, *job) for job in JOBS))
+
+
+# ---- what a cluster sweep cannot do -----------------------------------------------------------
+
+
+def test_a_slurm_sweep_into_a_relative_sqlite_file_exits_2_before_anything_is_sent(
+        crawlspec_exe, start_sim, sim_env, workdir):  # noqa: F811
+    sim = start_sim(videos=300)
+    result = subprocess.run(sweep_args(crawlspec_exe, sim, "sqlite:///crawl.db", "hydra/launcher=slurm"),
+                            cwd=workdir, env=sim_env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr[-3000:]
+    (failed,) = events(result.stderr, "command_failed")
+    assert "PostgreSQL" in failed["message"] and "cluster.shared_sqlite=true" in failed["message"]
+    assert video_requests(sim.url) == 0 and not (workdir / "crawl.db").exists()
+
+
+def test_a_slurm_sweep_without_slurm_exits_2_with_the_launchers_message(crawlspec_exe, start_sim, sim_env,
+                                                                       workdir, pg_url):  # noqa: F811
+    sim = start_sim(videos=300)
+    result = subprocess.run(sweep_args(crawlspec_exe, sim, pg_url, "hydra/launcher=slurm"),
+                            cwd=workdir, env={**sim_env, "PATH": os.path.dirname(crawlspec_exe)},
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr[-3000:]
+    (failed,) = events(result.stderr, "command_failed")
+    assert "srun" in failed["message"] and "unexpected error" not in failed["message"]
+    assert video_requests(sim.url) == 0
