@@ -199,6 +199,11 @@ def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str
     with engine.begin() as conn:
         crawls.register_spec(conn, fingerprint=plan.fingerprint, name=plan.name, query=plan.query,
                              fields=list(plan.fields), fetch=dict(plan.fetch), now=utc_now())
+        closed = crawls.close_dead_crawls(conn, plan.fingerprint, holder_gone=lease_holder_gone, now=utc_now())
+        if closed:
+            get_logger("crawlspec.run").warning(
+                "dead_crawls_closed", crawl_ids=closed, outcome="interrupted",
+                note="their processes are gone (killed, node lost); this run resumes their windows")
         crawl_id = crawls.start_crawl(conn, spec_name=plan.name, fingerprint=plan.fingerprint,
                                       query=plan.query, start_date=plan.start, end_date=plan.end,
                                       tags=list(plan.tags), overrides=overrides, now=utc_now())
@@ -225,6 +230,19 @@ def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str
     _print_summary(plan.name, stats, db_url, ledger.remaining("research"))
     _print_stages(stages, exit_code)
     return RunOutcome(exit_code, videos=stats.videos, requests=budget.used)
+
+
+def lease_holder_gone(owner: str, until: Any) -> bool:
+    """A window lease's process is gone: on this machine, its pid no longer exists; on another one, the
+    lease expired (the owner is `host:pid:token`)."""
+    import socket
+
+    from crawlspec.runner import lease_holder_is_dead
+
+    if lease_holder_is_dead(owner):
+        return True
+    host = owner.split(":", 1)[0]
+    return host != socket.gethostname() and until is not None and until < utc_now()
 
 
 def quota_limits(api: dict) -> dict[str, int]:

@@ -148,3 +148,62 @@ def test_a_slurm_sweep_without_slurm_exits_2_with_the_launchers_message(crawlspe
     (failed,) = events(result.stderr, "command_failed")
     assert "srun" in failed["message"] and "unexpected error" not in failed["message"]
     assert video_requests(sim.url) == 0
+
+
+# ---- crawl rows of jobs that died --------------------------------------------------------------
+
+
+def open_crawls(db_url: str) -> list[tuple]:
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT id, outcome, exit_code, finished_at IS NOT NULL FROM crawl "
+                                    "ORDER BY id")).all()
+    engine.dispose()
+    return [tuple(row) for row in rows]
+
+
+def test_the_next_run_closes_the_crawl_row_of_a_killed_run_as_interrupted(crawlspec_exe, start_sim, sim_env,
+                                                                         waits_dir, pg_url):
+    sim = start_sim(videos=3000, latency_ms=300)
+    args = run_args(crawlspec_exe, sim.url, pg_url, "spec.limits.max_count=10")
+    proc = subprocess.Popen(args, cwd=waits_dir, env=sim_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    os.kill(crawling_pid(pg_url, proc), signal.SIGKILL)
+    proc.communicate(timeout=60)
+    ((killed_id, outcome, _code, finished),) = open_crawls(pg_url)
+    assert (outcome, finished) == (None, False)
+
+    rerun = subprocess.run(args, cwd=waits_dir, env=sim_env, capture_output=True, text=True, timeout=300)
+
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    (closed,) = events(rerun.stderr, "dead_crawls_closed")
+    assert closed["crawl_ids"] == [killed_id]
+    rows = open_crawls(pg_url)
+    assert rows[0] == (killed_id, "interrupted", 75, True)
+    assert rows[1][1:] == ("complete", 0, True)
+
+
+def test_a_crawl_row_whose_process_is_alive_stays_open(pg_url):
+    import socket
+    from datetime import date, datetime, timezone
+
+    from crawlspec.run_command import lease_holder_gone
+    from crawlspec.storage import checkpoints, crawls
+    from crawlspec.storage.database import open_database
+
+    engine = open_database(pg_url)
+    now = datetime.now(timezone.utc)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    owners = {"alive": f"{socket.gethostname()}:{os.getpid()}:a", "dead": f"{socket.gethostname()}:{dead.pid}:b"}
+    ids = {}
+    with engine.begin() as conn:
+        for day, (name, owner) in enumerate(owners.items(), start=1):
+            ids[name] = crawls.start_crawl(conn, spec_name="s", fingerprint="f" * 64, query={}, tags=[],
+                                           start_date=date(2024, 3, day), end_date=date(2024, 3, day),
+                                           overrides=None, now=now)
+            window = checkpoints.open_window(conn, fingerprint="f" * 64, start_date=date(2024, 3, day),
+                                             end_date=date(2024, 3, day), crawl_id=ids[name], now=now)
+            assert checkpoints.claim_window(conn, window, owner=owner, until=now, now=now)
+        closed = crawls.close_dead_crawls(conn, "f" * 64, holder_gone=lease_holder_gone, now=now)
+    engine.dispose()
+    assert closed == [ids["dead"]]
