@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -164,7 +165,11 @@ def log_run_summary(result: JobLike, *, spec: str | None, job_number: int | None
 
     fields: dict[str, Any] = {"spec": spec, "videos": result.videos or 0, "requests": result.requests or 0,
                               "outcome": outcome_label(result.exit_code), "exit_code": result.exit_code,
-                              "overrides": list(result.overrides), "pid": os.getpid()}
+                              "overrides": list(result.overrides), "pid": os.getpid(),
+                              "host": socket.gethostname()}
+    scheduler_job = scheduler_job_id()
+    if scheduler_job:
+        fields["job_id"] = scheduler_job
     if job_number is not None:
         fields["job"] = job_number
     # the sentence and next steps the console summary shows, for whoever reads the cron mail
@@ -177,6 +182,15 @@ def log_run_summary(result: JobLike, *, spec: str | None, job_number: int | None
     if message:
         fields["message"] = message
     log_at_level(get_logger("crawlspec.run"), result.exit_code, "run_summary", **fields)
+
+
+def scheduler_job_id() -> str | None:
+    """The id a scheduler gave the process running this job: SLURM's (`<array job>_<task>` in an
+    array, as `squeue` and `sacct` show it), or submitit's on one machine; None outside both."""
+    env = os.environ
+    if env.get("SLURM_ARRAY_JOB_ID") and env.get("SLURM_ARRAY_TASK_ID"):
+        return f"{env['SLURM_ARRAY_JOB_ID']}_{env['SLURM_ARRAY_TASK_ID']}"
+    return env.get("SLURM_JOB_ID") or env.get("SUBMITIT_LOCAL_JOB_ID") or None
 
 
 def log_at_level(log: Any, outcome_code: int, event: str, /, **fields: Any) -> None:

@@ -116,6 +116,7 @@ def test_a_job_killed_mid_crawl_is_resumable_in_a_full_table_and_a_rerun_finishe
     assert any(job["outcome"] == "resumable" for job in summary["jobs"])
     (kept,) = events(stderr, "sweep_dir_kept")
     assert Path(kept["path"]).is_dir(), "the sweep directory of a lost job is kept"
+    assert len(list(Path(kept["path"]).glob(".crawlspec/job-*.json"))) < 4, "the killed job wrote no result"
 
     rerun = subprocess.run(args, cwd=workdir, env=sim_env, capture_output=True, text=True, timeout=600)
 
@@ -207,3 +208,15 @@ def test_a_crawl_row_whose_process_is_alive_stays_open(pg_url):
         closed = crawls.close_dead_crawls(conn, "f" * 64, holder_gone=lease_holder_gone, now=now)
     engine.dispose()
     assert closed == [ids["dead"]]
+
+
+def test_run_summary_names_the_host_and_the_slurm_job(crawlspec_exe, start_sim, sim_env, waits_dir, pg_url):
+    import socket
+
+    sim = start_sim(videos=300)
+    env = {**sim_env, "SLURM_JOB_ID": "4242", "SLURM_ARRAY_JOB_ID": "4240", "SLURM_ARRAY_TASK_ID": "2"}
+    result = subprocess.run(run_args(crawlspec_exe, sim.url, pg_url), cwd=waits_dir, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (summary,) = events(result.stderr, "run_summary")
+    assert (summary["host"], summary["job_id"]) == (socket.gethostname(), "4240_2")
