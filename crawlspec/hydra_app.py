@@ -3,7 +3,8 @@
 Real Hydra runs every command (`Hydra.run` / `Hydra.multirun`), so launchers such as joblib work for
 `run -m`. The primary config (`conf/config.yaml`, packaged as `crawlspec.conf`) makes Hydra write
 nothing in the user's directory: no outputs/, no .hydra/, no log files; a sweep's bookkeeping goes to
-a temporary directory that is removed afterwards.
+a temporary directory that is removed afterwards
+(kept when a job failed or never returned: see `sweep_launch`).
 
 Sweeps (`run -m`): every job is its own crawl; relative paths resolve against the directory the user
 started in (recorded before Hydra runs, see `sweep.anchor_paths`), a failing job does not stop the
@@ -36,8 +37,8 @@ from crawlspec.errors import CrawlspecError, SpecError
 CONFIG_MODULE = "crawlspec.conf"
 CONFIG_NAME = "config"
 DEBUG_ENV = "CRAWLSPEC_DEBUG"
-LAUNCHER_PACKAGES = {"joblib": "'crawlspec[joblib]'", "submitit_slurm": "hydra-submitit-launcher",
-                     "submitit_local": "hydra-submitit-launcher"}
+LAUNCHER_PACKAGES = {"joblib": "'crawlspec[joblib]'", "submitit_slurm": "'crawlspec[submitit]'",
+                     "submitit_local": "'crawlspec[submitit]'"}
 COMMAND_HELP = {
     "compile": "print the compiled plan (query, windows, fingerprint) as JSON on stdout; sends nothing",
     "validate": "report every problem of the composed config and spec (exit 2 if any); sends nothing",

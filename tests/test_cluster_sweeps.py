@@ -114,6 +114,9 @@ def test_a_job_killed_mid_crawl_is_resumable_in_a_full_table_and_a_rerun_finishe
     assert len(summary["jobs"]) == 4 and summary["exit_code"] == 75
     assert {job["outcome"] for job in summary["jobs"]} <= {"complete", "resumable"}
     assert any(job["outcome"] == "resumable" for job in summary["jobs"])
+    reasons = [e["message"] for e in events(stderr, "command_failed")]
+    assert any(("without a result" in r or "worker process died" in r) and "run the same command again" in r
+               for r in reasons), reasons
     (kept,) = events(stderr, "sweep_dir_kept")
     assert Path(kept["path"]).is_dir(), "the sweep directory of a lost job is kept"
     assert len(list(Path(kept["path"]).glob(".crawlspec/job-*.json"))) < 4, "the killed job wrote no result"
