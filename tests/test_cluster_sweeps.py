@@ -223,3 +223,32 @@ def test_run_summary_names_the_host_and_the_slurm_job(crawlspec_exe, start_sim, 
     assert result.returncode == 0, result.stderr[-3000:]
     (summary,) = events(result.stderr, "run_summary")
     assert (summary["host"], summary["job_id"]) == (socket.gethostname(), "4240_2")
+
+
+# ---- the presets --------------------------------------------------------------------------------
+
+
+def test_the_submitit_extra_brings_hydras_submitit_launcher():
+    from importlib.metadata import requires
+
+    extras = [r.replace(" ", "") for r in requires("crawlspec") or []]
+    assert any(r.startswith("hydra-submitit-launcher") and 'extra=="submitit"' in r for r in extras)
+    assert any(r.startswith("hydra-submitit-launcher") and 'extra=="test"' in r for r in extras)
+
+
+def test_the_slurm_preset_takes_the_documented_keys(tmp_path, monkeypatch):
+    from hydra import compose, initialize_config_module
+
+    from crawlspec import hydra_app
+
+    monkeypatch.chdir(tmp_path)
+    hydra_app.register_plugins()
+    keys = {"partition": "short", "timeout_min": 90, "cpus_per_task": 2, "mem_gb": 4, "array_parallelism": 3}
+    with initialize_config_module(config_module="crawlspec.conf", version_base="1.3"):
+        config = compose("config", overrides=["hydra/launcher=slurm", *(f"hydra.launcher.{k}={v}" for k, v in
+                                                                        keys.items())], return_hydra_config=True)
+        local = compose("config", overrides=["hydra/launcher=submitit_local"], return_hydra_config=True)
+    launcher = config.hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher")
+    assert {k: launcher[k] for k in keys} == keys
+    assert local.hydra.launcher._target_.endswith("submitit_launcher.LocalLauncher")
