@@ -139,7 +139,7 @@ class TolerantLauncher:
         return getattr(self.inner, name)
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[Any]:
-        if type(self.inner).__name__ not in LOCAL_LAUNCHERS:
+        if type(self.inner).__name__ not in LOCAL_LAUNCHERS and hasattr(self.inner, "hydra_context"):
             for overrides in job_overrides:
                 self._check_cluster_database(overrides)
         lost: list[Any] = [None] * len(job_overrides)
@@ -179,7 +179,7 @@ class TolerantLauncher:
         result = load_job_result(self.sweep_dir, job_number)
         if result is None:
             self.lost_jobs.append(job_number)
-            result = JobResult(lost.exit_code, message=f"crawlspec: job {job_number}: {lost.reason}; pages "
+            result = JobResult(lost.exit_code, message=f"crawlspec: {lost.reason}; pages "
                                "committed before are safe, run the same command again to resume",
                                overrides=tuple(redact_override(str(o)) for o in overrides))
         job = JobReturn(overrides=list(overrides), status=JobStatus.COMPLETED)
