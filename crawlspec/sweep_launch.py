@@ -160,6 +160,13 @@ class TolerantLauncher:
                     initial_job_idx + index, job_overrides[index], lost[index])
                 for index, job in enumerate(returns)]
 
+    def _log_format(self) -> str:
+        """The sweep's `log.format` (as the jobs that did return report it)."""
+        from omegaconf import OmegaConf
+
+        config = getattr(self.inner, "config", None)
+        return "auto" if config is None else str(OmegaConf.select(config, "log.format", default="auto"))
+
     def _check_cluster_database(self, overrides: Sequence[str]) -> None:
         """Jobs on other machines share data only through PostgreSQL (or, explicitly, a SQLite file on
         a filesystem every node mounts at the same absolute path)."""
@@ -181,7 +188,8 @@ class TolerantLauncher:
             self.lost_jobs.append(job_number)
             result = JobResult(lost.exit_code, message=f"crawlspec: {lost.reason}; pages "
                                "committed before are safe, run the same command again to resume",
-                               overrides=tuple(redact_override(str(o)) for o in overrides))
+                               overrides=tuple(redact_override(str(o)) for o in overrides),
+                               log_format=self._log_format())
         job = JobReturn(overrides=list(overrides), status=JobStatus.COMPLETED)
         job.return_value = result
         return job
