@@ -204,7 +204,7 @@ def register_plugins() -> None:
 
 def _sweep(hydra: Any, task: CommandTask, overrides: list[str]) -> int:
     """Run the jobs; the sweep directory (a temporary one unless `hydra.sweep.dir` is given) is removed
-    afterwards unless a job failed or never returned: then its path is printed, for the jobs' results
+    afterwards unless a job failed (exit 1) or never returned: then its path is printed, for the jobs' results
     (`.crawlspec/job-<n>.json`) and launcher logs (`.submitit/<job id>/`)."""
     import shutil
 
@@ -219,7 +219,7 @@ def _sweep(hydra: Any, task: CommandTask, overrides: list[str]) -> int:
             batches = hydra.multirun(config_name=CONFIG_NAME, task_function=task,
                                      overrides=[*overrides, *own, "hydra.mode=MULTIRUN"])
         results = [_job_result(job) for batch in batches for job in batch]
-        failed = [n for n, r in enumerate(results) if r.exit_code not in (exit_codes.OK, exit_codes.RESUMABLE)]
+        failed = [n for n, r in enumerate(results) if r.exit_code == exit_codes.FAILURE]
         keep = bool(lost_jobs or failed)
         code = sweep.report_jobs(results, task.command, is_sweep=True)
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -120,6 +121,7 @@ def test_a_job_killed_mid_crawl_is_resumable_in_a_full_table_and_a_rerun_finishe
     (kept,) = events(stderr, "sweep_dir_kept")
     assert Path(kept["path"]).is_dir(), "the sweep directory of a lost job is kept"
     assert len(list(Path(kept["path"]).glob(".crawlspec/job-*.json"))) < 4, "the killed job wrote no result"
+    shutil.rmtree(kept["path"])
 
     rerun = subprocess.run(args, cwd=workdir, env=sim_env, capture_output=True, text=True, timeout=600)
 
