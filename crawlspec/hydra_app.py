@@ -3,7 +3,8 @@
 Real Hydra runs every command (`Hydra.run` / `Hydra.multirun`), so launchers such as joblib work for
 `run -m`. The primary config (`conf/config.yaml`, packaged as `crawlspec.conf`) makes Hydra write
 nothing in the user's directory: no outputs/, no .hydra/, no log files; a sweep's bookkeeping goes to
-a temporary directory that is removed afterwards.
+a temporary directory that is removed afterwards
+(kept when a job failed or never returned: see `sweep_launch`).
 
 Sweeps (`run -m`): every job is its own crawl; relative paths resolve against the directory the user
 started in (recorded before Hydra runs, see `sweep.anchor_paths`), a failing job does not stop the
@@ -36,8 +37,8 @@ from crawlspec.errors import CrawlspecError, SpecError
 CONFIG_MODULE = "crawlspec.conf"
 CONFIG_NAME = "config"
 DEBUG_ENV = "CRAWLSPEC_DEBUG"
-LAUNCHER_PACKAGES = {"joblib": "'crawlspec[joblib]'", "submitit_slurm": "hydra-submitit-launcher",
-                     "submitit_local": "hydra-submitit-launcher"}
+LAUNCHER_PACKAGES = {"joblib": "'crawlspec[joblib]'", "submitit_slurm": "'crawlspec[submitit]'",
+                     "submitit_local": "'crawlspec[submitit]'"}
 COMMAND_HELP = {
     "compile": "print the compiled plan (query, windows, fingerprint) as JSON on stdout; sends nothing",
     "validate": "report every problem of the composed config and spec (exit 2 if any); sends nothing",
@@ -203,13 +204,31 @@ def register_plugins() -> None:
 
 
 def _sweep(hydra: Any, task: CommandTask, overrides: list[str]) -> int:
-    with tempfile.TemporaryDirectory(prefix="crawlspec-sweep-") as sweep_dir:
-        own = [] if any(o.lstrip("+~").startswith("hydra.sweep.dir=") for o in overrides) else [
-            f"hydra.sweep.dir='{sweep_dir}'"]
-        batches = hydra.multirun(config_name=CONFIG_NAME, task_function=task,
-                                 overrides=[*overrides, *own, "hydra.mode=MULTIRUN"])
-    results = [_job_result(job) for batch in batches for job in batch]
-    return sweep.report_jobs(results, task.command, is_sweep=True)
+    """Run the jobs; the sweep directory (a temporary one unless `hydra.sweep.dir` is given) is removed
+    afterwards unless a job failed (exit 1) or never returned: then its path is printed, for the jobs' results
+    (`.crawlspec/job-<n>.json`) and launcher logs (`.submitit/<job id>/`)."""
+    import shutil
+
+    from crawlspec.sweep_launch import tolerant_launchers
+
+    given = any(o.lstrip("+~").startswith("hydra.sweep.dir=") for o in overrides)
+    sweep_dir = None if given else tempfile.mkdtemp(prefix="crawlspec-sweep-")
+    own = [] if sweep_dir is None else [f"hydra.sweep.dir='{sweep_dir}'"]
+    keep = True
+    try:
+        with tolerant_launchers() as lost_jobs:
+            batches = hydra.multirun(config_name=CONFIG_NAME, task_function=task,
+                                     overrides=[*overrides, *own, "hydra.mode=MULTIRUN"])
+        results = [_job_result(job) for batch in batches for job in batch]
+        failed = [n for n, r in enumerate(results) if r.exit_code == exit_codes.FAILURE]
+        keep = bool(lost_jobs or failed)
+        code = sweep.report_jobs(results, task.command, is_sweep=True)
+    finally:
+        if sweep_dir is not None and not keep:
+            shutil.rmtree(sweep_dir, ignore_errors=True)
+    if keep and sweep_dir is not None:
+        sweep.report_kept_sweep_dir(sweep_dir, results[0].log_format if results else "auto")
+    return code
 
 
 def _job_result(job: Any) -> JobResult:
@@ -261,11 +280,24 @@ class CommandTask:
         if self.command != "run":
             return replace(result, log_format=str(((config or {}).get("log") or {}).get("format", "auto")))
         try:
-            return sweep.summarised_run(result, config, job)
+            result = sweep.summarised_run(result, config, job)
         except Exception as error:  # never let Hydra print the job's overrides (and a bug) itself
             _debug_traceback()
-            return replace(result, exit_code=exit_codes.FAILURE,
-                           message=f"crawlspec: unexpected error: {type(error).__name__}: {error}")
+            result = replace(result, exit_code=exit_codes.FAILURE,
+                             message=f"crawlspec: unexpected error: {type(error).__name__}: {error}")
+        if hydra_cfg is not None and job.number is not None:
+            _save_result(result, str(hydra_cfg.sweep.dir), job.number)
+        return result
+
+
+def _save_result(result: JobResult, sweep_dir: str, job_number: int) -> None:
+    """Leave the job's result in the sweep directory: read back if the launcher loses the job's return."""
+    from crawlspec.sweep_launch import save_job_result
+
+    try:
+        save_job_result(result, sweep_dir, job_number)
+    except OSError:   # the result still travels back through the launcher
+        _debug_traceback()
 
 
 def _job_number(hydra_cfg: Any) -> int | None:

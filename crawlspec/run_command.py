@@ -83,10 +83,15 @@ def database_errors(db_url: str) -> Iterator[None]:
                                   "before are safe; run the same command again to resume") from None
 
 
+# SIGUSR2: what submitit asks SLURM to send shortly before a job's time limit
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR2)
+
+
 @contextlib.contextmanager
 def stop_on_signals(stop_event: threading.Event) -> Iterator[None]:
-    """SIGINT/SIGTERM set `stop_event`: every wait ends at once, no further request is sent, the
-    in-flight page is committed, then the run exits 75. A second signal exits 75 immediately (pages
+    """SIGINT, SIGTERM and SIGUSR2 (the time-limit warning SLURM sends through submitit) set
+    `stop_event`: every wait ends at once, no further request is sent, the in-flight page is
+    committed, then the run exits 75. A second signal exits 75 immediately (pages
     committed before are safe; an uncommitted one is rolled back by the database)."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -111,7 +116,7 @@ def stop_on_signals(stop_event: threading.Event) -> Iterator[None]:
         received.append(name)
         threading.Thread(target=stop, args=(name,), name="crawlspec-stop", daemon=True).start()
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
     try:
         yield
     finally:
@@ -196,6 +201,11 @@ def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str
     with engine.begin() as conn:
         crawls.register_spec(conn, fingerprint=plan.fingerprint, name=plan.name, query=plan.query,
                              fields=list(plan.fields), fetch=dict(plan.fetch), now=utc_now())
+        closed = crawls.close_dead_crawls(conn, plan.fingerprint, holder_gone=lease_holder_gone, now=utc_now())
+        if closed:
+            get_logger("crawlspec.run").warning(
+                "dead_crawls_closed", crawl_ids=closed, outcome="interrupted",
+                note="their processes are gone (killed, node lost); this run resumes their windows")
         crawl_id = crawls.start_crawl(conn, spec_name=plan.name, fingerprint=plan.fingerprint,
                                       query=plan.query, start_date=plan.start, end_date=plan.end,
                                       tags=list(plan.tags), overrides=overrides, now=utc_now())
@@ -223,6 +233,19 @@ def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str
     _print_stages(stages, exit_code)
     stored = {"videos": stats.videos, **{stage.name: stage.records for stage in stages}}
     return RunOutcome(exit_code, videos=stats.videos, requests=budget.used, stored=stored)
+
+
+def lease_holder_gone(owner: str, until: Any) -> bool:
+    """A window lease's process is gone: on this machine, its pid no longer exists; on another one, the
+    lease expired (the owner is `host:pid:token`)."""
+    import socket
+
+    from crawlspec.runner import lease_holder_is_dead
+
+    if lease_holder_is_dead(owner):
+        return True
+    host = owner.split(":", 1)[0]
+    return host != socket.gethostname() and until is not None and until < utc_now()
 
 
 def quota_limits(api: dict) -> dict[str, int]:

@@ -278,7 +278,7 @@ class VideoCrawler:
             claimed = checkpoints.claim_window(conn, state, owner=self.lease_owner, until=now + LEASE, now=now)
             if not claimed:
                 holder = conn.execute(sa.select(CrawlWindow.lease_owner).where(CrawlWindow.id == state.id)).scalar()
-                if not _holder_is_dead(holder):
+                if not lease_holder_is_dead(holder):
                     return "elsewhere"
                 self.log.info("lease_released", window=_window_label(state), dead_holder=holder)
                 claimed = checkpoints.claim_window(conn, state, owner=self.lease_owner, until=now + LEASE,
@@ -431,7 +431,7 @@ class VideoCrawler:
             checkpoints.fail_window(conn, state, error=str(err), now=self.ctx.clock())
 
 
-def _holder_is_dead(owner: str | None) -> bool:
+def lease_holder_is_dead(owner: str | None) -> bool:
     """A lease held by a process of this machine that no longer exists (killed, crashed) is free now;
     other machines' leases are free when they expire."""
     if not owner or owner.count(":") < 2:

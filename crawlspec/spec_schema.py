@@ -186,6 +186,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
                          "retry_failing": {"type": "boolean"},
                          "failing_retry_max_days": _int(1, 365, fix="days between retries of a failing day"),
                          "confirm_empty_after_hours": {"type": "number", "minimum": 0}}),
+            "cluster": _obj({"shared_sqlite": {"type": "boolean"}}),
             "spec": SPEC_SCHEMA,
         }
     ),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -164,7 +165,11 @@ def log_run_summary(result: JobLike, *, spec: str | None, job_number: int | None
 
     fields: dict[str, Any] = {"spec": spec, "videos": result.videos or 0, "requests": result.requests or 0,
                               "outcome": outcome_label(result.exit_code), "exit_code": result.exit_code,
-                              "overrides": list(result.overrides), "pid": os.getpid()}
+                              "overrides": list(result.overrides), "pid": os.getpid(),
+                              "host": socket.gethostname()}
+    scheduler_job = scheduler_job_id()
+    if scheduler_job:
+        fields["job_id"] = scheduler_job
     if job_number is not None:
         fields["job"] = job_number
     # the sentence and next steps the console summary shows, for whoever reads the cron mail
@@ -180,6 +185,15 @@ def log_run_summary(result: JobLike, *, spec: str | None, job_number: int | None
     if message:
         fields["message"] = message
     log_at_level(get_logger("crawlspec.run"), result.exit_code, "run_summary", **fields)
+
+
+def scheduler_job_id() -> str | None:
+    """The id a scheduler gave the process running this job: SLURM's (`<array job>_<task>` in an
+    array, as `squeue` and `sacct` show it), or submitit's on one machine; None outside both."""
+    env = os.environ
+    if env.get("SLURM_ARRAY_JOB_ID") and env.get("SLURM_ARRAY_TASK_ID"):
+        return f"{env['SLURM_ARRAY_JOB_ID']}_{env['SLURM_ARRAY_TASK_ID']}"
+    return env.get("SLURM_JOB_ID") or env.get("SUBMITIT_LOCAL_JOB_ID") or None
 
 
 def log_at_level(log: Any, outcome_code: int, event: str, /, **fields: Any) -> None:
@@ -230,6 +244,19 @@ def _report_sweep(results: Sequence[ReportedJob]) -> None:
              "outcome": outcome_label(r.exit_code), "exit_code": r.exit_code} for n, r in enumerate(results)]
     worst = exit_codes.worst([r.exit_code for r in results])
     log_at_level(get_logger("crawlspec.sweep"), worst, "sweep_summary", jobs=jobs, exit_code=worst)
+
+
+def report_kept_sweep_dir(path: str, log_format: str) -> None:
+    """Say where the sweep directory of a sweep that lost or failed a job was kept: a line on a
+    terminal, a `sweep_dir_kept` event under JSON logging."""
+    from crawlspec.logs import configure_logging, get_logger, wants_json
+
+    note = "each job's result is in .crawlspec/job-<n>.json, submitit's logs in .submitit/<job id>/"
+    if wants_json(log_format):
+        configure_logging(log_format)
+        get_logger("crawlspec.sweep").warning("sweep_dir_kept", path=path, note=note)
+    else:
+        print(f"crawlspec: sweep directory kept: {path} ({note})", file=sys.stderr, flush=True)
 
 
 def _logged_as_json(result: ReportedJob, command: str, job_number: int | None) -> bool:

@@ -1,13 +1,15 @@
 """Sweep benchmark: the same four-job sweep (two regions x two windows) run one job after another
-(Hydra's basic launcher) and at once (`hydra/launcher=joblib`), against one simulator whose latency
-makes the crawl API-bound, as the real Research API is.
+(Hydra's basic launcher), at once in worker processes (`hydra/launcher=joblib`) and at once as
+submitit jobs (`hydra/launcher=submitit_local`, the SLURM code path on one machine), against one
+simulator whose latency makes the crawl API-bound, as the real Research API is.
 
     python scripts/bench_sweep.py [--latency-ms 300] [--page 10] [--pg-url postgresql://...]
 
 Each mode gets a fresh database (SQLite in WAL mode, or a fresh PostgreSQL database created on the
 server of --pg-url / CRAWLSPEC_TEST_PG_URL and dropped afterwards) and a fresh simulator with the same
-seed, so both modes fetch exactly the same pages. Prints the wall time of each mode, the requests and
-videos each stored (they must agree) and the speed-up; exits 1 if a sweep failed or the modes disagree.
+seed, so every mode fetches exactly the same pages. Prints the wall time of each mode, the requests and
+videos each stored (they must agree) and the speed-ups; exits 1 if a sweep failed or the modes disagree.
+A launcher that is not installed is left out.
 """
 
 from __future__ import annotations
@@ -115,18 +117,31 @@ def main() -> int:
         workdir = Path(tmp)
         (workdir / "specs").mkdir()
         (workdir / "specs" / "bench.yaml").write_text(SPEC)
-        one_by_one = run_sweep("sequential", [], args, workdir)
-        at_once = run_sweep("parallel", ["hydra/launcher=joblib", "hydra.launcher.n_jobs=4"], args, workdir)
+        measured = [run_sweep(mode, launcher, args, workdir) for mode, launcher in MODES.items()
+                     if _installed(mode)]
     backend = "PostgreSQL" if args.pg_url else "SQLite (WAL)"
     print(f"four-job sweep (2 regions x 2 windows), simulator latency {args.latency_ms} ms, "
           f"{args.page} videos/page, {backend}")
-    for m in (one_by_one, at_once):
-        print(f"  {m.mode:<10} {m.seconds:7.2f} s  {m.requests} requests  {m.videos} videos")
-    print(f"  speed-up   {one_by_one.seconds / at_once.seconds:.2f}x")
-    if (one_by_one.requests, one_by_one.videos) != (at_once.requests, at_once.videos):
-        print("  MISMATCH: the two modes did not fetch the same data")
+    sequential = measured[0].seconds
+    for m in measured:
+        print(f"  {m.mode:<15} {m.seconds:7.2f} s  {m.requests} requests  {m.videos} videos  "
+              f"{sequential / m.seconds:.2f}x")
+    if len({(m.requests, m.videos) for m in measured}) != 1:
+        print("  MISMATCH: the modes did not fetch the same data")
         return 1
     return 0
+
+
+MODES = {"sequential": [], "joblib": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=4"],
+         "submitit_local": ["hydra/launcher=submitit_local"]}
+
+
+def _installed(mode: str) -> bool:
+    import importlib.util
+
+    plugin = {"joblib": "hydra_plugins.hydra_joblib_launcher",
+              "submitit_local": "hydra_plugins.hydra_submitit_launcher"}.get(mode)
+    return plugin is None or importlib.util.find_spec(plugin) is not None
 
 
 if __name__ == "__main__":

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from crawlspec.models import Crawl, CrawlSpec, CrawlTag, crawls_to_crawl_tags
+from crawlspec.models import Crawl, CrawlSpec, CrawlTag, CrawlWindow, crawls_to_crawl_tags
 from crawlspec.storable_text import storable, storable_text
 from crawlspec.storage.bulk import dialect_insert, ids_for_names, union_links
 
@@ -52,3 +52,25 @@ def finish_crawl(conn: Connection, crawl_id: int, *, outcome: str, exit_code: in
     )
     if result.rowcount != 1:
         raise LookupError(f"no crawl with id {crawl_id}")
+
+
+def close_dead_crawls(conn: Connection, fingerprint: str, *, holder_gone: Callable[[str, datetime | None], bool],
+                      now: datetime) -> list[int]:
+    """Close as `interrupted` (exit 75) the unfinished crawl rows of this fingerprint whose process is
+    gone (killed, its node lost): every window lease the row's run still holds belongs to a process
+    `holder_gone` says is gone. A row without any lease left proves nothing and stays open.
+    Returns the ids closed; their videos are those of the windows they crawled."""
+    windows: sa.Table = CrawlWindow.__table__  # type: ignore[assignment]
+    open_ids = conn.execute(sa.select(CRAWL_TABLE.c.id).where(
+        CRAWL_TABLE.c.fingerprint == fingerprint, CRAWL_TABLE.c.finished_at.is_(None))).scalars().all()
+    closed = []
+    for crawl_id in open_ids:
+        rows = conn.execute(sa.select(windows.c.lease_owner, windows.c.lease_until, windows.c.videos)
+                            .where(windows.c.crawl_id == crawl_id)).all()
+        leases = [(row.lease_owner, row.lease_until) for row in rows if row.lease_owner]
+        if not leases or not all(holder_gone(owner, until) for owner, until in leases):
+            continue
+        conn.execute(sa.update(CRAWL_TABLE).where(CRAWL_TABLE.c.id == crawl_id).values(
+            finished_at=now, outcome="interrupted", exit_code=75, videos=sum(row.videos or 0 for row in rows)))
+        closed.append(int(crawl_id))
+    return closed
