@@ -9,8 +9,8 @@ Commands that talk to the real API reach a `crawlspec sim` process instead, thro
 Installing is the one thing not repeated: `python3 -m venv`, activating it and `pip install` are
 dropped from a command line (the suite runs inside the installed package; `.ci/run` itself performs
 the README's install and test blocks). A block that cannot run here is marked with
-`<!-- docs-test: skip (reason) -->` on the line before it. `console` and `text` blocks show output
-and are not run.
+`<!-- docs-test: skip (reason) -->` on the line before it. Of a `console` transcript the `$ ` lines
+are run; `text` blocks show output and are not run.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-RUN_LANGUAGES = {"bash", "sh", "python", "r"}
+RUN_LANGUAGES = {"bash", "sh", "console", "python", "r"}
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```\s*$", re.M | re.S)
 SKIP = re.compile(r"<!--\s*docs-test:\s*skip\s*\((.+?)\)\s*-->\s*$")
 INSTALL_STEP = re.compile(r"^\s*(python3? -m venv\b.*|\. \.venv/bin/activate|source \.venv/bin/activate|pip install\b.*)$")
@@ -86,9 +86,15 @@ def without_install_steps(script: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def console_commands(code: str) -> str:
+    """The `$ ` lines of a terminal transcript (the rest is output)."""
+    return "".join(line[2:] + "\n" for line in code.splitlines() if line.startswith("$ "))
+
+
 def run_block(block: Block, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    if block.language in ("bash", "sh"):
-        command = ["bash", "-e", "-c", without_install_steps(block.code)]
+    if block.language in ("bash", "sh", "console"):
+        code = console_commands(block.code) if block.language == "console" else block.code
+        command = ["bash", "-e", "-c", without_install_steps(code)]
     elif block.language == "python":
         command = [sys.executable, "-c", block.code]
     else:
