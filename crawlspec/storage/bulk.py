@@ -287,8 +287,11 @@ def upsert_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, A
 
     Every row must carry the same keys; rows should be sorted by key so that concurrent
     writers on PostgreSQL lock them in the same order and cannot deadlock. `update` must depend on the
-    table and back end only (the statement is built once and reused)."""
-    insert_rows(conn, table, rows, purpose="upsert", conflict=lambda insert: insert.on_conflict_do_update(
+    table and back end only (the statement is built once per update function and reused)."""
+    # one cached statement per update function (its code location), so two callers upserting the same
+    # table with different SET clauses never share a statement
+    purpose = f"upsert:{getattr(update, '__module__', '')}.{getattr(update, '__qualname__', id(update))}"
+    insert_rows(conn, table, rows, purpose=purpose, conflict=lambda insert: insert.on_conflict_do_update(
         index_elements=list(keys), set_=dict(update(insert.excluded))))
 
 
