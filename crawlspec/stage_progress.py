@@ -80,10 +80,11 @@ def day_states(conn: Connection, fingerprint: str, days: list[date]) -> dict[dat
 
 def unconfirmed_empty_days(conn: Connection, fingerprint: str) -> set[date]:
     """Days whose window answered empty once and awaits its confirming request."""
+    from crawlspec.empty_windows import unconfirmed_days  # imports the models: only when needed
+
     if not _has(conn, "empty_day"):
         return set()
-    rows = conn.execute(sa.text("SELECT day FROM empty_day WHERE fingerprint = :fp"), {"fp": fingerprint})
-    return {_as_date(r[0]) for r in rows}
+    return {_as_date(day) for day in unconfirmed_days(conn, fingerprint)}
 
 
 def _of_spec() -> str:

@@ -71,17 +71,6 @@ def collect_status(db_url: str, *, daily_quota: int = 1000, refresh_days: int = 
             "specs": specs, "endpoints_not_authorized": not_authorized}
 
 
-def _empty_days(conn: Any, fingerprint: str) -> list[str]:
-    """Days answered empty once, not covered until a later answer confirms them."""
-    import sqlalchemy as sa
-
-    from crawlspec.empty_windows import unconfirmed_days
-
-    if not sa.inspect(conn).has_table("empty_day"):
-        return []
-    return [str(_as_date(day)) for day in unconfirmed_days(conn, fingerprint)]
-
-
 def _endpoints_not_authorized(conn: Any) -> list[dict[str, str]]:
     """Endpoints the project is not approved for (empty on a database older than the table)."""
     import sqlalchemy as sa
@@ -142,13 +131,13 @@ def _spec_status(conn: Any, spec: Any) -> dict[str, Any]:
         # days of the requested range only: coverage from earlier, wider runs is not counted twice
         "days_covered": len(covered & requested) if requested else len(covered),
         "days_pending": len(requested - covered),
-        "user_lists": _user_lists(conn, fp) if users_spec else None,
+        "user_lists": stage_progress.user_list_stage(conn, fp) if users_spec else None,
         "stages": None if users_spec else _video_stages(conn, spec, stage_progress),
         "windows_in_progress": [_window(w) for w in started],
         "windows_not_started": sum(1 for w in windows if w["status"] != "failed" and w not in started),
         "windows_failed": [_window(w) for w in windows if w["status"] == "failed"],
         "failing_days": compliance_status.failing_days_of(conn, fp),
-        "empty_days_unconfirmed": _empty_days(conn, fp),
+        "empty_days_unconfirmed": [str(day) for day in sorted(stage_progress.unconfirmed_empty_days(conn, fp))],
         "failed_requests": compliance_status.failed_requests(conn, utc_today(), fp),
         "last_run": None if not last else {
             "crawl_id": last["id"], "started_at": iso_utc(last["started_at"]),
@@ -178,15 +167,6 @@ def _is_users_spec(query: Any) -> bool:
     if isinstance(query, str):
         query = json.loads(query or "{}")
     return not query
-
-
-def _user_lists(conn: Any, fingerprint: str) -> dict[str, int]:
-    """User lists of a `users:` spec by status (done, unavailable, in_progress, failed)."""
-    import sqlalchemy as sa
-
-    return dict(conn.execute(sa.text(
-        "SELECT l.status, count(*) FROM user_list_progress l JOIN crawl c ON c.id = l.crawl_id "
-        "WHERE c.fingerprint = :fp GROUP BY l.status ORDER BY l.status"), {"fp": fingerprint}).all())
 
 
 def _window(row: dict) -> dict[str, Any]:

@@ -12,13 +12,19 @@ import os
 import shutil
 import signal
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from test_signals_throttle_e2e import GENEROUS_S, Run, crawl_row, run_args, video_requests
+from test_signals_throttle_e2e import (
+    GENEROUS_S,
+    Run,
+    crawl_row,
+    first_request_event,
+    run_args,
+    video_requests,
+)
 from test_sweep import JOBS, PAGE, REGIONS, WINDOWS, events, matching, stored_ids, workdir  # noqa: F401
 
 pytestmark = pytest.mark.slow
@@ -43,14 +49,7 @@ def waits_dir(tmp_path: Path) -> Path:
 def test_a_time_limit_signal_commits_the_page_in_flight_and_exits_75(crawlspec_exe, start_sim, sim_env,
                                                                      waits_dir, pg_url, signum):
     sim = start_sim(videos=3000, latency_ms=1500)
-    arrived = threading.Event()
-    handle = sim.app.handle
-
-    def noting_arrival(*args):
-        arrived.set()
-        return handle(*args)
-
-    sim.app.handle = noting_arrival
+    arrived = first_request_event(sim)
     run = Run(run_args(crawlspec_exe, sim.url, pg_url), waits_dir, sim_env)
     assert arrived.wait(GENEROUS_S), "no request reached the simulator"
     run.proc.send_signal(signum)

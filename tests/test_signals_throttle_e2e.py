@@ -133,14 +133,7 @@ def test_sigterm_ends_a_quota_wait_at_once(crawlspec_exe, start_sim, sim_env, wo
 def test_a_second_sigint_exits_at_once_during_a_slow_request(crawlspec_exe, start_sim, sim_env, workdir,
                                                             sqlite_url):
     sim = start_sim(videos=300, latency_ms=30_000)
-    arrived = threading.Event()
-    handle = sim.app.handle
-
-    def noting_arrival(*args):
-        arrived.set()
-        return handle(*args)
-
-    sim.app.handle = noting_arrival
+    arrived = first_request_event(sim)
     run = Run(run_args(crawlspec_exe, sim.url, sqlite_url), workdir, sim_env)
     assert arrived.wait(GENEROUS_S), "no request reached the simulator"
     first = time.monotonic()
@@ -165,3 +158,16 @@ def test_a_crawl_through_a_throttling_simulator_completes_in_one_run(crawlspec_e
     assert '"api_throttled"' in result.stderr and '"quota_wait"' not in result.stderr
     crawl = crawl_row(sqlite_url)
     assert (crawl["outcome"], crawl["covered"]) == ("complete", 12)
+
+
+def first_request_event(sim) -> threading.Event:
+    """An event set when the first request reaches the in-process simulator."""
+    arrived = threading.Event()
+    handle = sim.app.handle
+
+    def noting_arrival(*args):
+        arrived.set()
+        return handle(*args)
+
+    sim.app.handle = noting_arrival
+    return arrived
