@@ -12,7 +12,7 @@ import os
 import sqlalchemy as sa
 
 from alembic import context
-from crawlspec.models import Base
+from crawlspec.storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata

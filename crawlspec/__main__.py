@@ -1,3 +1,3 @@
-from crawlspec.cli import main
+from crawlspec.cli.entry import main
 
 raise SystemExit(main())

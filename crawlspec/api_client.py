@@ -20,7 +20,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from crawlspec.api_fields import MAX_COMMENTS_PER_VIDEO, VIDEO_FIELDS_DEFAULT, quota_pool_limits
+from crawlspec.api.fields import MAX_COMMENTS_PER_VIDEO, VIDEO_FIELDS_DEFAULT, quota_pool_limits
 from crawlspec.client import (
     RawArchive,
     TikTokApiRequestClient,
@@ -31,8 +31,8 @@ from crawlspec.client import (
     load_credentials,
 )
 from crawlspec.errors import QuotaExhausted
-from crawlspec.query import Cond, Fields, Op, VideoQuery
-from crawlspec.windows import split_window
+from crawlspec.spec.query import Cond, Fields, Op, VideoQuery
+from crawlspec.spec.windows import split_window
 
 __all__ = [
     "ApiClientConfig", "ApiRateLimitWaitStrategy", "TikTokApiClient", "TikTokApiClientFetchResult",
@@ -118,7 +118,7 @@ class TikTokApiClient:
     """Pagination, token management, retries, quota and (optionally) storage, for library users."""
 
     def __init__(self, config: ApiClientConfig, request_client: TikTokApiRequestClient | None = None):
-        from crawlspec.quota import QuotaWaiter, RequestBudget
+        from crawlspec.crawl.quota import QuotaWaiter, RequestBudget
 
         self.config = config
         limits = quota_pool_limits(config.daily_quota)
@@ -196,9 +196,9 @@ class TikTokApiClient:
 
     def _run_checkpointed(self, query_config: VideoQueryConfig) -> Any:
         from crawlspec.clock import utc_now
-        from crawlspec.compiler import CompiledSpec, fingerprint
-        from crawlspec.enrichment import run_stages
-        from crawlspec.runner import RunContext, RunnerSettings, VideoCrawler
+        from crawlspec.crawl.enrichment import run_stages
+        from crawlspec.crawl.videos import RunContext, RunnerSettings, VideoCrawler
+        from crawlspec.spec.compile import CompiledSpec, fingerprint
         from crawlspec.storage import crawls
 
         start, end = query_config.dates()

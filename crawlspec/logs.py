@@ -74,8 +74,8 @@ def configure_logging(log_format: str = "auto", level: str = "info", stream: Any
     """Configure structlog, and route the standard library's logging into it, once per run.
 
     Every event goes to stderr (stdout is for data) through `redact_secrets`. On a terminal with the
-    console format, `crawlspec.progress` turns the runner's page events into a live status line."""
-    from crawlspec import progress
+    console format, `crawlspec.cli.progress` turns the runner's page events into a live status line."""
+    from crawlspec.cli import progress
 
     as_json = wants_json(log_format, stream if stream is not None else sys.stderr)
     terminal = _is_terminal(stream if stream is not None else sys.stderr)

@@ -34,7 +34,7 @@ WORDS = ["shoes", "sneakers", "run", "street", "style", "new", "drop", "fit", "v
 EXPORT_ONE = """
 import json, resource, sys, time
 url, fmt, out, batch_size = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-import crawlspec.export, crawlspec.export_query, crawlspec.export_formats
+import crawlspec.export.table, crawlspec.export.query, crawlspec.export.formats
 if fmt == "parquet":
     import pandas, pyarrow, pyarrow.parquet  # pyarrow imports pandas on its first conversion anyway
 def peak_kb():
@@ -46,7 +46,7 @@ def peak_kb():
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 imported = peak_kb()
 started = time.perf_counter()
-result = crawlspec.export.export_table(url, "video", out, fmt=fmt, batch_size=batch_size)
+result = crawlspec.export.table.export_table(url, "video", out, fmt=fmt, batch_size=batch_size)
 seconds = time.perf_counter() - started
 peak = peak_kb()
 print(json.dumps({"rows": result.rows, "seconds": seconds, "import_kb": imported, "peak_kb": peak}))

@@ -21,13 +21,13 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from unittest import mock
 
-from crawlspec import persistent_failures
 from crawlspec.client import Credentials, RetryPolicy, TikTokApiRequestClient
-from crawlspec.compiler import compile_spec
-from crawlspec.quota import QuotaWaiter, RequestBudget
-from crawlspec.runner import RunContext, RunnerSettings, VideoCrawler
+from crawlspec.crawl import failing_days as persistent_failures
+from crawlspec.crawl.quota import QuotaWaiter, RequestBudget
+from crawlspec.crawl.videos import RunContext, RunnerSettings, VideoCrawler
 from crawlspec.sim import SimOptions, start_simulator
-from crawlspec.spec_schema import load_spec_defaults
+from crawlspec.spec.compile import compile_spec
+from crawlspec.spec.schema import load_spec_defaults
 from crawlspec.storage import checkpoints, crawls
 from crawlspec.storage.database import open_database
 from crawlspec.storage.ledger import QuotaLedger

@@ -31,15 +31,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from crawlspec.api_fields import VIDEO_FIELDS_ALL, VIDEO_FIELDS_DEFAULT
-from crawlspec.models import Crawl, CrawlTag, Effect, Hashtag, Video
+from crawlspec.api.fields import VIDEO_FIELDS_ALL, VIDEO_FIELDS_DEFAULT
 from crawlspec.sim.corpus import generate_corpus
 from crawlspec.sim.options import SimOptions
-from crawlspec.storable_text import storable
 from crawlspec.storage.bulk import dialect_insert
 from crawlspec.storage.crawls import start_crawl
 from crawlspec.storage.database import create_engine_for, display_url, open_database
+from crawlspec.storage.models import Crawl, CrawlTag, Effect, Hashtag, Video
 from crawlspec.storage.videos import VIDEO_INT_COLUMNS, VIDEO_TEXT_COLUMNS, store_video_page
+from crawlspec.text import storable
 
 Page = list[dict[str, Any]]
 TAGS = ["bench", "bench-2024"]

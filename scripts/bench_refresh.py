@@ -21,12 +21,12 @@ import sqlalchemy as sa
 
 from crawlspec.client import Credentials
 from crawlspec.client.compliance import ComplianceClient
-from crawlspec.models import Video
-from crawlspec.quota import RequestBudget
-from crawlspec.refresh import Refresher
+from crawlspec.compliance.refresh import Refresher
+from crawlspec.crawl.quota import RequestBudget
 from crawlspec.sim import SimOptions, start_simulator
 from crawlspec.storage.database import open_database
 from crawlspec.storage.ledger import QuotaLedger
+from crawlspec.storage.models import Video
 
 
 def main() -> None:

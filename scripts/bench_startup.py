@@ -2,7 +2,7 @@
 command imports (and whether Hydra is among them: `status` and `export` must not import it).
 
 Wall time is the best of --repeat runs of the real console script (a fresh interpreter each time).
-Modules are counted in a separate child that runs `crawlspec.cli.main` with the same arguments and
+Modules are counted in a separate child that runs `crawlspec.cli.entry.main` with the same arguments and
 reports `sys.modules` when it exits.
 
     python scripts/bench_startup.py
@@ -30,7 +30,7 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
 )
 MODULES_CHILD = """\
 import atexit, json, sys
-from crawlspec.cli import main
+from crawlspec.cli.entry import main
 
 REPORT = sys.argv[1]
 

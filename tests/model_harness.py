@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from crawlspec.storable_text import storable
+from crawlspec.text import storable
 
 KEY, SECRET = "model-key", "model-secret-5d2e"
 TOKEN_PATH = "/v2/oauth/token/"

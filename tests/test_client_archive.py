@@ -13,7 +13,7 @@ import pytest
 import structlog
 from test_client_stub import StubApi, api_error, ok, running_stub
 
-from crawlspec.api_fields import VIDEO_QUERY_PATH
+from crawlspec.api.fields import VIDEO_QUERY_PATH
 from crawlspec.client import Credentials, RawArchive, RetryPolicy, TikTokApiRequestClient, TikTokVideoRequest
 from crawlspec.errors import CrawlspecError
 from crawlspec.logs import configure_logging

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from crawlspec.api_fields import (
+from crawlspec.api.fields import (
     COMMENTS_PATH,
     FOLLOWERS_PATH,
     LIKED_VIDEOS_PATH,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from test_client_stub import StubApi, api_error, ok, running_stub
 
-from crawlspec.api_fields import (
+from crawlspec.api.fields import (
     COMMENTS_PATH,
     TOKEN_PATH,
     USER_INFO_PATH,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from test_client_stub import Reply, StubApi, api_error, ok, running_stub
 
-from crawlspec.api_fields import TOKEN_PATH, USER_INFO_PATH, VIDEO_QUERY_PATH
+from crawlspec.api.fields import TOKEN_PATH, USER_INFO_PATH, VIDEO_QUERY_PATH
 from crawlspec.client import (
     Credentials,
     RetryPolicy,

@@ -9,7 +9,7 @@ import pytest
 import requests
 from conftest import SIM_KEY, SIM_SECRET
 
-from crawlspec.api_fields import PLAYLIST_INFO_PATH, VIDEO_QUERY_PATH
+from crawlspec.api.fields import PLAYLIST_INFO_PATH, VIDEO_QUERY_PATH
 from crawlspec.client import Credentials, RetryPolicy, TikTokApiRequestClient, TikTokVideoRequest
 from crawlspec.client.user_requests import TikTokPlaylistRequest
 from crawlspec.errors import RetriesExhausted

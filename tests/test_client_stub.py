@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from crawlspec.api_fields import TOKEN_PATH
+from crawlspec.api.fields import TOKEN_PATH
 
 TOKEN_PREFIX = "clt.stub-token-"
 

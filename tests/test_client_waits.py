@@ -12,7 +12,7 @@ import pytest
 import requests
 from test_client_stub import Reply, StubApi, api_error, ok, running_stub
 
-from crawlspec.api_fields import PLAYLIST_INFO_PATH, TOKEN_PATH, VIDEO_QUERY_PATH
+from crawlspec.api.fields import PLAYLIST_INFO_PATH, TOKEN_PATH, VIDEO_QUERY_PATH
 from crawlspec.client import Credentials, RetryPolicy, TikTokApiRequestClient, TikTokVideoRequest
 from crawlspec.client.user_requests import TikTokPlaylistRequest
 from crawlspec.errors import Interrupted, QuotaExhausted
@@ -234,7 +234,7 @@ def test_requests_get_connect_and_read_timeouts(stub: StubApi, options: dict, ex
 
 
 def test_the_api_config_keys_reach_the_client() -> None:
-    from crawlspec.run_command import client_options
+    from crawlspec.cli.run import client_options
 
     options = client_options({"timeout_s": None, "connect_timeout_s": 5, "read_timeout_s": 400,
                               "throttle_max_wait_s": 30, "max_requests_per_minute": 20,

@@ -191,7 +191,7 @@ def test_a_crawl_row_whose_process_is_alive_stays_open(db_url):
     import socket
     from datetime import date, datetime, timedelta, timezone
 
-    from crawlspec.run_command import lease_holder_gone
+    from crawlspec.cli.run import lease_holder_gone
     from crawlspec.storage import checkpoints, crawls
     from crawlspec.storage.database import open_database
 
@@ -232,7 +232,7 @@ def test_the_submitit_extra_brings_hydras_submitit_launcher():
 def test_the_slurm_preset_takes_the_documented_keys(tmp_path, monkeypatch):
     from hydra import compose, initialize_config_module
 
-    from crawlspec import hydra_app
+    from crawlspec.cli import hydra_app
 
     monkeypatch.chdir(tmp_path)
     hydra_app.register_plugins()

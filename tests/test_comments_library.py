@@ -12,7 +12,7 @@ from conftest import SIM_KEY, SIM_SECRET
 from test_comments_e2e import COMMENTS_PATH, USER_INFO_PATH, VIDEO_PATH, Corpus
 
 from crawlspec.api_client import ApiClientConfig, TikTokApiClient, VideoQueryConfig
-from crawlspec.query import Cond, Fields, Op, VideoQuery
+from crawlspec.spec.query import Cond, Fields, Op, VideoQuery
 
 
 def library_client(sim, tmp_path: Path, db_url: str | None) -> TikTokApiClient:

@@ -14,8 +14,8 @@ from datetime import date
 
 import pytest
 
-from crawlspec.compiler import compile_spec
 from crawlspec.errors import SpecError
+from crawlspec.spec.compile import compile_spec
 
 
 def IN(field: str, *values: str) -> dict:
@@ -166,7 +166,7 @@ def test_fingerprint_ignores_the_stage_flags(fetch):
 
 
 def test_fields_default_all_and_list_always_include_id_in_canonical_order():
-    from crawlspec.api_fields import VIDEO_FIELDS_ALL, VIDEO_FIELDS_DEFAULT
+    from crawlspec.api.fields import VIDEO_FIELDS_ALL, VIDEO_FIELDS_DEFAULT
 
     assert compile_spec(spec_with({"regions": ["US"]})).fields == VIDEO_FIELDS_DEFAULT
     assert compile_spec(spec_with({"regions": ["US"]}, fields="all")).fields == VIDEO_FIELDS_ALL

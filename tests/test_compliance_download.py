@@ -11,11 +11,11 @@ import sqlalchemy as sa
 from conftest import SIM_KEY, SIM_SECRET
 
 from crawlspec import exit_codes
+from crawlspec.cli.run import run
 from crawlspec.client import Credentials
 from crawlspec.client.compliance import ComplianceClient
-from crawlspec.compliance_download import UnreadableIdFile, parse_valid_ids
-from crawlspec.refresh import Refresher
-from crawlspec.run_command import run
+from crawlspec.compliance.download import UnreadableIdFile, parse_valid_ids
+from crawlspec.compliance.refresh import Refresher
 from crawlspec.sim.compliance import id_file_text
 from crawlspec.storage.database import open_database
 

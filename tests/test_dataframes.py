@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from conftest import SIM_KEY, SIM_SECRET
 
 import crawlspec
+from crawlspec.cli.run import run
 from crawlspec.errors import SpecError
-from crawlspec.run_command import run
 from crawlspec.storage import crawls
 from crawlspec.storage.database import open_database
 from crawlspec.storage.videos import store_video_page

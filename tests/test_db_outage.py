@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import read_corpus_dump
 
-from crawlspec.api_fields import VIDEO_QUERY_PATH
+from crawlspec.api.fields import VIDEO_QUERY_PATH
 
 SPEC = """\
 name: outage

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from crawlspec.api_fields import VIDEO_QUERY_PATH
+from crawlspec.api.fields import VIDEO_QUERY_PATH
 
 SPEC = """\
 name: disk

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from test_export_data import ABOVE_2_53, MAX_ID, VIDEO_IDS, canonical, database_rows, populate
 
-from crawlspec.export import export_table
+from crawlspec.export.table import export_table
 
 LIST_COLUMNS = {"hashtag_names", "effect_ids", "crawl_tags"}
 JSON_COLUMNS = {"extra_data", "query", "overrides"}

@@ -120,7 +120,7 @@ def _python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_parquet_without_pyarrow_names_the_extra(crawl_db: str, tmp_path: Path) -> None:
     code = ("import sys; sys.modules['pyarrow'] = None\n"
-            "from crawlspec.cli import main\n"
+            "from crawlspec.cli.entry import main\n"
             f"raise SystemExit(main(['export', '--db', {crawl_db!r}, '--format', 'parquet', '--out', 'v.parquet']))")
     proc = _python(code, tmp_path)
     _assert_clean_failure(proc, exit_codes.INVALID_INPUT, "pip install 'crawlspec[parquet]'")
@@ -129,7 +129,7 @@ def test_parquet_without_pyarrow_names_the_extra(crawl_db: str, tmp_path: Path) 
 
 def test_csv_export_works_without_pyarrow(crawl_db: str, tmp_path: Path) -> None:
     code = ("import sys; sys.modules['pyarrow'] = None\n"
-            "from crawlspec.cli import main\n"
+            "from crawlspec.cli.entry import main\n"
             f"raise SystemExit(main(['export', '--db', {crawl_db!r}, '--out', 'v.csv']))")
     assert _python(code, tmp_path).returncode == 0
 
@@ -142,7 +142,7 @@ def test_csv_export_works_without_pyarrow(crawl_db: str, tmp_path: Path) -> None
 def test_export_never_imports_hydra(crawl_db: str, tmp_path: Path, formats: tuple[str, ...],
                                     heavy: tuple[str, ...]) -> None:
     code = ("import sys\n"
-            "from crawlspec.cli import main\n"
+            "from crawlspec.cli.entry import main\n"
             "try:\n    main(['export', '--help'])\nexcept SystemExit:\n    pass\n"
             f"for fmt in {formats!r}:\n"
             f"    assert main(['export', '--db', {crawl_db!r}, '--out', 'v.' + fmt]) == 0\n"
@@ -153,8 +153,8 @@ def test_export_never_imports_hydra(crawl_db: str, tmp_path: Path, formats: tupl
 
 
 def test_failure_mid_export_leaves_no_file(crawl_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from crawlspec import export_formats
-    from crawlspec.export import export_table
+    from crawlspec.export import formats as export_formats
+    from crawlspec.export.table import export_table
 
     out = tmp_path / "v.csv"
     out.write_text("previous export\n")
@@ -177,7 +177,8 @@ def test_failure_mid_export_leaves_no_file(crawl_db: str, tmp_path: Path, monkey
 
 def test_interrupt_exits_75_and_leaves_no_file(crawl_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    from crawlspec import export, export_formats
+    from crawlspec.export import formats as export_formats
+    from crawlspec.export import table as export
 
     def interrupted(self: export_formats.JsonlWriter, rows: list[tuple[object, ...]]) -> None:
         raise KeyboardInterrupt

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from crawlspec import models
+from crawlspec.storage import models
 from crawlspec.storage.crawls import start_crawl
 from crawlspec.storage.database import open_database
 from crawlspec.storage.videos import store_comments, store_user_info, store_video_page

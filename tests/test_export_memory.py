@@ -40,7 +40,7 @@ def status_kb(key):
 # Linux: VmHWM is this process's own peak (ru_maxrss starts from the parent's RSS at fork), and
 # writing 5 to clear_refs resets it. Elsewhere: ru_maxrss, which can only hide growth, never invent it.
 linux = os.path.exists("/proc/self/clear_refs")
-from crawlspec.export import export_table
+from crawlspec.export.table import export_table
 warm = export_table(url, "video", out + ".warm", fmt=fmt, tag="tenth", batch_size=batch_size)
 if linux:
     with open("/proc/self/clear_refs", "w") as fh:

@@ -27,10 +27,10 @@ from hypothesis import strategies as st
 from test_client_stub import Reply, StubApi, ok
 
 from crawlspec import exit_codes
-from crawlspec.api_fields import VIDEO_QUERY_PATH
-from crawlspec.run_command import run
-from crawlspec.storable_text import storable
+from crawlspec.api.fields import VIDEO_QUERY_PATH
+from crawlspec.cli.run import run
 from crawlspec.storage.database import open_database
+from crawlspec.text import storable
 
 INT64_MAX = 2**63 - 1
 _database_numbers = itertools.count()

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from crawlspec import exit_codes
-from crawlspec.init_command import main as init_main
-from crawlspec.validator import validate_spec
+from crawlspec.cli.init import main as init_main
+from crawlspec.spec.validate import validate_spec
 
 PACKAGED_SPECS = sorted(p.stem for p in (Path(__file__).resolve().parent.parent / "specs").glob("*.yaml"))
 SIM_TODAY = "2024-03-20"   # inside the simulator's March 2024 corpus, for specs with relative windows

@@ -50,7 +50,7 @@ def test_high_level_client_iterates_and_fetches_all_with_inclusive_end_date(star
         """
         from pathlib import Path
         from datetime import datetime
-        from crawlspec.query import VideoQuery, Cond, Fields, Op
+        from crawlspec.spec.query import VideoQuery, Cond, Fields, Op
         from crawlspec.api_client import ApiClientConfig, TikTokApiClient, VideoQueryConfig
 
         query = VideoQuery(
@@ -87,7 +87,7 @@ def test_fetch_and_store_all_with_comments_and_user_info(start_sim, example_dir)
         """
         from pathlib import Path
         from datetime import datetime
-        from crawlspec.query import VideoQuery, Cond, Fields, Op
+        from crawlspec.spec.query import VideoQuery, Cond, Fields, Op
         from crawlspec.api_client import ApiClientConfig, TikTokApiClient, VideoQueryConfig
 
         query = VideoQuery(and_=[Cond(Fields.hashtag_name, "sneakers", Op.EQ)])
@@ -121,7 +121,7 @@ def test_request_client_pages_with_cursor_and_search_id(start_sim, example_dir):
         """
         from pathlib import Path
         from crawlspec.api_client import TikTokApiRequestClient, TikTokVideoRequest
-        from crawlspec.query import VideoQuery, Cond, Fields, Op
+        from crawlspec.spec.query import VideoQuery, Cond, Fields, Op
 
         request_client = TikTokApiRequestClient.from_credentials_file(Path("./secrets.yaml"),
                                                                       api_base_url=SIM_URL)

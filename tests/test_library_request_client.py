@@ -8,11 +8,11 @@ from datetime import date
 import pytest
 from conftest import SIM_KEY, SIM_SECRET
 
+from crawlspec.api.fields import VIDEO_QUERY_PATH
 from crawlspec.api_client import ApiClientConfig, TikTokApiClient, VideoQueryConfig
-from crawlspec.api_fields import VIDEO_QUERY_PATH
 from crawlspec.client import TikTokApiRequestClient
 from crawlspec.client.credentials import Credentials
-from crawlspec.query import Cond, Fields, Op, VideoQuery
+from crawlspec.spec.query import Cond, Fields, Op, VideoQuery
 
 
 def _users_client(url: str, **kwargs) -> TikTokApiRequestClient:

@@ -17,7 +17,7 @@ SCRIPT = textwrap.dedent("""
     from datetime import datetime
     from pathlib import Path
     import sqlalchemy as sa
-    from crawlspec.query import VideoQuery, Cond, Fields, Op
+    from crawlspec.spec.query import VideoQuery, Cond, Fields, Op
     from crawlspec.api_client import ApiClientConfig, TikTokApiClient, VideoQueryConfig
 
     engine = sa.create_engine("sqlite:///lib.db")

@@ -10,10 +10,10 @@ from datetime import date, datetime, timezone
 import sqlalchemy as sa
 
 from alembic import command
-from crawlspec.compiler import compile_spec
-from crawlspec.models import CoveredDay, Crawl, CrawlSpec, CrawlWindow, FailingDay, FailureSpend
+from crawlspec.spec.compile import compile_spec
 from crawlspec.storage import checkpoints
 from crawlspec.storage.database import _alembic_config, head_revision, open_database, upgrade_database
+from crawlspec.storage.models import CoveredDay, Crawl, CrawlSpec, CrawlWindow, FailingDay, FailureSpend
 
 SPEC = {"name": "shoes", "query": {"include_any_hashtags": ["shoes"], "regions": ["US"]},
         "window": {"start": "2024-03-01", "end": "2024-03-31", "days_per_query": 7}}

@@ -12,7 +12,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from crawlspec.errors import DatabaseLocationError
-from crawlspec.models import Base
 from crawlspec.storage.database import (
     _alembic_config,
     current_revision,
@@ -20,6 +19,7 @@ from crawlspec.storage.database import (
     open_database,
     upgrade_database,
 )
+from crawlspec.storage.models import Base
 
 EXPECTED_TABLES = {
     "video", "crawl", "videos_to_crawls", "hashtag", "videos_to_hashtags", "effect", "videos_to_effect_ids",

@@ -79,7 +79,7 @@ def test_fault_burst_endpoint_fails_exactly_the_next_n_research_requests(start_s
     from crawlspec.client.credentials import Credentials
     from crawlspec.client.retry import RetryPolicy
     from crawlspec.errors import RetriesExhausted
-    from crawlspec.query import Cond, Fields, Op, VideoQuery
+    from crawlspec.spec.query import Cond, Fields, Op, VideoQuery
 
     sim = start_sim()
     status, stats = _post(f"{sim.url}/_sim/faults", b'{"server_errors": 2}')
@@ -106,7 +106,7 @@ def test_the_checks_see_an_orphan_link_a_missing_video_and_a_ledger_behind_the_s
     import sqlalchemy as sa
     from model_checks import ModelState, check
 
-    from crawlspec import models
+    from crawlspec.storage import models
     from crawlspec.storage.database import open_database
 
     day, today, url = date(2024, 3, 1), date(2030, 1, 1), f"sqlite:///{tmp_path / 'checks.db'}"

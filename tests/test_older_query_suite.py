@@ -1,8 +1,8 @@
-"""The older tool's own query tests, run against `crawlspec.query`.
+"""The older tool's own query tests, run against `crawlspec.spec.query`.
 
 The published sdist of `tiktok-research-api-helper` 0.1.3 is downloaded with pip at test time (its
 test file is not part of this repository), its `tests/test_query.py` is run with only the import renamed
-to `crawlspec.query`, and every one of its tests must pass. Without access to the package index the test
+to `crawlspec.spec.query`, and every one of its tests must pass. Without access to the package index the test
 is skipped on a laptop and fails in CI.
 """
 
@@ -22,7 +22,7 @@ SDIST_NAME = "tiktok_research_api_helper-0.1.3.tar.gz"
 SDIST_SHA256 = "a9d6beb00246261e9a0a0bf95ddb156859f27fbeefb9ea41f7779e8420dff90b"
 MEMBER = "tiktok_research_api_helper-0.1.3/tests/test_query.py"
 OLD_IMPORT = "from tiktok_research_api_helper.query import"
-NEW_IMPORT = "from crawlspec.query import"
+NEW_IMPORT = "from crawlspec.spec.query import"
 EXPECTED_TESTS = 63
 
 

@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 from conftest import read_corpus_dump
 
-from crawlspec import persistent_failures as failing
-from crawlspec.windows import Window
+from crawlspec.crawl import failing_days as failing
+from crawlspec.spec.windows import Window
 
 SPEC = """\
 name: holes

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import structlog
 
-from crawlspec import progress
+from crawlspec.cli import progress
 from crawlspec.logs import configure_logging, get_logger
 
 
@@ -121,7 +121,7 @@ def test_only_a_console_on_a_terminal_gets_a_progress_line():
         configure_logging("auto", stream=terminal)
         assert progress.active()
         progress.begin_job("demo", 1)
-        get_logger("crawlspec.runner").info("page", window="w", page=1, videos=3, has_more=False,
+        get_logger("crawlspec.crawl.videos").info("page", window="w", page=1, videos=3, has_more=False,
                                             requests_used=1, quota_left=9)
         (line,) = terminal.getvalue().splitlines()
         assert line.startswith("demo | windows 1/1 | pages 1 | videos 3") and "[info" not in line
@@ -136,7 +136,7 @@ def test_only_a_console_on_a_terminal_gets_a_progress_line():
 
 
 def test_pending_window_count_follows_the_database(tmp_path: Path):
-    from crawlspec.compiler import compile_spec
+    from crawlspec.spec.compile import compile_spec
 
     plan = compile_spec({"name": "p", "query": {"include_any_hashtags": ["shoes"]},
                          "window": {"start": "2024-03-01", "end": "2024-03-20", "days_per_query": 7}})

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from conftest import SIM_KEY, SIM_SECRET
 
 from crawlspec import exit_codes
-from crawlspec.run_command import run
-from crawlspec.status_command import collect_status
+from crawlspec.cli.run import run
+from crawlspec.cli.status import collect_status
 from crawlspec.storage.database import open_database
 
 FIRST, LAST = "2024-03-20", "2024-03-25"

@@ -1,4 +1,4 @@
-"""crawlspec.query: the older tool's library API (README examples with the import renamed)."""
+"""crawlspec.spec.query: the older tool's library API (README examples with the import renamed)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from crawlspec.query import (
+from crawlspec.spec.query import (
     Cond,
     F,
     Fields,

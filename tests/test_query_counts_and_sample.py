@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from conftest import SIM_KEY, SIM_SECRET, read_corpus_dump
 
 from crawlspec import exit_codes
-from crawlspec.api_fields import VIDEO_QUERY_PATH
-from crawlspec.compiler import compile_spec
-from crawlspec.run_command import run
-from crawlspec.validator import validate_spec
+from crawlspec.api.fields import VIDEO_QUERY_PATH
+from crawlspec.cli.run import run
+from crawlspec.spec.compile import compile_spec
+from crawlspec.spec.validate import validate_spec
 
 
 @pytest.fixture(autouse=True)

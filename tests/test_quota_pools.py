@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from crawlspec.api.fields import quota_pool_limits
 from crawlspec.api_client import ApiClientConfig, TikTokApiClient
-from crawlspec.api_fields import quota_pool_limits
-from crawlspec.run_command import quota_limits
-from crawlspec.status_command import collect_status
+from crawlspec.cli.run import quota_limits
+from crawlspec.cli.status import collect_status
 from crawlspec.storage.database import open_database
 
 

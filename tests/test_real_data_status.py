@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from crawlspec.status_command import collect_status, render_text
+from crawlspec.cli.status import collect_status, render_text
 from crawlspec.storage.crawls import start_crawl
 from crawlspec.storage.database import open_database
 from crawlspec.storage.videos import store_comments, store_video_page
@@ -73,7 +73,7 @@ def test_status_of_a_database_without_the_new_tables_reports_nothing_quarantined
 def test_export_writes_the_quarantine_table_with_records_whole(stored: str, tmp_path) -> None:
     import json
 
-    from crawlspec.cli import main
+    from crawlspec.cli.entry import main
 
     out = tmp_path / "quarantine.jsonl"
     assert main(["export", "--db", stored, "--table", "quarantine", "--format", "jsonl", "--out", str(out)]) == 0

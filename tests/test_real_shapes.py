@@ -20,9 +20,9 @@ import sqlalchemy as sa
 from test_client_stub import Reply, StubApi
 
 from crawlspec import exit_codes
-from crawlspec.api_fields import COMMENTS_PATH, VIDEO_QUERY_PATH
+from crawlspec.api.fields import COMMENTS_PATH, VIDEO_QUERY_PATH
+from crawlspec.cli.run import run
 from crawlspec.client import Credentials, TikTokApiRequestClient, TikTokCommentsRequest
-from crawlspec.run_command import run
 from crawlspec.storage.database import open_database
 from crawlspec.storage.videos import store_comments
 
@@ -138,7 +138,7 @@ HIDDEN_LIKES_403 = (b'{"error":{"code":"forbidden","message":"The user lister ha
 
 def test_a_throttle_with_retry_after_then_a_listing_with_a_reply_and_a_playlist_500_with_data(stub, tmp_path,
                                                                                              db_url):
-    from crawlspec.api_fields import PLAYLIST_INFO_PATH
+    from crawlspec.api.fields import PLAYLIST_INFO_PATH
 
     stub.script(VIDEO_QUERY_PATH, Reply(429, THROTTLED, headers={"Retry-After": "0"}), Reply(200, ONE_VIDEO))
     stub.script(COMMENTS_PATH, Reply(200, LISTING_WITH_REPLY))
@@ -162,7 +162,7 @@ def test_a_throttle_with_retry_after_then_a_listing_with_a_reply_and_a_playlist_
 
 
 def test_a_liked_list_refused_with_403_is_unavailable_not_failed(stub, tmp_path, db_url):
-    from crawlspec.api_fields import LIKED_VIDEOS_PATH
+    from crawlspec.api.fields import LIKED_VIDEOS_PATH
 
     stub.script(LIKED_VIDEOS_PATH, Reply(403, HIDDEN_LIKES_403))
     config = _config(stub, tmp_path, db_url)

@@ -14,10 +14,10 @@ import requests
 import sqlalchemy as sa
 from conftest import SIM_KEY, SIM_SECRET
 
-from crawlspec import compliance_store
 from crawlspec.client import Credentials, TikTokApiRequestClient, TikTokCommentsRequest
 from crawlspec.client.compliance import ComplianceClient
-from crawlspec.refresh import Refresher
+from crawlspec.compliance.refresh import Refresher
+from crawlspec.storage import compliance as compliance_store
 from crawlspec.storage.database import open_database
 from crawlspec.storage.videos import store_comments
 

@@ -9,10 +9,10 @@ from datetime import datetime, timezone
 from conftest import SIM_KEY, SIM_SECRET
 from test_client_stub import api_error, running_stub
 
-from crawlspec.api_fields import COMPLIANCE_CREATE_PATH, COMPLIANCE_STATUS_PATH
+from crawlspec.api.fields import COMPLIANCE_CREATE_PATH, COMPLIANCE_STATUS_PATH
 from crawlspec.client import Credentials
 from crawlspec.client.compliance import ComplianceClient
-from crawlspec.refresh import Refresher
+from crawlspec.compliance.refresh import Refresher
 from crawlspec.storage.database import open_database
 from crawlspec.storage.videos import store_video_page
 

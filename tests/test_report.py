@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from crawlspec.report import build_report, charts_of, collect_report
+from crawlspec.export.report import build_report, charts_of, collect_report
 
 pytestmark = pytest.mark.slow
 

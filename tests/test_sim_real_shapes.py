@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from conftest import SIM_KEY, SIM_SECRET
 
 from crawlspec import exit_codes
-from crawlspec.api_fields import COMMENTS_PATH, VIDEO_QUERY_PATH
+from crawlspec.api.fields import COMMENTS_PATH, VIDEO_QUERY_PATH
+from crawlspec.cli.run import run
 from crawlspec.client import Credentials, TikTokApiRequestClient, TikTokCommentsRequest, TikTokVideoRequest
-from crawlspec.run_command import run
 from crawlspec.sim.cli import build_parser, options_from
 from crawlspec.sim.options import SimOptions
 from crawlspec.storage.database import open_database

@@ -13,8 +13,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crawlspec import hydra_app
-from crawlspec.spec_schema import FLAG_FIELDS
+from crawlspec.cli import hydra_app
+from crawlspec.spec.schema import FLAG_FIELDS
 
 # Values a user might plausibly type, including YAML's surprises (yes/no/on, numbers, dates).
 scalars = st.one_of(

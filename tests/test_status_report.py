@@ -44,7 +44,7 @@ def test_status_shows_the_unfinished_window_cursor_and_quota(crawlspec_exe, star
 
 
 def test_status_does_not_import_hydra_and_rejects_a_missing_database(tmp_path: Path):
-    code = ("import sys; from crawlspec.cli import main; rc = main(['status', '--db', 'sqlite:///" +
+    code = ("import sys; from crawlspec.cli.entry import main; rc = main(['status', '--db', 'sqlite:///" +
             str(tmp_path / "nope" / "x.db") + "']); print(rc, 'hydra' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     rc, hydra_loaded = result.stdout.split()

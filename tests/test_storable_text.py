@@ -9,7 +9,7 @@ import json
 import pytest
 
 from crawlspec.client.responses import parse_json
-from crawlspec.storable_text import json_is_storable, storable, without_nul_escapes
+from crawlspec.text import json_is_storable, storable, without_nul_escapes
 
 TEXTS = ["plain", "accents éü", "emoji \U0001F600", "nul \x00 inside", "lone \ud83d half", "lone \udc00 low",
          "pair \ud83d\ude00 as escapes", "backslash \\u0000 as text", "\\", "tab\tline\n", "",

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from crawlspec.models import Playlist, Video
 from crawlspec.storage.bulk import insert_values, upsert_rows
 from crawlspec.storage.database import _alembic_config, open_database
+from crawlspec.storage.models import Playlist, Video
 from crawlspec.storage.videos import store_video_page
 
 PLAYLIST: sa.Table = Playlist.__table__  # type: ignore[assignment]

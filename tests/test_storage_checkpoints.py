@@ -11,7 +11,6 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from crawlspec import exit_codes
-from crawlspec.models import Crawl, CrawlSpec
 from crawlspec.storage.checkpoints import (
     CheckpointConflict,
     WindowState,
@@ -26,6 +25,7 @@ from crawlspec.storage.checkpoints import (
 )
 from crawlspec.storage.crawls import finish_crawl, register_spec, start_crawl
 from crawlspec.storage.database import open_database
+from crawlspec.storage.models import Crawl, CrawlSpec
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
 FP = "a" * 64

@@ -13,11 +13,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from crawlspec.api_fields import COMMENTS_PATH, USER_INFO_PATH, VIDEO_QUERY_PATH
-from crawlspec.models import Base, Comment, UserInfo, Video
+from crawlspec.api.fields import COMMENTS_PATH, USER_INFO_PATH, VIDEO_QUERY_PATH
 from crawlspec.storage.checkpoints import advance_window, open_window, unfinished_windows
 from crawlspec.storage.crawls import start_crawl
 from crawlspec.storage.database import open_database
+from crawlspec.storage.models import Base, Comment, UserInfo, Video
 from crawlspec.storage.videos import (
     store_comments,
     store_user_info,
@@ -301,8 +301,8 @@ def test_comments_and_user_info_upsert_and_keep_crawled_at(engine: Engine) -> No
 
 
 def test_a_liked_video_that_cannot_be_stored_is_quarantined_and_gets_no_relation_row(engine: Engine) -> None:
-    from crawlspec.api_fields import LIKED_VIDEOS_PATH
-    from crawlspec.user_crawl import ListState, store_list_page
+    from crawlspec.api.fields import LIKED_VIDEOS_PATH
+    from crawlspec.crawl.stages.user_lists import ListState, store_list_page
 
     with engine.begin() as conn:
         written = store_list_page(conn, ListState("ann", "liked_videos"),

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from crawlspec.compiler import compile_spec
 from crawlspec.errors import SpecError
-from crawlspec.validator import validate_spec
+from crawlspec.spec.compile import compile_spec
+from crawlspec.spec.validate import validate_spec
 
 
 def spec(**users) -> dict:

@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 from omegaconf import OmegaConf
 
-from crawlspec import hydra_app
-from crawlspec.validator import closest_known_key, validate_config, validate_spec
+from crawlspec.cli import hydra_app
+from crawlspec.spec.validate import closest_known_key, validate_config, validate_spec
 
 GOOD = {"name": "ok", "query": {"regions": ["US"]}, "window": {"start": "2024-03-01", "end": "2024-03-02"}}
 
@@ -94,10 +94,10 @@ def test_composed_default_and_sim_configs_are_valid(tmp_path, monkeypatch):
 
 
 class FakeRuntime(types.ModuleType):
-    """Stands in for crawlspec.run_command (another module's job) to test the wiring only."""
+    """Stands in for crawlspec.cli.run (another module's job) to test the wiring only."""
 
     def __init__(self) -> None:
-        super().__init__("crawlspec.run_command")
+        super().__init__("crawlspec.cli.run")
         self.calls: list[tuple[str, dict, list[str]]] = []
 
     def run(self, config, *, overrides):
@@ -113,7 +113,7 @@ class FakeRuntime(types.ModuleType):
 @pytest.fixture
 def fake_runtime(monkeypatch, tmp_path):
     runtime = FakeRuntime()
-    monkeypatch.setitem(sys.modules, "crawlspec.run_command", runtime)
+    monkeypatch.setitem(sys.modules, "crawlspec.cli.run", runtime)
     monkeypatch.setattr("crawlspec.logs.configure_logging", lambda *a, **k: None)
     monkeypatch.chdir(tmp_path)
     return runtime
@@ -142,7 +142,7 @@ def test_smoke_test_command(fake_runtime, capsys):
 
 
 def test_missing_runtime_module_exits_1_with_a_message(monkeypatch, tmp_path, capsys):
-    monkeypatch.setitem(sys.modules, "crawlspec.run_command", None)  # import raises ImportError
+    monkeypatch.setitem(sys.modules, "crawlspec.cli.run", None)  # import raises ImportError
     monkeypatch.chdir(tmp_path)
     assert hydra_app.main("run", ["+spec=demo"]) == 1
     err = capsys.readouterr().err
@@ -156,7 +156,7 @@ def test_unexpected_error_is_one_line_exit_1(monkeypatch, tmp_path, capsys):
     def boom(*args, **kwargs):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr("crawlspec.compiler.compile_spec", boom)
+    monkeypatch.setattr("crawlspec.spec.compile.compile_spec", boom)
     assert hydra_app.main("compile", ["+spec=demo"]) == 1
     err = capsys.readouterr().err
     assert "RuntimeError: kaboom" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

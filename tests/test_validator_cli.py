@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from crawlspec import hydra_app
+from crawlspec.cli import hydra_app
 
 WINDOW = 'window: {start: "2024-03-01", end: "2024-03-31"}\n'
 

@@ -71,8 +71,8 @@ def test_future_and_quota_hungry_windows_are_warnings(crawlspec_exe, tmp_path) -
 def test_warning_thresholds() -> None:
     from datetime import date
 
-    from crawlspec.compiler import compile_spec
-    from crawlspec.plan_warnings import plan_warnings
+    from crawlspec.spec.compile import compile_spec
+    from crawlspec.spec.plan_warnings import plan_warnings
 
     spec = {"name": "w", "query": {"regions": ["US"]},
             "window": {"start": "2024-01-01", "end": "2024-01-07", "days_per_query": 1}}

@@ -1,4 +1,4 @@
-"""crawlspec.windows: inclusive windows, splitting a range, grouping pending days."""
+"""crawlspec.spec.windows: inclusive windows, splitting a range, grouping pending days."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from crawlspec.windows import Window, group_days, split_window
+from crawlspec.spec.windows import Window, group_days, split_window
 
 
 def d(day: int, month: int = 3) -> date:

@@ -4,7 +4,7 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-25
 
-Self-contained on purpose (no import of crawlspec.models): a migration describes the schema as it was
+Self-contained on purpose (no import of crawlspec.storage.models): a migration describes the schema as it was
 at this revision. tests/test_migrations.py compares it with the models (autogenerate finds nothing).
 """
 

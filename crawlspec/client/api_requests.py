@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from crawlspec.api_fields import (
+from crawlspec.api.fields import (
     COMMENT_FIELDS,
     COMMENTS_PATH,
     USER_INFO_FIELDS,
@@ -26,7 +26,7 @@ def fields_param(fields: Sequence[str] | str) -> str:
 
 
 def query_as_dict(query: Any) -> dict[str, Any]:
-    """An API query object from a dict or from anything with `as_dict()` (crawlspec.query.VideoQuery)."""
+    """An API query object from a dict or from anything with `as_dict()` (crawlspec.spec.query.VideoQuery)."""
     if isinstance(query, Mapping):
         return dict(query)
     as_dict = getattr(query, "as_dict", None)

@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from crawlspec.api_fields import (
+from crawlspec.api.fields import (
     FOLLOWERS_PATH,
     FOLLOWING_PATH,
     LIKED_VIDEOS_PATH,

@@ -16,11 +16,11 @@ from typing import Any
 
 import requests
 
-from crawlspec.api_fields import COMPLIANCE_CREATE_PATH, COMPLIANCE_DOWNLOAD_PATH, COMPLIANCE_STATUS_PATH
+from crawlspec.api.fields import COMPLIANCE_CREATE_PATH, COMPLIANCE_DOWNLOAD_PATH, COMPLIANCE_STATUS_PATH
 from crawlspec.client.classify import Outcome
 from crawlspec.client.http import TikTokApiRequestClient, _outcome_of
 from crawlspec.client.responses import parse_json
-from crawlspec.compliance_download import UnreadableIdFile, parse_valid_ids
+from crawlspec.compliance.download import UnreadableIdFile, parse_valid_ids
 from crawlspec.errors import ApiError
 
 MAX_IDS_PER_TASK = 10_000

@@ -20,7 +20,7 @@ from typing import Any
 import requests
 
 from crawlspec import __version__
-from crawlspec.api_fields import TOKEN_PATH
+from crawlspec.api.fields import TOKEN_PATH
 from crawlspec.client.api_requests import (
     TikTokCommentsRequest,
     TikTokUserInfoRequest,
@@ -53,7 +53,7 @@ from crawlspec.client.token import TokenKeeper
 from crawlspec.client.user_endpoints import UserEndpointsMixin
 from crawlspec.errors import ApiError, CredentialsRejected, EndpointNotAuthorized, QuotaExhausted, SpecError
 from crawlspec.logs import get_logger, redact_text
-from crawlspec.storable_text import json_is_storable, storable, without_nul_escapes
+from crawlspec.text import json_is_storable, storable, without_nul_escapes
 
 DEFAULT_API_BASE_URL = "https://open.tiktokapis.com"
 API_BASE_URL_VARIABLE = "CRAWLSPEC_API_BASE_URL"

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from crawlspec.api_fields import COMMENTS_PATH, VIDEO_QUERY_PATH
+from crawlspec.api.fields import COMMENTS_PATH, VIDEO_QUERY_PATH
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from crawlspec.api_fields import TOKEN_PATH
+from crawlspec.api.fields import TOKEN_PATH
 from crawlspec.client.classify import Kind, Outcome, classify
 from crawlspec.client.credentials import Credentials
 from crawlspec.client.responses import parse_json

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from crawlspec.api_fields import (
+from crawlspec.api.fields import (
     COMMENT_FIELDS,
     COMMENTS_PATH,
     FOLLOWERS_PATH,

@@ -12,7 +12,7 @@ import json
 import time
 from urllib.parse import parse_qs
 
-from crawlspec import api_fields
+from crawlspec.api import fields as api_fields
 from crawlspec.sim import compliance, endpoints, user_endpoints
 from crawlspec.sim.corpus import Corpus
 from crawlspec.sim.faults import FaultInjector

@@ -25,7 +25,7 @@ import threading
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from crawlspec import api_fields
+from crawlspec.api import fields as api_fields
 from crawlspec.sim import details
 from crawlspec.sim.corpus import Corpus
 from crawlspec.sim.day_ranges import DayRange, touches

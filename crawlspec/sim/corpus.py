@@ -17,7 +17,7 @@ from array import array
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from crawlspec.regions import REGION_CODES
+from crawlspec.api.regions import REGION_CODES
 from crawlspec.sim import vocab
 from crawlspec.sim.options import SimOptions
 

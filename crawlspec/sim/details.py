@@ -11,7 +11,7 @@ import random
 import zlib
 from functools import lru_cache, partial
 
-from crawlspec.api_fields import VIDEO_FIELDS_ALL
+from crawlspec.api.fields import VIDEO_FIELDS_ALL
 from crawlspec.sim import vocab
 from crawlspec.sim.corpus import (
     EXTRA_AIGC,

@@ -10,7 +10,7 @@ from array import array
 from collections.abc import Callable
 from datetime import date
 
-from crawlspec.api_fields import MAX_COMMENTS_PER_VIDEO, MAX_COUNT
+from crawlspec.api.fields import MAX_COMMENTS_PER_VIDEO, MAX_COUNT
 from crawlspec.sim import details, people
 from crawlspec.sim.corpus import Corpus
 from crawlspec.sim.details import video_data

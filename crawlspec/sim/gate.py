@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from datetime import date
 
-from crawlspec import api_fields
+from crawlspec.api import fields as api_fields
 from crawlspec.sim.corpus import DAY
 from crawlspec.sim.responses import ApiError
 from crawlspec.sim.state import Quota, Stats, TokenStore

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from crawlspec.api_fields import (
+from crawlspec.api.fields import (
     BOOL_OPS,
     COUNT_QUERY_FIELDS,
     MAX_COUNT,
@@ -20,7 +20,7 @@ from crawlspec.api_fields import (
     QUERY_FIELD_NAMES,
     VIDEO_LENGTHS,
 )
-from crawlspec.regions import REGION_CODES
+from crawlspec.api.regions import REGION_CODES
 from crawlspec.sim.responses import invalid_params
 
 EQUALITY_OPS = ("EQ", "IN")

@@ -13,7 +13,7 @@ import hashlib
 import json
 from typing import Any
 
-from crawlspec.api_fields import COMMENTS_PATH, VIDEO_QUERY_PATH
+from crawlspec.api.fields import COMMENTS_PATH, VIDEO_QUERY_PATH
 
 OVERSIZE_ID_BASE = 10**19 * 5   # 20 digits, beyond 2**64
 _PAGE_KEYS = {VIDEO_QUERY_PATH: ("query", "start_date", "end_date", "cursor", "max_count", "is_random"),

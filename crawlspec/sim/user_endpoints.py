@@ -18,8 +18,8 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from crawlspec import api_fields
-from crawlspec.api_fields import MAX_COUNT
+from crawlspec.api import fields as api_fields
+from crawlspec.api.fields import MAX_COUNT
 from crawlspec.sim import people
 from crawlspec.sim.corpus import Corpus
 from crawlspec.sim.details import video_data

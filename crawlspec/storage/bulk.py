@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from crawlspec.storable_text import storable_text
+from crawlspec.text import storable_text
 
 T = TypeVar("T")
 

@@ -17,8 +17,8 @@ from sqlalchemy.engine import Connection
 
 from crawlspec import exit_codes
 from crawlspec.errors import CrawlspecError
-from crawlspec.models import UNFINISHED_STATUSES, CoveredDay, CrawlWindow
 from crawlspec.storage.bulk import chunked, dialect_insert
+from crawlspec.storage.models import UNFINISHED_STATUSES, CoveredDay, CrawlWindow
 
 WINDOW_TABLE: sa.Table = CrawlWindow.__table__  # type: ignore[assignment]
 COVERED_TABLE: sa.Table = CoveredDay.__table__  # type: ignore[assignment]

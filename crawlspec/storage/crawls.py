@@ -9,9 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from crawlspec.models import Crawl, CrawlSpec, CrawlTag, CrawlWindow, crawls_to_crawl_tags
-from crawlspec.storable_text import storable, storable_text
 from crawlspec.storage.bulk import dialect_insert, ids_for_names, union_links
+from crawlspec.storage.models import Crawl, CrawlSpec, CrawlTag, CrawlWindow, crawls_to_crawl_tags
+from crawlspec.text import storable, storable_text
 
 CRAWL_TABLE: sa.Table = Crawl.__table__  # type: ignore[assignment]
 SPEC_TABLE: sa.Table = CrawlSpec.__table__  # type: ignore[assignment]

@@ -13,10 +13,10 @@ from datetime import date, datetime, timezone
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from crawlspec.api_fields import quota_pool_limits
+from crawlspec.api.fields import quota_pool_limits
 from crawlspec.clock import utc_now
-from crawlspec.models import QuotaUse
 from crawlspec.storage.bulk import dialect_insert
+from crawlspec.storage.models import QuotaUse
 
 LEDGER_TABLE: sa.Table = QuotaUse.__table__  # type: ignore[assignment]
 DEFAULT_LIMITS: Mapping[str, int] = quota_pool_limits()

@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from crawlspec.logs import get_logger
-from crawlspec.models import QuarantinedRecord
-from crawlspec.storable_text import storable, storable_text
+from crawlspec.storage.models import QuarantinedRecord
+from crawlspec.text import storable, storable_text
 
 QUARANTINE_TABLE: sa.Table = QuarantinedRecord.__table__  # type: ignore[assignment]
 _log = get_logger("crawlspec.storage")

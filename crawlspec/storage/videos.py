@@ -12,7 +12,7 @@ Decisions:
 - A record that cannot be stored faithfully (an id beyond 64 bits, a count that is not an integer, a
   `create_time` no datetime can hold, ...) is quarantined whole (`crawlspec.storage.quarantine`) and
   the rest of its page is stored. Region codes are stored upper case (the API has sent "us").
-- Strings are made storable here again (the client already does, `crawlspec.storable_text`): one stray
+- Strings are made storable here again (the client already does, `crawlspec.text`): one stray
   NUL or lone surrogate would make the database reject the whole page, and library users may store
   pages from elsewhere.
 """
@@ -28,20 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
-from crawlspec.api_fields import COMMENTS_PATH, USER_INFO_PATH, VIDEO_QUERY_PATH
-from crawlspec.models import (
-    Comment,
-    CrawlTag,
-    Effect,
-    Hashtag,
-    UserInfo,
-    Video,
-    videos_to_crawl_tags,
-    videos_to_crawls,
-    videos_to_effect_ids,
-    videos_to_hashtags,
-)
-from crawlspec.storable_text import NUL, storable, storable_text
+from crawlspec.api.fields import COMMENTS_PATH, USER_INFO_PATH, VIDEO_QUERY_PATH
 from crawlspec.storage.bulk import (
     INT64_MAX,
     INT64_MIN,
@@ -56,7 +43,20 @@ from crawlspec.storage.bulk import (
     union_links,
     upsert_rows,
 )
+from crawlspec.storage.models import (
+    Comment,
+    CrawlTag,
+    Effect,
+    Hashtag,
+    UserInfo,
+    Video,
+    videos_to_crawl_tags,
+    videos_to_crawls,
+    videos_to_effect_ids,
+    videos_to_hashtags,
+)
 from crawlspec.storage.quarantine import RecordSource, Rejected, quarantine_records
+from crawlspec.text import NUL, storable, storable_text
 
 VIDEO_TABLE: sa.Table = Video.__table__  # type: ignore[assignment]
 COMMENT_TABLE: sa.Table = Comment.__table__  # type: ignore[assignment]

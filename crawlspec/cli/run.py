@@ -1,0 +1,364 @@
+"""`crawlspec run` and `crawlspec test`: from a composed config to credentials, database, client,
+runner and a summary a researcher can act on. `hydra_app` calls `run` once per (sweep) job."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from crawlspec import exit_codes
+from crawlspec.clock import utc_now
+from crawlspec.errors import CrawlspecError
+from crawlspec.logs import configure_logging, get_logger, json_output, redact_text
+
+
+@dataclass
+class RunOutcome:
+    exit_code: int
+    videos: int = 0
+    requests: int = 0
+    message: str = ""
+    stored: dict[str, int] = field(default_factory=dict)   # records stored per stage: videos, comments, ...
+
+
+@dataclass
+class ApiEndpoint:
+    """Where requests go and with which credentials (a real API, or the embedded simulator)."""
+
+    base_url: str
+    credentials: Any  # crawlspec.client.Credentials
+    simulator: Any = None  # crawlspec.sim running instance, stopped by `close()`
+
+    def close(self) -> None:
+        if self.simulator is not None:
+            self.simulator.stop()
+
+
+def open_endpoint(api: dict) -> ApiEndpoint:
+    """The API to talk to: `api.simulator` set (api=sim) starts an embedded simulator in-process."""
+    from crawlspec.client import Credentials, load_credentials
+
+    sim_options = api.get("simulator")
+    if sim_options:
+        from crawlspec.sim import SimOptions, start_simulator
+
+        key, secret = "crawlspec-embedded", secrets.token_hex(16)
+        options = {k: v for k, v in sim_options.items() if v is not None}
+        if isinstance(options.get("start"), str):
+            options["start"] = date.fromisoformat(options["start"])
+        sim = start_simulator(SimOptions(client_key=key, client_secret=secret, **options),
+                              host="127.0.0.1", port=0)
+        get_logger("crawlspec.run").info("embedded_simulator", url=sim.url, seed=options.get("seed"))
+        return ApiEndpoint(sim.url, Credentials(key, secret, "embedded simulator"), sim)
+    return ApiEndpoint(api["base_url"], load_credentials(api.get("credentials_file")))
+
+
+@contextlib.contextmanager
+def database_errors(db_url: str) -> Iterator[None]:
+    """A database that fails mid-run becomes a clear message and an exit code, never a traceback:
+    a lost PostgreSQL connection is resumable (75: committed pages are safe); a SQLite write error
+    (disk full, read-only file) is 1, naming the file."""
+    from sqlalchemy import exc
+
+    from crawlspec.errors import DatabaseUnavailable
+    from crawlspec.storage.database import display_url
+
+    try:
+        yield
+    except (exc.OperationalError, exc.InterfaceError) as err:
+        detail = str(getattr(err, "orig", err)).strip().splitlines()[0] if str(err).strip() else "error"
+        if db_url.startswith("sqlite"):
+            raise CrawlspecError(f"the SQLite database {display_url(db_url)} failed: {detail}; pages "
+                                 "committed before are safe; fix the file or disk and run again") from None
+        raise DatabaseUnavailable(f"lost the connection to {display_url(db_url)}: {detail}; pages committed "
+                                  "before are safe; run the same command again to resume") from None
+
+
+# SIGUSR2: what submitit asks SLURM to send shortly before a job's time limit
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR2)
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop_event: threading.Event) -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGUSR2 (the time-limit warning SLURM sends through submitit) set
+    `stop_event`: every wait ends at once, no further request is sent, the in-flight page is
+    committed, then the run exits 75. A second signal exits 75 immediately (pages
+    committed before are safe; an uncommitted one is rolled back by the database)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    log = get_logger("crawlspec.run")
+    received: list[str] = []
+
+    def stop(name: str) -> None:
+        log.warning("signal_received", signal=name,
+                    note="no new request is sent; finishing the in-flight page (signal again to exit now)")
+        stop_event.set()
+
+    def handler(signum: int, _frame: Any) -> None:
+        # The handler runs on the main thread, which may hold the event's own lock (inside
+        # `stop_event.wait`) or be writing to stderr: setting the event and logging happen on a
+        # helper thread, and the second signal writes with os.write only.
+        name = signal.Signals(signum).name
+        if received or stop_event.is_set():
+            os.write(2, f"crawlspec: second {name}: exiting now (exit 75); committed pages are safe, "
+                        "run the same command again to resume\n".encode())
+            os._exit(exit_codes.RESUMABLE)
+        received.append(name)
+        threading.Thread(target=stop, args=(name,), name="crawlspec-stop", daemon=True).start()
+
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def run(config: dict, *, overrides: list[str] | tuple[str, ...] = ()) -> RunOutcome:
+    """Run one spec; never raises for anything a user can cause (returns the exit code instead)."""
+    configure_logging(config.get("log", {}).get("format", "auto"), config.get("log", {}).get("level", "info"))
+    try:
+        # masked again here for library callers: the overrides are stored in `crawl.overrides`
+        return _run(config, [redact_text(o) for o in overrides])
+    except CrawlspecError as err:
+        return RunOutcome(err.exit_code, message=f"crawlspec run: {redact_text(str(err))}")
+
+
+def _run(config: dict, overrides: list[str]) -> RunOutcome:
+    from crawlspec.spec.compile import compile_spec
+    from crawlspec.storage.database import resolve_db_url
+
+    plan = compile_spec(config["spec"])
+    api = config.get("api", {})
+    if plan.users is None:   # a users spec has no window
+        warn_about_index_lag(plan.end, int(api.get("index_lag_days", 2)))
+    db_url = resolve_db_url(config["db"]["url"])
+    endpoint = open_endpoint(api)
+    try:
+        with database_errors(db_url):
+            return _crawl(config, overrides, plan, api, db_url, endpoint)
+    finally:
+        endpoint.close()
+
+
+def client_options(api: dict) -> dict[str, Any]:
+    """The client's timeouts, retry policy and pacing from the `api` config group."""
+    from crawlspec.client import RetryPolicy
+
+    retry = dict(api.get("retry") or {})
+    if api.get("throttle_max_wait_s") is not None:
+        retry["throttle_max_wait_s"] = float(api["throttle_max_wait_s"])
+    return {"timeout_s": api.get("timeout_s"), "connect_timeout_s": api.get("connect_timeout_s"),
+            "read_timeout_s": api.get("read_timeout_s"), "retry": RetryPolicy(**retry),
+            "max_requests_per_minute": api.get("max_requests_per_minute")}
+
+
+def warn_about_index_lag(end: date, index_lag_days: int) -> None:
+    """The API indexes new videos up to 48 h late: say so when a window reaches into that lag."""
+    from crawlspec.clock import utc_today
+
+    newest_complete = utc_today() - timedelta(days=index_lag_days)
+    if end > newest_complete:
+        get_logger("crawlspec.run").warning(
+            "window_in_index_lag", end=end.isoformat(), newest_complete_day=newest_complete.isoformat(),
+            note=f"the API indexes videos up to {index_lag_days} days late: days after "
+                 f"{newest_complete} are fetched now and fetched again by a later run")
+
+
+def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str,
+           endpoint: ApiEndpoint) -> RunOutcome:
+    from crawlspec.client import RawArchive, TikTokApiRequestClient
+    from crawlspec.crawl.enrichment import run_stages
+    from crawlspec.crawl.quota import QuotaWaiter, RequestBudget
+    from crawlspec.crawl.stage import combined_exit_code
+    from crawlspec.crawl.videos import RunContext, RunnerSettings, VideoCrawler
+    from crawlspec.storage import crawls
+    from crawlspec.storage.database import open_database
+    from crawlspec.storage.ledger import QuotaLedger
+
+    engine = open_database(db_url)
+    ledger = QuotaLedger(engine, limits=quota_limits(api))
+    budget = RequestBudget(ledger, max_api_requests=plan.max_api_requests)
+    raw_dir = (config.get("storage") or {}).get("raw_dir")
+    stop_event = threading.Event()
+    client = TikTokApiRequestClient(
+        endpoint.credentials, endpoint.base_url, **client_options(api), before_request=budget,
+        raw_archive=RawArchive(Path(raw_dir)) if raw_dir else None, stop_event=stop_event)
+    settings = RunnerSettings(on_quota_exhausted=api.get("on_quota_exhausted", "wait_next_utc_midnight"),
+                              index_lag_days=int(api.get("index_lag_days", 2)),
+                              stats_lag_days=int(api.get("stats_lag_days", 10)),
+                              **runner_run_settings(config.get("run") or {}))
+    with engine.begin() as conn:
+        crawls.register_spec(conn, fingerprint=plan.fingerprint, name=plan.name, query=plan.query,
+                             fields=list(plan.fields), fetch=dict(plan.fetch), now=utc_now())
+        closed = crawls.close_dead_crawls(conn, plan.fingerprint, holder_gone=lease_holder_gone, now=utc_now())
+        if closed:
+            get_logger("crawlspec.run").warning(
+                "dead_crawls_closed", crawl_ids=closed, outcome="interrupted",
+                note="their processes are gone (killed, node lost); this run resumes their windows")
+        crawl_id = crawls.start_crawl(conn, spec_name=plan.name, fingerprint=plan.fingerprint,
+                                      query=plan.query, start_date=plan.start, end_date=plan.end,
+                                      tags=list(plan.tags), overrides=overrides, now=utc_now())
+    ctx = RunContext(engine=engine, client=client, budget=budget, crawl_id=crawl_id,
+                     stop_event=stop_event, waiter=QuotaWaiter(settings.on_quota_exhausted,
+                                                               stop_event=stop_event))
+    with stop_on_signals(stop_event):
+        if plan.users is not None:   # a users spec: no video query, only the user stages
+            from crawlspec.crawl.stages.user_lists import run_user_stages
+            from crawlspec.crawl.videos import CrawlStats
+
+            stats, stages = CrawlStats(), run_user_stages(plan, ctx, config)
+            stats.requests = budget.used
+        else:
+            stats = VideoCrawler(plan, ctx, settings).run()
+            stages = [] if stats.stopped else run_stages(plan, ctx, config)  # comments, creators, ...
+    exit_code = combined_exit_code([stats.exit_code] + [stage.exit_code for stage in stages])
+    outcome = stats.outcome if exit_code == stats.exit_code else next(
+        s.outcome for s in stages if s.exit_code == exit_code)
+    with engine.begin() as conn:
+        crawls.finish_crawl(conn, crawl_id, outcome=outcome, exit_code=exit_code,
+                            requests=budget.used, videos=stats.videos, now=utc_now())
+    client.close()
+    _print_summary(plan.name, stats, db_url, ledger.remaining("research"), requests=budget.used, stages=stages)
+    _print_stages(stages, exit_code)
+    stored = {"videos": stats.videos, **{stage.name: stage.records for stage in stages}}
+    return RunOutcome(exit_code, videos=stats.videos, requests=budget.used, stored=stored)
+
+
+def lease_holder_gone(owner: str, until: Any) -> bool:
+    """A window lease's process is gone: on this machine, its pid no longer exists; on another one, the
+    lease expired (the owner is `host:pid:token`)."""
+    import socket
+
+    from crawlspec.crawl.videos import lease_holder_is_dead
+
+    if lease_holder_is_dead(owner):
+        return True
+    host = owner.split(":", 1)[0]
+    return host != socket.gethostname() and until is not None and until < utc_now()
+
+
+def quota_limits(api: dict) -> dict[str, int]:
+    """The daily pool limits of the composed `api` config (one rule for every command)."""
+    from crawlspec.api.fields import DAILY_QUOTA, DAILY_QUOTA_FOLLOW, quota_pool_limits
+
+    return quota_pool_limits(api.get("daily_quota") or DAILY_QUOTA, api.get("daily_quota_follow") or DAILY_QUOTA_FOLLOW)
+
+
+def runner_run_settings(run: dict) -> dict[str, Any]:
+    """The `run.*` keys the video runner takes (README "Days the API keeps failing")."""
+    from crawlspec.crawl.failing_days import DEFAULT_MAX_SPACING_DAYS
+
+    return {"refetch": bool(run.get("refetch", False)),
+            "refetch_provisional": bool(run.get("refetch_provisional", False)),
+            "retry_failing": bool(run.get("retry_failing", False)),
+            "failing_retry_max_days": int(run.get("failing_retry_max_days") or DEFAULT_MAX_SPACING_DAYS),
+            "confirm_empty_after_hours": float(run.get("confirm_empty_after_hours", 24))}
+
+
+def _print_stages(stages: list[Any], exit_code: int) -> None:
+    """One line per enrichment stage (comments, user info, ...), after the video summary; under JSON
+    logging one `stage_summary` event per stage instead."""
+    if json_output():
+        _log_stages(stages)
+        return
+    lines = [f"  {stage.summary()}" for stage in stages]
+    lines += [f"  failed: {error}" for stage in stages for error in stage.errors[:20]]
+    if stages and exit_code == exit_codes.RESUMABLE:
+        lines.append("  resumable: run the same command again to continue from the last committed page")
+    if lines:
+        print(redact_text("\n".join(lines)), file=sys.stderr)
+
+
+def _log_stages(stages: list[Any]) -> None:
+    from crawlspec.cli.sweep import log_at_level
+
+    log = get_logger("crawlspec.run")
+    for stage in stages:
+        log_at_level(log, stage.exit_code, "stage_summary", stage=stage.name, records=stage.records,
+                     done=stage.done, skipped=stage.skipped, failed=stage.failed, requests=stage.requests,
+                     stopped=stage.stopped, errors=stage.errors[:20], summary=stage.summary())
+
+
+def stored_summary(stats: Any, stages: list[Any]) -> str:
+    """What the run stored, every stage included: "376 videos (4 pages), 3145 comments stored, "."""
+    parts = [f"{stats.videos} videos ({stats.pages} pages)"] if stats.pages else []
+    parts += [f"{stage.records} {stage.name}" for stage in stages if stage.records]
+    return ", ".join(parts) + " stored, " if parts else ""
+
+
+def _print_summary(name: str, stats: Any, db_url: str, quota_left: int, *, requests: int,
+                   stages: list[Any]) -> None:
+    """The run's summary on a terminal: what every stage stored and every request the run used."""
+    from crawlspec.storage.database import display_url
+
+    if json_output():  # cron/CI: stderr is JSON lines only; hydra_app logs the `run_summary` event
+        return
+    db_url = display_url(db_url)  # never the password
+    lines = [f"crawlspec: spec '{name}' {stats.outcome}: {stored_summary(stats, stages)}{requests} API requests "
+             f"used ({quota_left} left today)", f"  database: {db_url}"]
+    lines += [f"  failed: {error}" for error in stats.errors]
+    from crawlspec.crawl.failing_days import summary_lines
+
+    lines += summary_lines(stats)
+    if getattr(stats, "parked_only", False):
+        lines.append("  resumable: only failing days are left; a later run retries them when due")
+    elif stats.exit_code == exit_codes.RESUMABLE:
+        lines.append("  resumable: run the same command again to continue from the last committed page")
+    lines += ["  next:", f"    crawlspec status --db {db_url}",
+              f"    crawlspec export --db {db_url} --table video --format csv --out videos.csv"]
+    print(redact_text("\n".join(lines)), file=sys.stderr)
+
+
+def smoke_test(config: dict) -> RunOutcome:
+    """`crawlspec test`: check credentials and database with one small request (as the older tool)."""
+    configure_logging(config.get("log", {}).get("format", "auto"), config.get("log", {}).get("level", "info"))
+    try:
+        return _smoke_test(config)
+    except CrawlspecError as err:
+        return RunOutcome(err.exit_code, message=f"crawlspec test: {redact_text(str(err))}")
+
+
+def _smoke_test(config: dict) -> RunOutcome:
+    from crawlspec.client import TikTokApiRequestClient, TikTokVideoRequest
+    from crawlspec.crawl.quota import RequestBudget
+    from crawlspec.storage.database import display_url, open_existing_database, resolve_db_url
+    from crawlspec.storage.ledger import QuotaLedger
+
+    api = config.get("api", {})
+    db_url = resolve_db_url(config["db"]["url"])
+    engine = open_existing_database(db_url, upgrade=True)
+    _report_check("database_ok", f"database OK: {display_url(db_url)}")
+    endpoint = open_endpoint(api)
+    try:
+        budget = RequestBudget(QuotaLedger(engine, limits=quota_limits(api)))
+        client = TikTokApiRequestClient(endpoint.credentials, endpoint.base_url, before_request=budget)
+        client.ensure_token()
+        _report_check("credentials_ok", f"credentials OK ({endpoint.credentials.source})")
+        day = (utc_now().date() - timedelta(days=3)).strftime("%Y%m%d")
+        response = client.fetch_videos(TikTokVideoRequest(
+            query={"and": [{"operation": "IN", "field_name": "region_code", "field_values": ["US"]}]},
+            start_date=day, end_date=day, max_count=1))
+        _report_check("api_ok", f"API OK: one video query answered (log_id {response.log_id}); 1 request used")
+        client.close()
+        return RunOutcome(exit_codes.OK, requests=budget.used)
+    finally:
+        endpoint.close()
+
+
+def _report_check(event: str, message: str) -> None:
+    """One passed check of `crawlspec test`: a line on a terminal, an event under JSON logging."""
+    if json_output():
+        get_logger("crawlspec.test").info(event, message=message)
+    else:
+        print(message, file=sys.stderr)

@@ -1,0 +1,126 @@
+"""What the enrichment stages (comments, creator info, user lists, playlists) share: the videos a spec
+has stored, a quota-aware call, stage statistics and how stage outcomes combine into one exit code.
+
+Stages run after `VideoCrawler.run()` and read what they need from the database, not from the video
+pages in memory: a resumed run (whose video windows are already covered) finds the same work, minus
+what earlier runs committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from crawlspec import exit_codes
+from crawlspec.errors import Interrupted, QuotaExhausted
+from crawlspec.storage.models import Crawl, Video, videos_to_crawls
+
+T = TypeVar("T")
+VIDEO = Video.__table__
+CRAWL = Crawl.__table__
+
+
+class StageStopped(Exception):
+    """No request may be sent any more (quota/limit exhausted with on_quota_exhausted=exit, or a signal)."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
+
+
+@dataclass
+class StageStats:
+    """What one stage did; `exit_code` follows the runner's rules (failure > resumable > ok)."""
+
+    name: str
+    requests: int = 0
+    records: int = 0
+    done: int = 0            # units finished (videos, creators, lists, playlists)
+    skipped: int = 0         # units not asked for because the database already has them
+    failed: int = 0
+    stopped: str | None = None
+    errors: list[str] = field(default_factory=list)
+    unauthorized: list[str] = field(default_factory=list)   # endpoints answering scope_not_authorized
+
+    @property
+    def exit_code(self) -> int:
+        if self.failed:
+            return exit_codes.FAILURE
+        if self.unauthorized:
+            return exit_codes.CREDENTIALS_REJECTED
+        return exit_codes.RESUMABLE if self.stopped else exit_codes.OK
+
+    @property
+    def outcome(self) -> str:
+        if self.failed:
+            return "failed"
+        if self.unauthorized:
+            return "not_authorized"
+        return f"stopped:{self.stopped}" if self.stopped else "complete"
+
+    def not_authorized(self, endpoint: str) -> None:
+        if endpoint not in self.unauthorized:
+            self.unauthorized.append(endpoint)
+
+    def summary(self) -> str:
+        text = (f"{self.name}: {self.records} stored, {self.done} done, {self.skipped} already known, "
+                f"{self.requests} API requests")
+        if self.failed:
+            text += f", {self.failed} failed"
+        if self.stopped:
+            text += f", stopped ({self.stopped})"
+        if self.unauthorized:
+            text += (f"; not authorized for this project: {', '.join(self.unauthorized)} "
+                     "(the rest is complete; asked again from the next UTC day)")
+        return text
+
+
+def combined_exit_code(codes: Iterable[int]) -> int:
+    """The run's code from its stages' codes: any failure is 1, else any resumable stop is 75."""
+    return exit_codes.worst(list(codes))
+
+
+def call_with_quota(ctx: Any, fetch: Callable[[], T], log: Any) -> T:
+    """`fetch()`, waiting out an exhausted quota per `api.on_quota_exhausted`, or StageStopped."""
+    while True:
+        if ctx.stop_event.is_set():
+            raise StageStopped("interrupted")
+        try:
+            return fetch()
+        except Interrupted as err:   # a signal during one of the client's waits
+            raise StageStopped("interrupted") from err
+        except QuotaExhausted as err:
+            if not ctx.waiter.wait_or_stop(err):
+                log.warning("stopping", reason=str(err), resumable=True)
+                raise StageStopped("limit" if err.source == "limit" else "quota") from err
+
+
+def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """[start 00:00 UTC, end+1 00:00 UTC): the create_time range of a spec's window."""
+    lower = datetime.combine(start, time.min, tzinfo=timezone.utc)
+    return lower, datetime.combine(end + timedelta(days=1), time.min, tzinfo=timezone.utc)
+
+
+def spec_videos_query(fingerprint: str, start: date, end: date, *columns: Any) -> sa.Select:
+    """Videos stored by any crawl of this fingerprint, created inside [start, end] (UTC days)."""
+    lower, upper = day_bounds(start, end)
+    of_spec = (sa.select(videos_to_crawls.c.video_id)
+               .join(CRAWL, CRAWL.c.id == videos_to_crawls.c.crawl_id)
+               .where(CRAWL.c.fingerprint == fingerprint))
+    return (sa.select(*columns).where(VIDEO.c.id.in_(of_spec))
+            .where(VIDEO.c.create_time >= lower, VIDEO.c.create_time < upper))
+
+
+def spec_creators(conn: Connection, fingerprint: str, start: date, end: date) -> list[str]:
+    """Distinct non-empty creator usernames of the spec's stored videos, sorted."""
+    query = spec_videos_query(fingerprint, start, end, VIDEO.c.username).distinct()
+    return sorted({name for name in conn.execute(query).scalars() if name})
+
+
+def utc_midnight(now: datetime) -> datetime:
+    return datetime.combine(now.astimezone(timezone.utc).date(), time.min, tzinfo=timezone.utc)

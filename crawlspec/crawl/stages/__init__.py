@@ -1,0 +1,1 @@
+"""One module per enrichment stage: comments, creators (user info), playlists, user_lists (user-centred crawls)."""

@@ -1,0 +1,102 @@
+"""The creator-info stage (`fetch.user_info: true`): one user-info request per creator not known yet.
+
+The cache is the database, so it is shared by every run and process using it:
+- a creator whose `user_info` row was fetched less than `max_age_days` ago (api.user_info_max_age_days,
+  default 30) costs nothing; older rows are fetched again (follower counts move);
+- "cannot find the user" / "cannot return this user's information" is recorded in `user_lookup` as
+  `not_found` and not asked again the same UTC day; it is not an error.
+Each answer commits on its own (user row + lookup row), so a killed run loses at most the request in flight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from crawlspec.crawl.stage import StageStats, StageStopped, call_with_quota, utc_midnight
+from crawlspec.errors import ApiError
+from crawlspec.logs import get_logger
+from crawlspec.storage.bulk import chunked, upsert_rows
+from crawlspec.storage.models.enrichment import UserLookup
+from crawlspec.storage.videos import store_user_info, stored_usernames
+
+LOOKUP = UserLookup.__table__
+DEFAULT_MAX_AGE_DAYS = 30
+
+
+def recent_not_found(conn: Connection, usernames: Sequence[str], *, since: datetime) -> set[str]:
+    found: set[str] = set()
+    for part in chunked(sorted(set(usernames))):
+        found.update(conn.execute(sa.select(LOOKUP.c.username).where(
+            LOOKUP.c.username.in_(part), LOOKUP.c.status == "not_found", LOOKUP.c.checked_at >= since)).scalars())
+    return found
+
+
+def creators_to_ask(conn: Connection, usernames: Sequence[str], *, now: datetime,
+                    max_age_days: int = DEFAULT_MAX_AGE_DAYS) -> list[str]:
+    """The usernames the API must be asked about: neither stored recently nor "not found" today."""
+    fresh = stored_usernames(conn, usernames, seen_since=now - timedelta(days=max_age_days))
+    gone = recent_not_found(conn, usernames, since=utc_midnight(now))
+    return sorted(set(usernames) - fresh - gone)
+
+
+def record_lookup(conn: Connection, username: str, *, status: str, message: str | None, now: datetime,
+                  crawl_id: int | None) -> None:
+    row = {"username": username, "status": status, "message": message, "checked_at": now, "crawl_id": crawl_id}
+    upsert_rows(conn, LOOKUP, [row], keys=("username",),
+                update=lambda excluded: {name: excluded[name] for name in ("status", "message", "checked_at",
+                                                                           "crawl_id")})
+
+
+class CreatorInfoFetcher:
+    """Fetches and stores the info of `usernames` that the database does not know (see module doc)."""
+
+    def __init__(self, ctx, usernames: Sequence[str], *, max_age_days: int = DEFAULT_MAX_AGE_DAYS):
+        self.ctx = ctx
+        self.usernames = [name for name in dict.fromkeys(usernames) if name]
+        self.max_age_days = max_age_days
+        self.stats = StageStats("user_info")
+        self.log = get_logger("crawlspec.crawl.stages.creators")
+
+    def run(self) -> StageStats:
+        used_before = self.ctx.budget.used
+        with self.ctx.engine.connect() as conn:
+            wanted = creators_to_ask(conn, self.usernames, now=self.ctx.clock(), max_age_days=self.max_age_days)
+        self.stats.skipped = len(self.usernames) - len(wanted)
+        if wanted:
+            self.log.info("user_info_start", creators=len(wanted), already_known=self.stats.skipped)
+        try:
+            for username in wanted:
+                self._fetch_one(username)
+        except StageStopped as stop:
+            self.stats.stopped = stop.reason
+        self.stats.requests = self.ctx.budget.used - used_before
+        return self.stats
+
+    def _fetch_one(self, username: str) -> None:
+        from crawlspec.client import TikTokUserInfoRequest
+
+        try:
+            response = call_with_quota(
+                self.ctx, lambda: self.ctx.client.fetch_user_info(TikTokUserInfoRequest(username)), self.log)
+        except ApiError as err:
+            self.stats.failed += 1
+            self.stats.errors.append(f"user info of {username}: {err}")
+            self.log.error("user_info_failed", username=username, error=str(err), log_id=getattr(err, "log_id", None))
+            return
+        now = self.ctx.clock()
+        with self.ctx.engine.begin() as conn:
+            if response.not_found:
+                record_lookup(conn, username, status="not_found", message=response.message, now=now,
+                              crawl_id=self.ctx.crawl_id)
+            else:
+                store_user_info(conn, response.user_info, now=now, log_id=response.log_id,
+                                crawl_id=self.ctx.crawl_id)
+                record_lookup(conn, username, status="found", message=None, now=now, crawl_id=self.ctx.crawl_id)
+                self.stats.records += 1
+        self.stats.done += 1
+        self.log.info("user_info", username=username, not_found=response.not_found,
+                      requests_used=self.ctx.budget.used)

@@ -1,0 +1,239 @@
+"""The user-centred crawl (a spec with `users:`): each user's info (through the creator-info cache of
+`crawlspec.crawl.stages.creators`) and the lists the spec asks for, each paged to its end or `max_per_list`.
+
+Checkpoints (`user_list_progress`, one row per user and list) commit with each page's rows, so a
+killed run resumes at the stored cursor. Freshness, per list:
+- `done`: not fetched again for `api.user_info_max_age_days` (default 30, the creator-info rule);
+  after that the list is fetched again from its start (rows only ever gain a newer `last_seen_at`);
+- `unavailable` (hidden likes, private following, unknown or refused user): recorded with the API's
+  message, not an error, and asked again from the next UTC day;
+- `in_progress`: continued from its cursor; `failed`: tried again by the next run.
+An endpoint answering 401 `scope_not_authorized` (the project is not approved for it) leaves its lists
+untouched, is recorded in `endpoint_access` and asked again from the next UTC day; the stage exits 77.
+Followers/following draw from the separate "follow" quota pool (the client's `before_request`
+charges the pool of each path); every other list draws from the research pool.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from crawlspec.api import fields as api_fields
+from crawlspec.api.fields import MAX_COUNT
+from crawlspec.crawl.endpoint_access import EndpointGate, guarded_stage, refused_endpoints
+from crawlspec.crawl.stage import StageStats, StageStopped, call_with_quota, utc_midnight
+from crawlspec.errors import ApiError, EndpointNotAuthorized
+from crawlspec.logs import get_logger
+from crawlspec.spec.users import UsersPlan
+from crawlspec.storage.bulk import chunked, upsert_rows
+from crawlspec.storage.models.enrichment import USER_LIST_TABLES, UserListProgress
+from crawlspec.storage.videos import store_videos
+from crawlspec.text import storable
+
+PROGRESS = UserListProgress.__table__
+LIST_PATHS = {"liked_videos": api_fields.LIKED_VIDEOS_PATH, "pinned_videos": api_fields.PINNED_VIDEOS_PATH,
+              "reposted_videos": api_fields.REPOSTED_VIDEOS_PATH, "followers": api_fields.FOLLOWERS_PATH,
+              "following": api_fields.FOLLOWING_PATH}
+VIDEO_LISTS = ("liked_videos", "pinned_videos", "reposted_videos")
+PEOPLE_COLUMNS = {"followers": "follower_username", "following": "following_username"}
+
+
+@dataclass
+class ListState:
+    """The checkpoint of one user's list, as read from and written to `user_list_progress`."""
+
+    username: str
+    list: str
+    status: str = "in_progress"
+    cursor: int | None = None
+    pages: int = 0
+    records: int = 0
+    updated_at: datetime | None = None
+    message: str | None = None
+
+    def row(self, crawl_id: int | None, now: datetime) -> dict[str, Any]:
+        return {"username": self.username, "list": self.list, "status": self.status, "cursor": self.cursor,
+                "pages": self.pages, "records": self.records, "crawl_id": crawl_id, "updated_at": now,
+                "message": self.message}
+
+
+def load_states(conn: Connection, names: tuple[str, ...], lists: tuple[str, ...]) -> dict[tuple[str, str], ListState]:
+    states: dict[tuple[str, str], ListState] = {}
+    for part in chunked(list(names)):
+        query = sa.select(PROGRESS).where(PROGRESS.c.username.in_(part), PROGRESS.c.list.in_(lists))
+        for row in conn.execute(query).mappings():
+            states[(row["username"], row["list"])] = ListState(
+                row["username"], row["list"], row["status"], row["cursor"], row["pages"], row["records"],
+                row["updated_at"], row["message"])
+    return states
+
+
+def is_fresh(state: ListState | None, *, now: datetime, max_age_days: int) -> bool:
+    """Whether a list needs no request this run (see the module doc)."""
+    if state is None or state.updated_at is None:
+        return False
+    if state.status == "done":
+        return state.updated_at >= now - timedelta(days=max_age_days)
+    return state.status == "unavailable" and state.updated_at >= utc_midnight(now)
+
+
+def save_checkpoint(conn: Connection, state: ListState, *, crawl_id: int | None, now: datetime) -> None:
+    columns = ("status", "cursor", "pages", "records", "crawl_id", "updated_at", "message")
+    upsert_rows(conn, PROGRESS, [state.row(crawl_id, now)], keys=("username", "list"),
+                update=lambda excluded: {name: excluded[name] for name in columns})
+
+
+def store_list_page(conn: Connection, state: ListState, records: list[dict[str, Any]], *,
+                    crawl_id: int | None, tags: tuple[str, ...], now: datetime, log_id: str | None = None) -> int:
+    """The page's relation rows (and, for video lists, the videos themselves); returns rows written.
+    A video that cannot be stored is quarantined and gets no relation row."""
+    table = USER_LIST_TABLES[state.list].__table__
+    if state.list in VIDEO_LISTS:
+        stored = store_videos(conn, records, crawl_id=crawl_id, tags=tags, now=now, log_id=log_id,
+                              endpoint=LIST_PATHS[state.list])
+        other, rows = "video_id", {video_id: {} for video_id in stored.ids}
+    else:
+        other = PEOPLE_COLUMNS[state.list]
+        rows = {storable(person["username"]): {"display_name": storable(person.get("display_name"))}
+                for person in records if isinstance(person.get("username"), str) and person["username"]}
+    batch = [{"username": state.username, other: key, **extra, "crawl_id": crawl_id, "first_seen_at": now,
+              "last_seen_at": now} for key, extra in sorted(rows.items())]
+    updated = ("crawl_id", "last_seen_at") + (("display_name",) if other in PEOPLE_COLUMNS.values() else ())
+    upsert_rows(conn, table, batch, keys=("username", other),
+                update=lambda excluded: {name: excluded[name] for name in updated})
+    return len(batch)
+
+
+def list_request(state: ListState, max_count: int) -> Any:
+    from crawlspec.client import user_requests as r
+
+    if state.list == "pinned_videos":
+        return r.TikTokPinnedVideosRequest(state.username)
+    kind = {"liked_videos": r.TikTokLikedVideosRequest, "reposted_videos": r.TikTokRepostedVideosRequest,
+            "followers": r.TikTokFollowersRequest, "following": r.TikTokFollowingRequest}[state.list]
+    return kind(state.username, max_count=max_count, cursor=state.cursor)
+
+
+class UserListCrawler:
+    """Fetches the lists of a users plan (see the module doc)."""
+
+    def __init__(self, ctx: Any, plan: UsersPlan, *, tags: tuple[str, ...] = (), max_age_days: int = 30,
+                 max_count: int = MAX_COUNT) -> None:
+        self.ctx, self.plan, self.tags = ctx, plan, tags
+        self.max_age_days, self.max_count = max_age_days, max_count
+        self.stats = StageStats("user_lists")
+        self.log = get_logger("crawlspec.crawl.stages.user_lists")
+
+    def run(self) -> StageStats:
+        used_before = self.ctx.budget.used
+        now = self.ctx.clock()
+        with self.ctx.engine.connect() as conn:
+            states = load_states(conn, self.plan.names, self.plan.lists)
+            self.gate = EndpointGate(refused_endpoints(conn), since=utc_midnight(now))
+        try:
+            for username in self.plan.names:
+                for name in self.plan.lists:
+                    state = states.get((username, name))
+                    if is_fresh(state, now=now, max_age_days=self.max_age_days):
+                        self.stats.skipped += 1
+                    elif self.gate.is_closed(LIST_PATHS[name]):
+                        self.stats.not_authorized(LIST_PATHS[name])
+                    else:
+                        self._crawl_list(_restart(state) if state else ListState(username, name))
+        except StageStopped as stop:
+            self.stats.stopped = stop.reason
+        self.stats.requests = self.ctx.budget.used - used_before
+        return self.stats
+
+    def _crawl_list(self, state: ListState) -> None:
+        while state.status == "in_progress":
+            left = None if self.plan.max_per_list is None else self.plan.max_per_list - state.records
+            request = list_request(state, min(self.max_count, left or self.max_count))
+            try:
+                response = call_with_quota(self.ctx, lambda req=request: self.ctx.client.fetch_user_list(req),
+                                           self.log)
+            except EndpointNotAuthorized as err:
+                self._refused(err)
+                return
+            except ApiError as err:
+                self._fail(state, err)
+                return
+            self._commit_page(state, response)
+        self.stats.done += 1
+
+    def _refused(self, err: EndpointNotAuthorized) -> None:
+        """The project is not approved for this endpoint: record it (not asked again today), go on."""
+        with self.ctx.engine.begin() as conn:
+            self.gate.refused(conn, err.endpoint, str(err), now=self.ctx.clock())
+        self.stats.not_authorized(err.endpoint)
+        self.log.warning("endpoint_not_authorized", endpoint=err.endpoint, error=str(err))
+
+    def _commit_page(self, state: ListState, response: Any) -> None:
+        now = self.ctx.clock()
+        records = response.records
+        if self.plan.max_per_list is not None:
+            records = records[: self.plan.max_per_list - state.records]
+        state.pages += 1
+        if response.unavailable:
+            state.status, state.message = "unavailable", response.message
+        with self.ctx.engine.begin() as conn:
+            written = store_list_page(conn, state, records, crawl_id=self.ctx.crawl_id, tags=self.tags, now=now,
+                                      log_id=response.log_id)
+            state.records += written
+            _advance(state, response, self.plan.max_per_list)
+            save_checkpoint(conn, state, crawl_id=self.ctx.crawl_id, now=now)
+            self.gate.answered(conn, LIST_PATHS[state.list])
+        self.stats.records += written
+        self.log.info("user_list_page", username=state.username, list=state.list, records=written,
+                      status=state.status, requests_used=self.ctx.budget.used)
+
+    def _fail(self, state: ListState, err: ApiError) -> None:
+        state.status, state.message = "failed", str(err)
+        with self.ctx.engine.begin() as conn:
+            save_checkpoint(conn, state, crawl_id=self.ctx.crawl_id, now=self.ctx.clock())
+        self.stats.failed += 1
+        self.stats.errors.append(f"{state.list} of {state.username}: {err}")
+        self.log.error("user_list_failed", username=state.username, list=state.list, error=str(err))
+
+
+def _restart(state: ListState) -> ListState:
+    """An unfinished (or failed) list continues at its cursor; any other starts again from the top."""
+    if state.status in ("in_progress", "failed"):
+        state.status, state.message = "in_progress", None
+        return state
+    return ListState(state.username, state.list)
+
+
+def _advance(state: ListState, response: Any, max_per_list: int | None) -> None:
+    """The list's status and cursor after a page; a page that does not move the cursor ends it."""
+    if state.status != "in_progress":
+        return
+    moved = response.cursor is not None and response.cursor != state.cursor
+    full = max_per_list is not None and state.records >= max_per_list
+    if state.list == "pinned_videos" or not response.has_more or not moved or full:
+        state.status = "done"
+    state.cursor = response.cursor if response.cursor is not None else state.cursor
+
+
+def run_user_stages(plan: Any, ctx: Any, config: dict[str, Any]) -> list[StageStats]:
+    """A users spec's stages: the users' info (creator-info cache), then their lists."""
+    from crawlspec.crawl.enrichment import max_age_days
+    from crawlspec.crawl.stages.creators import CreatorInfoFetcher
+
+    users: UsersPlan = plan.users
+    results: list[StageStats] = []
+    if users.info:
+        results.append(guarded_stage(ctx, "user_info", api_fields.USER_INFO_PATH, CreatorInfoFetcher(
+            ctx, users.names, max_age_days=max_age_days(config)).run))
+        if results[-1].stopped:
+            return results
+    if users.lists:
+        crawler = UserListCrawler(ctx, users, tags=tuple(plan.tags), max_age_days=max_age_days(config),
+                                  max_count=int(plan.max_count))
+        results.append(crawler.run())
+    return results

@@ -1,0 +1,455 @@
+"""The runner: a compiled spec in, API pages committed with their checkpoints out.
+
+Rules it keeps:
+- the unit of completion is (fingerprint, UTC day); covered days are never fetched again unless
+  `refetch` is asked for, and days younger than the API's index lag are fetched but never covered;
+- one transaction per API page: the page's rows and the advanced window checkpoint commit together,
+  so a crawl killed at any instant resumes from its last committed cursor;
+- every request is reserved in the shared quota ledger before it is sent (`RequestBudget`);
+- a window still failing with 5xx after the client's retries is split in halves down to single days,
+  and a single day that still fails is recorded and skipped for a growing time
+  (`crawlspec.crawl.failing_days`); failing days are never covered.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from crawlspec import exit_codes
+from crawlspec.clock import utc_now
+from crawlspec.crawl import empty_windows, provisional
+from crawlspec.crawl import failing_days as failing
+from crawlspec.crawl.quota import QuotaWaiter, RequestBudget
+from crawlspec.errors import (
+    ApiError,
+    Interrupted,
+    QuotaExhausted,
+    RetriesExhausted,
+    SearchIdRejected,
+)
+from crawlspec.logs import get_logger
+from crawlspec.spec.compile import CompiledSpec
+from crawlspec.spec.windows import Window, group_days, split_window
+from crawlspec.storage import checkpoints
+from crawlspec.storage.models import Crawl, CrawlWindow
+from crawlspec.storage.videos import store_video_page
+
+LEASE = timedelta(minutes=15)
+"""How long a window stays reserved for the process crawling it without a committed page; a crashed
+holder's windows become free again after that (each committed page renews the lease)."""
+SPLIT_STREAK_LIMIT = 8
+"""After this many failed windows in a row (no success between), a failing window's days are recorded as
+failing at once instead of split further: an API failing broadly costs one call per window, not 2n-1."""
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    on_quota_exhausted: str = "wait_next_utc_midnight"
+    index_lag_days: int = 2
+    refetch: bool = False
+    refetch_provisional: bool = False   # re-fetch once the covered days whose stored counts were provisional
+    stats_lag_days: int = 10
+    confirm_empty_after_hours: float = empty_windows.DEFAULT_CONFIRM_AFTER_HOURS
+    retry_failing: bool = False        # retry every parked failing day now, due or not
+    failing_retry_max_days: int = failing.DEFAULT_MAX_SPACING_DAYS
+
+
+@dataclass
+class CrawlStats:
+    """What a run did; `exit_code` follows the rules of `crawlspec.exit_codes`."""
+
+    videos: int = 0
+    pages: int = 0
+    requests: int = 0
+    windows_done: int = 0
+    windows_failed: int = 0
+    windows_left: int = 0
+    windows_leased_elsewhere: int = 0
+    stopped: str | None = None  # "quota" | "limit" | "interrupted" when stopped early
+    errors: list[str] = field(default_factory=list)
+    days_failing: list[str] = field(default_factory=list)   # days recorded as failing by this run
+    days_failing_skipped: int = 0      # failing days not yet due for a retry (0 requests sent for them)
+    next_failing_retry: date | None = None  # the earliest retry date of the skipped days
+    failed_requests: int = 0           # attempts that failed (charged by the API all the same)
+
+    @property
+    def exit_code(self) -> int:
+        """README "Exit codes": failing days alone do not fail a run that collected something (its summary
+        and `status` list them); a run whose every window ended as failing days exits 1."""
+        if self.windows_failed:
+            return exit_codes.FAILURE
+        if self.stopped or self.windows_left:
+            return exit_codes.RESUMABLE
+        if self.days_failing and not self.windows_done:
+            return exit_codes.FAILURE
+        if self.parked_only:
+            return exit_codes.RESUMABLE
+        return exit_codes.OK
+
+    @property
+    def parked_only(self) -> bool:
+        """Nothing was collected or tried: every day left is a failing day waiting for its retry date.
+        Not complete (the days are missing) and not a failure (they are retried later): resumable."""
+        return bool(self.days_failing_skipped) and not (self.windows_done or self.days_failing or self.pages)
+
+    @property
+    def outcome(self) -> str:
+        if self.exit_code == exit_codes.FAILURE:
+            return "failed"
+        if self.stopped:
+            return f"stopped:{self.stopped}"
+        if self.windows_left:
+            return "incomplete"
+        if self.parked_only:
+            return "waiting:failing_days"
+        return "complete:failing_days" if self.days_failing or self.days_failing_skipped else "complete"
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Everything a stage of the runner needs besides the spec."""
+
+    engine: Engine
+    client: object  # crawlspec.client.TikTokApiRequestClient (duck-typed for tests)
+    budget: RequestBudget
+    waiter: QuotaWaiter
+    crawl_id: int
+    stop_event: threading.Event
+    clock: Callable[[], datetime] = utc_now
+
+
+class _StopRun(Exception):
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
+
+
+def plan_windows(plan: CompiledSpec, covered: set[date], unfinished: list[checkpoints.WindowState],
+                 *, retrying: set[date] | frozenset[date] = frozenset(),
+                 ) -> tuple[list[checkpoints.WindowState], list[Window]]:
+    """Windows to crawl: unfinished ones to resume (inside the requested days, not yet covered)
+    first, then the remaining pending days grouped into windows of at most days_per_query.
+    `retrying` days (failing days due for a retry) are grouped only among themselves, so a day that
+    still fails never drags healthy days into its failures."""
+    requested = {d for w in split_window(plan.start, plan.end, plan.days_per_query) for d in w.days()}
+    pending = requested - covered
+    resume: list[checkpoints.WindowState] = []
+    for state in unfinished:
+        days = set(Window(state.start_date, state.end_date).days())
+        if days <= pending:
+            resume.append(state)
+            pending -= days
+    retry = pending & set(retrying)
+    return resume, group_days(sorted(pending - retry), plan.days_per_query) + \
+        group_days(sorted(retry), plan.days_per_query)
+
+
+class VideoCrawler:
+    """Pages every pending window of one compiled spec, committing each page with its checkpoint."""
+
+    def __init__(self, plan: CompiledSpec, ctx: RunContext, settings: RunnerSettings):
+        self.plan = plan
+        self.ctx = ctx
+        self.settings = settings
+        self.stats = CrawlStats()
+        self.lease_owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.failure_streak = 0
+        self.last_fetch_failed_requests = 0
+        self.matured_days: set[date] = set()
+        self.log = get_logger("crawlspec.crawl.videos").bind(spec=plan.name)
+
+    def run(self) -> CrawlStats:
+        windows = self._prepare_windows()
+        self.stats.windows_left = len(windows)
+        try:
+            for state in windows:
+                if self._crawl_window(state):
+                    self.stats.windows_left -= 1
+        except _StopRun as stop:
+            self.stats.stopped = stop.reason
+        self.stats.requests = self.ctx.budget.used
+        return self.stats
+
+    def _prepare_windows(self) -> list[checkpoints.WindowState]:
+        plan = self.plan
+        with self.ctx.engine.begin() as conn:
+            covered = set() if self.settings.refetch else \
+                checkpoints.covered_days(conn, plan.fingerprint, plan.start, plan.end)
+            unfinished = checkpoints.unfinished_windows(conn, plan.fingerprint)
+            if plan.sample:   # the crawl row says it is a random sample (its days are never covered)
+                conn.execute(sa.update(Crawl).where(Crawl.id == self.ctx.crawl_id)
+                             .values(extra_data={"sample": True, "is_random": True}))
+            now = self.ctx.clock()
+            if self.settings.refetch_provisional:
+                self.matured_days = provisional.days_to_refetch(
+                    conn, plan.fingerprint, plan.start, plan.end, now=now, lag_days=self.settings.stats_lag_days)
+                covered -= self.matured_days
+            known_failing = failing.failing_days(conn, plan.fingerprint, plan.start, plan.end,
+                                                 max_spacing_days=self.settings.failing_retry_max_days)
+            waiting = set() if self.settings.retry_failing else {
+                day for day, state in known_failing.items() if state.retry_after > now.date()}
+            empty = empty_windows.load(conn, plan.fingerprint, plan.start, plan.end, now=now,
+                                       confirm_after=self._confirm_empty_after)
+            resume, new = plan_windows(plan, covered | waiting | empty.waiting, unfinished,
+                                       retrying=(set(known_failing) - waiting) | empty.due)
+            opened = [checkpoints.open_window(conn, fingerprint=plan.fingerprint, start_date=w.start,
+                                              end_date=w.end, crawl_id=self.ctx.crawl_id, now=now)
+                      for w in new]
+        if resume:
+            self.log.info("resuming", windows=[_window_label(s) for s in resume],
+                          cursors=[s.cursor for s in resume])
+        if covered:
+            self.log.info("skipping_covered_days", days=len(covered))
+        if self.matured_days:
+            self.log.info("refetching_matured_days", days=len(self.matured_days),
+                          note="their stored counts were provisional; fetched again once, now final")
+        if waiting:
+            self.stats.days_failing_skipped = len(waiting - covered)
+            self.stats.next_failing_retry = min(known_failing[d].retry_after for d in waiting)
+            self.log.warning("skipping_failing_days", days=[str(d) for d in sorted(waiting)],
+                             next_retry=str(self.stats.next_failing_retry), retry_now="run.retry_failing=true",
+                             note="these days kept failing with 5xx; they are retried later, not every run")
+        if empty.waiting - covered:
+            self.log.info("empty_days_waiting", days=len(empty.waiting - covered),
+                          note="answered empty once; asked again after run.confirm_empty_after_hours")
+        return resume + opened
+
+    @property
+    def _confirm_empty_after(self) -> timedelta:
+        return timedelta(hours=self.settings.confirm_empty_after_hours)
+
+    def _crawl_window(self, state: checkpoints.WindowState) -> bool:
+        """Page one window to its end; False when it was left to another process (leased)."""
+        claim = self._claim(state)
+        if claim == "finished":
+            self.log.info("window_finished_elsewhere", window=_window_label(state))
+            return True
+        if claim != "claimed":
+            self.stats.windows_leased_elsewhere += 1
+            self.log.info("window_leased_elsewhere", window=_window_label(state),
+                          note="another process is crawling it; it is not fetched twice")
+            return False
+        restarted = False
+        while True:
+            if self.ctx.stop_event.is_set():
+                raise _StopRun("interrupted")
+            try:
+                response = self._fetch_page(state)
+            except SearchIdRejected as err:
+                if restarted:
+                    self._fail(state, err)
+                    return True
+                restarted = True
+                state = self._restart(state, err)
+                continue
+            except RetriesExhausted as err:
+                if not failing.is_persistent_server_failure(err):
+                    self._fail(state, err)
+                    return True
+                return self._split_or_record(state, err)
+            except ApiError as err:  # fatal for this window
+                self._fail(state, err)
+                return True
+            try:
+                state = self._commit_page(state, response)
+            except checkpoints.CheckpointConflict as err:
+                self.stats.windows_leased_elsewhere += 1
+                self.log.warning("window_taken_over", window=_window_label(state), reason=str(err))
+                return False
+            if not state.has_more:
+                self.stats.windows_done += 1
+                self.failure_streak = 0
+                return True
+
+    def _claim(self, state: checkpoints.WindowState) -> str:
+        """"claimed"; "elsewhere" (a live process holds the lease); or "finished": another process completed
+        (or split) the window after we planned it, and its lease was free again: fetching would only waste
+        requests. The status is read after the claim, in the same transaction, so no completion slips by."""
+        now = self.ctx.clock()
+        with self.ctx.engine.begin() as conn:
+            claimed = checkpoints.claim_window(conn, state, owner=self.lease_owner, until=now + LEASE, now=now)
+            if not claimed:
+                holder = conn.execute(sa.select(CrawlWindow.lease_owner).where(CrawlWindow.id == state.id)).scalar()
+                if not lease_holder_is_dead(holder):
+                    return "elsewhere"
+                self.log.info("lease_released", window=_window_label(state), dead_holder=holder)
+                claimed = checkpoints.claim_window(conn, state, owner=self.lease_owner, until=now + LEASE,
+                                                   now=datetime.max.replace(tzinfo=now.tzinfo))
+            status = conn.execute(sa.select(CrawlWindow.status).where(CrawlWindow.id == state.id)).scalar()
+        if status is None or (status == "done" and state.status != "done"):
+            return "finished"
+        return "claimed" if claimed else "elsewhere"
+
+    def _fetch_page(self, state: checkpoints.WindowState):
+        from crawlspec.client import TikTokVideoRequest
+
+        start, end = Window(state.start_date, state.end_date).api_dates()
+        request = TikTokVideoRequest(
+            query=self.plan.query, start_date=start, end_date=end, max_count=self.plan.max_count,
+            cursor=state.cursor if state.search_id or state.cursor else None,
+            search_id=state.search_id, fields=self.plan.fields, is_random=self.plan.sample)
+        while True:
+            sent_before, delivered = self.ctx.budget.sent_by_this_thread(), False
+            try:
+                response = self.ctx.client.fetch_videos(request)
+                delivered = True
+                return response
+            except Interrupted as err:   # a signal during a retry wait: nothing more is sent
+                raise _StopRun("interrupted") from err
+            except QuotaExhausted as err:
+                if not self.ctx.waiter.wait_or_stop(err):
+                    if self.ctx.stop_event.is_set():
+                        raise _StopRun("interrupted") from err
+                    self.log.warning("stopping", reason=str(err), resumable=True)
+                    raise _StopRun("limit" if err.source == "limit" else "quota") from err
+            finally:
+                self._count_failed(self.ctx.budget.sent_by_this_thread() - sent_before - int(delivered))
+
+    def _count_failed(self, requests: int) -> None:
+        """Attempts of one call that did not deliver a page: charged by the API, shown by `status`."""
+        self.last_fetch_failed_requests = requests
+        if requests <= 0:
+            return
+        self.stats.failed_requests += requests
+        with self.ctx.engine.begin() as conn:
+            failing.add_failure_spend(conn, self.plan.fingerprint, self.ctx.clock().date(), requests)
+
+    def _commit_page(self, state: checkpoints.WindowState, response) -> checkpoints.WindowState:
+        videos = response.videos
+        now = self.ctx.clock()
+        cursor = response.cursor if response.cursor is not None else state.cursor + len(videos)
+        has_more = bool(response.has_more) and not self.plan.sample   # a sample: one request per window
+        if has_more and cursor <= state.cursor:
+            raise ApiError(f"the API returned has_more with a cursor that does not advance ({cursor})",
+                           endpoint="video query")
+        with self.ctx.engine.begin() as conn:
+            store_video_page(conn, videos, crawl_id=self.ctx.crawl_id, tags=self.plan.tags, now=now,
+                             log_id=response.log_id)
+            new_state = checkpoints.advance_window(
+                conn, state, cursor=cursor, search_id=response.search_id or state.search_id,
+                has_more=has_more, videos_on_page=len(videos), crawl_id=self.ctx.crawl_id, now=now)
+            if has_more:
+                checkpoints.claim_window(conn, new_state, owner=self.lease_owner, until=now + LEASE, now=now)
+            else:
+                coverable = empty_windows.settle_window(
+                    conn, self.plan.fingerprint, self._coverable(new_state), videos=new_state.videos, now=now,
+                    confirm_after=self._confirm_empty_after)
+                checkpoints.mark_days_covered(conn, self.plan.fingerprint, coverable,
+                                              crawl_id=self.ctx.crawl_id, now=now)
+                if not new_state.videos:
+                    self._log_empty(conn, new_state, covered=len(coverable))
+                failing.clear_failing_days(conn, self.plan.fingerprint,
+                                           Window(new_state.start_date, new_state.end_date).days())
+                provisional.mark_refetched(conn, self.plan.fingerprint, self.matured_days.intersection(
+                    Window(new_state.start_date, new_state.end_date).days()), crawl_id=self.ctx.crawl_id, now=now)
+        self.stats.pages += 1
+        self.stats.videos += len(videos)
+        self.log.info("page", window=_window_label(new_state), page=new_state.pages, videos=len(videos),
+                      cursor=cursor, has_more=has_more, requests_used=self.ctx.budget.used,
+                      quota_left=self.ctx.budget.remaining())
+        return new_state
+
+    def _log_empty(self, conn: sa.Connection, state: checkpoints.WindowState, *, covered: int) -> None:
+        label = _window_label(state)
+        if covered:
+            self.log.info("empty_window_confirmed", window=label, days_covered=covered)
+        elif empty_windows.spec_had_videos(conn, self.plan.fingerprint):
+            self.log.warning("empty_window_suspicious", window=label,
+                             note="no video at all where other days of this spec had videos: possibly an API "
+                             "outage; the days are asked again later, not covered")
+        else:
+            self.log.info("empty_window_unconfirmed", window=label, note="asked again later before covering")
+
+    def _coverable(self, state: checkpoints.WindowState) -> list[date]:
+        """Days old enough to be complete in the API's index (newer ones are fetched again later)."""
+        if self.plan.sample:
+            return []   # a random sample never proves a day complete
+        newest_complete = self.ctx.clock().date() - timedelta(days=self.settings.index_lag_days)
+        return [d for d in Window(state.start_date, state.end_date).days() if d <= newest_complete]
+
+    def _restart(self, state: checkpoints.WindowState, err: SearchIdRejected) -> checkpoints.WindowState:
+        self.log.warning("window_restart", window=_window_label(state), cursor=state.cursor,
+                         reason=str(err), note="the API no longer accepts the stored search_id; "
+                         "restarting from cursor 0 (upserts absorb the overlap)")
+        with self.ctx.engine.begin() as conn:
+            return checkpoints.restart_window(conn, state, now=self.ctx.clock())
+
+    def _split_or_record(self, state: checkpoints.WindowState, err: RetriesExhausted) -> bool:
+        """A window still failing with 5xx: crawl its halves (the good days get collected), or record its
+        day(s) as failing and skip them for now. True: nothing of this window is left for this run."""
+        window = Window(state.start_date, state.end_date)
+        self.failure_streak += 1
+        now = self.ctx.clock()
+        if len(window.days()) == 1 or self.failure_streak >= SPLIT_STREAK_LIMIT:
+            self._record_failing(state, window, err, now)
+            return True
+        parts = failing.halves(window)
+        with self.ctx.engine.begin() as conn:
+            failing.drop_window(conn, state.id)
+            children = [checkpoints.open_window(conn, fingerprint=self.plan.fingerprint, start_date=part.start,
+                                                end_date=part.end, crawl_id=self.ctx.crawl_id, now=now)
+                        for part in parts]
+        self.log.warning("window_split", window=_window_label(state), into=[_window_label(c) for c in children],
+                         error=str(err), log_id=err.log_id,
+                         note="the window keeps failing with 5xx; its halves are crawled separately")
+        for child in children:
+            if not self._crawl_window(child):
+                self.stats.windows_left += 1
+        return True
+
+    def _record_failing(self, state: checkpoints.WindowState, window: Window, err: RetriesExhausted,
+                        now: datetime) -> None:
+        days = window.days()
+        share, extra = divmod(self.last_fetch_failed_requests, len(days))
+        with self.ctx.engine.begin() as conn:
+            records = [failing.record_failing_day(conn, self.plan.fingerprint, day, error=err, now=now,
+                                                  requests=share + (extra if i == 0 else 0),
+                                                  max_spacing_days=self.settings.failing_retry_max_days)
+                       for i, day in enumerate(days)]
+            failing.drop_window(conn, state.id)
+        for record in records:
+            self.stats.days_failing.append(f"{record.day} (failure {record.failures}, "
+                                           f"next retry on or after {record.retry_after})")
+        self.log.error("day_failing", window=_window_label(state), failures=[r.failures for r in records],
+                       retry_after=str(records[0].retry_after), log_id=err.log_id, error=str(err),
+                       note="recorded as failing and skipped for now; retried later with growing spacing")
+
+    def _fail(self, state: checkpoints.WindowState, err: ApiError) -> None:
+        self.stats.windows_failed += 1
+        self.stats.errors.append(f"window {_window_label(state)}: {err}")
+        self.log.error("window_failed", window=_window_label(state), error=str(err),
+                       log_id=getattr(err, "log_id", None))
+        with self.ctx.engine.begin() as conn:
+            checkpoints.fail_window(conn, state, error=str(err), now=self.ctx.clock())
+
+
+def lease_holder_is_dead(owner: str | None) -> bool:
+    """A lease held by a process of this machine that no longer exists (killed, crashed) is free now;
+    other machines' leases are free when they expire."""
+    if not owner or owner.count(":") < 2:
+        return False
+    host, pid, _token = owner.rsplit(":", 2)
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _window_label(state: checkpoints.WindowState) -> str:
+    start, end = Window(state.start_date, state.end_date).api_dates()
+    return f"{start}-{end}"
+

@@ -1,0 +1,2 @@
+"""Stored rows -> files: the streaming query (`query`), the csv / JSON lines / Parquet writers (`formats`),
+one table to a file (`table`), a table as a pandas DataFrame (`dataframes`) and the HTML report (`report`)."""

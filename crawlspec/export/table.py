@@ -1,0 +1,248 @@
+"""`crawlspec export`: stream a stored table to csv, JSON lines or Parquet.
+
+    crawlspec export --db URL --table video --format csv --out video.csv [--tag T] [--spec NAME]
+
+Rows are streamed in batches (a server-side cursor on PostgreSQL), so memory stays flat whatever the
+table size; the file is written to `OUT.tmp` and renamed into place at the end, so a failure never leaves
+a half-written file. `--out -` writes csv / jsonl to stdout. A one-line summary goes to stderr.
+Never imports Hydra (or pandas): it starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from crawlspec import exit_codes
+from crawlspec.errors import CrawlspecError, DatabaseUnavailable, SpecError
+from crawlspec.storage.database_url import DB_OPTION_HELP, default_db_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from crawlspec.export.query import ExportPlan
+
+Warn = Callable[[str], None]
+
+DEFAULT_BATCH_SIZE = 10_000
+STDOUT = "-"
+FORMATS: tuple[str, ...] = ("csv", "jsonl", "parquet")
+_SUFFIX_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    table: str
+    format: str
+    rows: int
+    out: str
+    seconds: float
+
+    def summary(self) -> str:
+        where = "stdout" if self.out == STDOUT else self.out
+        return (f"crawlspec export: {self.rows} {self.table} rows -> {where} ({self.format}) "
+                f"in {self.seconds:.2f} s")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crawlspec export", description="Stream a stored table to csv, JSON lines or Parquet.",
+        epilog="Tables: video (with hashtag_names, effect_ids, crawl_tags), comment, user_info, crawl, "
+               "crawl_tag, hashtag, ... --tag/--spec keep the videos carrying that crawl tag / found by "
+               "crawls of that spec; for comment: the comments of those videos; for user_info: their "
+               "creators; for crawl: the crawls with that tag / spec.")
+    parser.add_argument("--db", default=default_db_url(), help=DB_OPTION_HELP)
+    parser.add_argument("--table", default="video", help="table to export (default video)")
+    parser.add_argument("--format", dest="fmt", metavar="{csv,jsonl,parquet}",
+                        help="output format (default: from the --out suffix; csv for stdout)")
+    parser.add_argument("--out", required=True, help="output file, or - for stdout (csv / jsonl)")
+    parser.add_argument("--tag", help="only rows linked to videos carrying this crawl tag")
+    parser.add_argument("--spec", help="only rows linked to videos found by crawls of this spec name")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
+                        help=f"rows fetched per round trip (default {DEFAULT_BATCH_SIZE})")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        with _sigterm_interrupts():
+            result = export_table(args.db, args.table, args.out, fmt=args.fmt, tag=args.tag, spec=args.spec,
+                                  batch_size=args.batch_size, warn=_warn)
+    except KeyboardInterrupt:
+        _warn(f"interrupted; {args.out} was not written (run the export again)")
+        return exit_codes.RESUMABLE
+    except CrawlspecError as err:
+        _warn(str(err))
+        return err.exit_code
+    except BrokenPipeError:
+        # `crawlspec export --out - | head`: the reader went away; say nothing more on a dead pipe.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return exit_codes.FAILURE
+    except OSError as err:
+        _warn(f"cannot write {args.out}: {err.strerror or err}")
+        return exit_codes.FAILURE
+    print(result.summary(), file=sys.stderr)
+    return exit_codes.OK
+
+
+def _warn(message: str) -> None:
+    print(f"crawlspec export: {message}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C, so that the partial `OUT.tmp` is removed (main thread only)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def resolve_format(fmt: str | None, out: str) -> str:
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise SpecError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        chosen = fmt
+    elif out == STDOUT:
+        chosen = "csv"
+    else:
+        suffix = Path(out).suffix.lower()
+        if suffix not in _SUFFIX_FORMATS:
+            raise SpecError(f"cannot tell the format from --out {out!r}; add --format csv, jsonl or parquet")
+        chosen = _SUFFIX_FORMATS[suffix]
+    if chosen == "parquet" and out == STDOUT:
+        raise SpecError("parquet cannot be written to stdout; give --out a file name")
+    return chosen
+
+
+def check_out_path(out: str) -> Path | None:
+    """The output file (None for stdout), after checking that it can be created."""
+    if out == STDOUT:
+        return None
+    path = Path(out).expanduser()
+    if path.is_dir():
+        raise SpecError(f"--out {out} is a directory; give a file name, e.g. {path / 'video.csv'}")
+    parent = path.parent.resolve()
+    if not parent.is_dir():
+        raise SpecError(f"cannot write {out}: directory {parent} does not exist (mkdir -p {parent})")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise SpecError(f"cannot write {out}: permission denied on {parent}")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path | None) -> Iterator[IO[bytes]]:
+    """A binary stream to `path` via `path.tmp`, renamed into place only if the block succeeds."""
+    if path is None:
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def export_table(db_url: str, table: str, out: str, *, fmt: str | None = None, tag: str | None = None,
+                 spec: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
+                 warn: Warn | None = None) -> ExportResult:
+    """Export one table; raises CrawlspecError subclasses for everything a user can get wrong."""
+    from crawlspec.export import query as export_query
+    from crawlspec.export.formats import require_pyarrow
+
+    started = time.perf_counter()
+    chosen = resolve_format(fmt, out)
+    export_query.check_table_name(table)
+    export_query.check_filters(table, tag=tag, spec=spec)
+    if batch_size < 1:
+        raise SpecError(f"--batch-size must be at least 1, not {batch_size}")
+    if chosen == "parquet":
+        require_pyarrow()
+    path = check_out_path(out)
+    rows = _stream_export(db_url, table, chosen, path, tag=tag, spec=spec, batch_size=batch_size, warn=warn)
+    return ExportResult(table, chosen, rows, str(path) if path else STDOUT, time.perf_counter() - started)
+
+
+def _stream_export(db_url: str, table: str, fmt: str, path: Path | None, *, tag: str | None,
+                   spec: str | None, batch_size: int, warn: Warn | None) -> int:
+    from sqlalchemy.exc import OperationalError
+
+    from crawlspec.storage.database import display_url, open_existing_database, resolve_db_url
+
+    url = resolve_db_url(db_url)
+    engine = open_existing_database(url)
+    try:
+        with engine.connect() as conn:
+            return _export_rows(conn, table, fmt, path, tag=tag, spec=spec, batch_size=batch_size, warn=warn)
+    except OperationalError as err:
+        first_line = str(getattr(err, "orig", err)).strip().splitlines()[0]
+        raise DatabaseUnavailable(f"reading {display_url(url)} failed: {first_line}; nothing was written, "
+                                  "run the export again") from None
+    finally:
+        engine.dispose()
+
+
+def _export_rows(conn: Connection, table: str, fmt: str, path: Path | None, *, tag: str | None,
+                 spec: str | None, batch_size: int, warn: Warn | None) -> int:
+    from crawlspec.export.formats import make_writer
+    from crawlspec.export.query import missing_filter_values, plan_export, spec_names
+
+    if conn.dialect.name == "postgresql":
+        # One consistent snapshot for the rows and their list columns.
+        conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    plan = plan_export(conn, table, tag=tag, spec=spec)
+    if spec is not None and spec not in (known := spec_names(conn)):
+        raise SpecError(f"--spec {spec}: no crawl of a spec named {spec!r} in the database (known: "
+                        f"{', '.join(known) or 'none'}); nothing was written")
+    for message in missing_filter_values(conn, tag=tag, spec=None):
+        if warn is not None:
+            warn(message)
+    total = 0
+    with atomic_output(path) as stream:
+        writer = make_writer(fmt, stream, plan.columns)
+        result = conn.execution_options(yield_per=batch_size).execute(plan.statement)
+        for batch in result.partitions():
+            rows = [tuple(row) for row in batch]
+            if plan.list_statements:
+                rows = _with_lists(conn, plan, rows)
+            writer.write_batch(rows)
+            total += len(rows)
+        writer.close()
+    return total
+
+
+def _with_lists(conn: Connection, plan: ExportPlan, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The rows with their list columns appended; rows come in id order, so the batch is one id range."""
+    from crawlspec.export.query import load_lists
+
+    index = plan.owner_index
+    lo, hi = rows[0][index], rows[-1][index]
+    found = [load_lists(conn, statement, lo, hi) for statement in plan.list_statements]
+    return [row + tuple(names.get(row[index], []) for names in found) for row in rows]
