@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str):
     """`crawlspec.load` (pandas and SQLAlchemy are imported on first use, not with the package)."""
     if name == "load":
-        from crawlspec.export.dataframes import load
+        from crawlspec.export.dataframes import load  # lazy: pandas is an optional extra, slow to import
 
         return load
     raise AttributeError(f"module 'crawlspec' has no attribute {name!r}")

@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 
+from crawlspec.cli import progress
 from crawlspec.redaction import REDACTED, names_a_secret, redact, register_secret
 
 __all__ = ["REDACTED", "configure_logging", "get_logger", "json_output", "redact_text", "register_secret",
@@ -75,8 +76,6 @@ def configure_logging(log_format: str = "auto", level: str = "info", stream: Any
 
     Every event goes to stderr (stdout is for data) through `redact_secrets`. On a terminal with the
     console format, `crawlspec.cli.progress` turns the runner's page events into a live status line."""
-    from crawlspec.cli import progress
-
     as_json = wants_json(log_format, stream if stream is not None else sys.stderr)
     terminal = _is_terminal(stream if stream is not None else sys.stderr)
     # Without an explicit stream, write to whatever sys.stderr is at write time: a library user (or a

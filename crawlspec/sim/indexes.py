@@ -10,7 +10,7 @@ from __future__ import annotations
 from array import array
 from collections import defaultdict
 
-from crawlspec.sim.corpus import Corpus, length_class
+from crawlspec.sim.columns import CorpusColumns, length_class
 
 
 def clean_username(name: str) -> str:
@@ -18,7 +18,7 @@ def clean_username(name: str) -> str:
     return name.replace("\x00", "").lower()
 
 
-def build_indexes(corpus: Corpus) -> None:
+def build_indexes(corpus: CorpusColumns) -> None:
     tags: defaultdict[str, array] = defaultdict(lambda: array("I"))
     regions: defaultdict[str, array] = defaultdict(lambda: array("I"))
     music: defaultdict[str, array] = defaultdict(lambda: array("I"))

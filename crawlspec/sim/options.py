@@ -6,6 +6,9 @@ import os
 from dataclasses import dataclass
 from datetime import date
 
+from crawlspec.sim.day_ranges import normalise_day_ranges
+from crawlspec.sim.endpoint_names import unknown_endpoint_names
+
 COMPLIANCE_FILE_STYLES = ("plain", "header_crlf")
 TODAY_ENV = "CRAWLSPEC_TODAY"   # the rest of crawlspec pins "today" with it; the simulator follows
 
@@ -45,8 +48,6 @@ class SimOptions:
     dense_fail_videos: int = 0         # >0: a video search matching N videos answers 500 with chance N/(N+this)
 
     def __post_init__(self) -> None:
-        from crawlspec.sim.day_ranges import normalise_day_ranges
-
         try:
             object.__setattr__(self, "failing_days", normalise_day_ranges(self.failing_days))
         except (TypeError, ValueError) as error:
@@ -105,8 +106,6 @@ def option_problems(opts: SimOptions) -> list[str]:
         problems.append(f"empty_outage must be keyword or all, got {opts.empty_outage!r}")
     if opts.empty_outage_requests < 0:
         problems.append(f"empty_outage_requests must be >= 0, got {opts.empty_outage_requests}")
-    from crawlspec.sim.user_endpoints import unknown_endpoint_names
-
     problems.extend(f"unauthorized_endpoints: unknown endpoint {name!r}"
                     for name in unknown_endpoint_names(opts.unauthorized_endpoints))
     return problems

@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from crawlspec.sim.corpus import DAY, Corpus, utc_timestamp
+from crawlspec.sim.columns import DAY, utc_timestamp
+from crawlspec.sim.corpus import Corpus
 from crawlspec.sim.indexes import clean_username
 from crawlspec.sim.query_parse import Condition, Query, parse_date
 

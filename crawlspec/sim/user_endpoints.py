@@ -23,6 +23,7 @@ from crawlspec.api.fields import MAX_COUNT
 from crawlspec.sim import people
 from crawlspec.sim.corpus import Corpus
 from crawlspec.sim.details import video_data
+from crawlspec.sim.endpoint_names import ENDPOINT_PATHS, PATH_LISTS
 from crawlspec.sim.query_parse import is_digits, parse_int
 from crawlspec.sim.responses import ApiError, invalid_params
 
@@ -198,33 +199,12 @@ class PlaylistInfo:
         return {**info, "playlist_video_ids": ids[cursor:end], "cursor": end, "has_more": end < len(ids)}
 
 
-PATH_LISTS: dict[str, str] = {
-    api_fields.LIKED_VIDEOS_PATH: "liked_videos", api_fields.PINNED_VIDEOS_PATH: "pinned_videos",
-    api_fields.REPOSTED_VIDEOS_PATH: "reposted_videos", api_fields.FOLLOWERS_PATH: "followers",
-    api_fields.FOLLOWING_PATH: "following",
-}
-
-
 def handlers(corpus: Corpus) -> dict[str, Callable[[tuple[str, ...], object], dict]]:
     """Path -> handler, for `SimulatorApp.handlers`."""
     served: dict[str, Callable[[tuple[str, ...], object], dict]] = {
         path: UserList(corpus, name) for path, name in PATH_LISTS.items()}
     served[api_fields.PLAYLIST_INFO_PATH] = PlaylistInfo(corpus)
     return served
-
-
-# Endpoint names accepted by `--unauthorized-endpoints` (an API path is accepted too).
-ENDPOINT_PATHS: dict[str, str] = {
-    "video_query": api_fields.VIDEO_QUERY_PATH, "user_info": api_fields.USER_INFO_PATH,
-    "comments": api_fields.COMMENTS_PATH, "playlist": api_fields.PLAYLIST_INFO_PATH,
-    **{name: path for path, name in PATH_LISTS.items()},
-}
-
-
-def unknown_endpoint_names(names: tuple[str, ...] | str) -> list[str]:
-    listed = names.split(",") if isinstance(names, str) else names
-    known = set(ENDPOINT_PATHS) | set(ENDPOINT_PATHS.values())
-    return [name for name in listed if name and name not in known]
 
 
 def _refuse_scope(fields: tuple[str, ...], body: object) -> dict:

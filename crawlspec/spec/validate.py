@@ -19,8 +19,10 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from crawlspec.api import fields as api_fields
 from crawlspec.api.regions import REGION_CODES
+from crawlspec.sim.day_ranges import normalise_day_ranges
 from crawlspec.spec.query import FLAG_RULES
 from crawlspec.spec.schema import CONFIG_SCHEMA, FLAG_FIELDS, SPEC_SCHEMA, with_spec_defaults
+from crawlspec.spec.users import users_problems
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 API_DATE = re.compile(r"^\d{8}$")
@@ -57,8 +59,6 @@ def _simulator_problems(api: Any) -> list[str]:
     simulator = api.get("simulator") if isinstance(api, Mapping) else None
     if not isinstance(simulator, Mapping):
         return []
-    from crawlspec.sim.day_ranges import normalise_day_ranges
-
     problems = []
     if isinstance(simulator.get("start"), str) and parse_window_date(simulator["start"]) is None:
         problems.append(f"api.simulator.start: {simulator['start']!r} is not a date; write YYYY-MM-DD")
@@ -214,8 +214,6 @@ def semantic_problems(spec: Any, prefix: str = "spec") -> list[str]:
         return [f"{prefix}: expected a mapping of spec keys, got {describe(spec)}"]
     problems = _name_problems(spec.get("name"), prefix)
     if spec.get("users") is not None:   # a users spec: no query, no window (crawlspec.spec.users)
-        from crawlspec.spec.users import users_problems
-
         return problems + users_problems(spec, prefix)
     query = spec.get("query")
     if isinstance(query, Mapping):
