@@ -106,9 +106,8 @@ def _masked_value(override: str) -> str:
 
 def _parse_override(override: str) -> tuple[str, Any] | None:
     """The key and the parsed value (escapes and quotes removed), or None when it does not parse."""
-    from hydra.core.override_parser.overrides_parser import (
-        OverridesParser,  # lazy: Hydra is slow to import; only overrides need it
-    )
+    # lazy: Hydra is slow to import; only overrides need it
+    from hydra.core.override_parser.overrides_parser import OverridesParser
 
     try:
         parsed = OverridesParser.create().parse_override(override)

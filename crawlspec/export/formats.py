@@ -157,9 +157,8 @@ def make_writer(fmt: str, binary: IO[bytes], columns: Sequence[ExportColumn]) ->
         return JsonlWriter(binary, columns)
     if fmt == "parquet":
         require_pyarrow()
-        from crawlspec.export.parquet import (
-            ParquetWriter,  # lazy: pyarrow is an optional extra, slow to import
-        )
+        # lazy: pyarrow is an optional extra, slow to import
+        from crawlspec.export.parquet import ParquetWriter
 
         return ParquetWriter(binary, columns)
     raise SpecError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")

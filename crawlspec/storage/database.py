@@ -271,9 +271,8 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     """The Alembic revision the database is at (None: never migrated)."""
-    from alembic.runtime.migration import (
-        MigrationContext,  # lazy: Alembic is slow to import; only migrations need it
-    )
+    # lazy: Alembic is slow to import; only migrations need it
+    from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
