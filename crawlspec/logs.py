@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 import warnings
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -28,7 +29,7 @@ def redact_text(text: str) -> str:
     return str(redact(text))
 
 
-def redact_secrets(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def redact_secrets(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
     """structlog processor: the last word before rendering."""
     return {k: (REDACTED if names_a_secret(k) else redact(v)) for k, v in event_dict.items()}
 

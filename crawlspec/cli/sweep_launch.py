@@ -115,7 +115,7 @@ def _tolerant_submitit_results() -> Iterator[None]:
             return [_LostJob(f"the job failed: {_first_line(error)}; its log: {job.paths.stderr}",
                              exit_codes.FAILURE)]
 
-    core.Job.results = results  # type: ignore[method-assign]
+    core.Job.results = results  # type: ignore[method-assign, assignment]
     try:
         yield
     finally:

@@ -32,9 +32,8 @@ def _has(conn: Connection, table: str) -> bool:
 def _aware(value: Any) -> datetime | None:
     if value is None:
         return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def refresh_status(conn: Connection, now: datetime, max_age_days: int = REFRESH_MAX_AGE_DAYS) -> dict[str, Any]:

@@ -77,7 +77,8 @@ def _frame(plan: ExportPlan, rows: list[tuple[Any, ...]], lists: list[list[list[
         data[column.name] = _CONVERT[column.kind]([row[position] for row in rows])
     for column, values in zip((c for c in plan.columns if c.kind == LIST), lists, strict=True):
         data[column.name] = pd.Series(values, dtype=object)
-    return pd.DataFrame(data, columns=[column.name for column in plan.columns])
+    frame: pd.DataFrame = pd.DataFrame(data, columns=[column.name for column in plan.columns])
+    return frame
 
 
 def _ints(values: Sequence[Any]) -> Any:

@@ -41,7 +41,7 @@ def collect_status(db_url: str, *, daily_quota: int = 1000, refresh_days: int = 
             "specs": specs, "endpoints_not_authorized": not_authorized}
 
 
-def _endpoints_not_authorized(conn: Any) -> list[dict[str, str]]:
+def _endpoints_not_authorized(conn: Any) -> list[dict[str, Any]]:
     """Endpoints the project is not approved for (empty on a database older than the table)."""
     if not sa.inspect(conn).has_table("endpoint_access"):
         return []
@@ -124,7 +124,7 @@ def _is_users_spec(query: Any) -> bool:
     return not query
 
 
-def _window(row: dict) -> dict[str, Any]:
+def _window(row: dict[str, Any]) -> dict[str, Any]:
     return {"start_date": str(_as_date(row["start_date"])), "end_date": str(_as_date(row["end_date"])),
             "status": row["status"], "cursor": row["cursor"], "pages": row["pages"], "videos": row["videos"],
             "failures": row["failures"], "last_error": row["last_error"]}

@@ -10,6 +10,7 @@ import bisect
 from array import array
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from typing import Any
 
 from crawlspec.sim.options import SimOptions
 
@@ -44,7 +45,7 @@ class Creators:
     regions: list[str] = field(default_factory=list)
     topics: list[int] = field(default_factory=list)
     info_state: bytearray = field(default_factory=bytearray)  # INFO_OK / INFO_NOT_FOUND / INFO_REFUSED
-    videos: list[array] = field(default_factory=list)         # corpus indexes of each creator's videos
+    videos: list[array[int]] = field(default_factory=list)         # corpus indexes of each creator's videos
     by_name: dict[str, int] = field(default_factory=dict)      # lower-case clean handle -> creator index
 
     def __len__(self) -> int:
@@ -56,29 +57,29 @@ class CorpusColumns:
     """Column store of the videos, sorted by id: what the generator fills and the renderers read."""
 
     options: SimOptions
-    ids: array = field(default_factory=lambda: array("Q"))
-    create_times: array = field(default_factory=lambda: array("q"))
-    creator: array = field(default_factory=lambda: array("I"))
+    ids: array[int] = field(default_factory=lambda: array("Q"))
+    create_times: array[int] = field(default_factory=lambda: array("q"))
+    creator: array[int] = field(default_factory=lambda: array("I"))
     descriptions: list[str] = field(default_factory=list)
     hashtags: list[tuple[str, ...]] = field(default_factory=list)
-    music: array = field(default_factory=lambda: array("I"))
+    music: array[int] = field(default_factory=lambda: array("I"))
     effects: list[tuple[str, ...] | None] = field(default_factory=list)
-    durations: array = field(default_factory=lambda: array("I"))
-    top_comments: array = field(default_factory=lambda: array("I"))   # top-level comments (all, not only reachable)
-    replies: array = field(default_factory=lambda: array("I"))        # replies across all top-level comments
-    playlist: array = field(default_factory=lambda: array("I"))       # 0 = none, else index + 1 in playlist_ids
-    views: array = field(default_factory=lambda: array("Q"))
-    likes: array = field(default_factory=lambda: array("q"))          # -1: like_count omitted
-    shares: array = field(default_factory=lambda: array("Q"))
-    favorites: array = field(default_factory=lambda: array("Q"))
+    durations: array[int] = field(default_factory=lambda: array("I"))
+    top_comments: array[int] = field(default_factory=lambda: array("I"))   # top-level comments (all, not only reachable)
+    replies: array[int] = field(default_factory=lambda: array("I"))        # replies across all top-level comments
+    playlist: array[int] = field(default_factory=lambda: array("I"))       # 0 = none, else index + 1 in playlist_ids
+    views: array[int] = field(default_factory=lambda: array("Q"))
+    likes: array[int] = field(default_factory=lambda: array("q"))          # -1: like_count omitted
+    shares: array[int] = field(default_factory=lambda: array("Q"))
+    favorites: array[int] = field(default_factory=lambda: array("Q"))
     extras: bytearray = field(default_factory=bytearray)              # EXTRA_* flags (details.py)
     deleted: bytearray = field(default_factory=bytearray)
     music_ids: list[int] = field(default_factory=list)
     playlist_ids: list[int] = field(default_factory=list)
     playlist_owner: list[int] = field(default_factory=list)
     creators: Creators = field(default_factory=Creators)
-    index: dict[str, dict[str, array]] = field(default_factory=dict)   # query field -> value -> indexes
-    caches: dict = field(default_factory=dict, repr=False)              # per-corpus render caches
+    index: dict[str, dict[str, array[int]]] = field(default_factory=dict)   # query field -> value -> indexes
+    caches: dict[str, Any] = field(default_factory=dict, repr=False)              # per-corpus render caches
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -14,6 +14,7 @@ import itertools
 import random
 from array import array
 from collections.abc import Iterator
+from typing import Any
 
 from crawlspec.api.regions import REGION_CODES
 from crawlspec.sim import vocab
@@ -47,7 +48,7 @@ class Corpus(CorpusColumns):
         """The videos as API-shaped dicts (all fields), in id order; indexable and iterable."""
         return VideoView(self)
 
-    def video_data(self, idx: int, fields: tuple[str, ...] | None = None) -> dict:
+    def video_data(self, idx: int, fields: tuple[str, ...] | None = None) -> dict[str, Any]:
         """Video `idx` as the API returns it (all fields unless `fields` is given)."""
         return video_data(self, idx) if fields is None else video_data(self, idx, fields)
 
@@ -65,12 +66,12 @@ class VideoView:
     def __len__(self) -> int:
         return len(self._corpus)
 
-    def __getitem__(self, idx: int) -> dict:
+    def __getitem__(self, idx: int) -> dict[str, Any]:
         if not -len(self) <= idx < len(self):
             raise IndexError(idx)
         return self._corpus.video_data(idx % len(self))
 
-    def __iter__(self) -> Iterator[dict]:
+    def __iter__(self) -> Iterator[dict[str, Any]]:
         return (self._corpus.video_data(i) for i in range(len(self)))
 
 

@@ -19,11 +19,11 @@ def clean_username(name: str) -> str:
 
 
 def build_indexes(corpus: CorpusColumns) -> None:
-    tags: defaultdict[str, array] = defaultdict(lambda: array("I"))
-    regions: defaultdict[str, array] = defaultdict(lambda: array("I"))
-    music: defaultdict[str, array] = defaultdict(lambda: array("I"))
-    effects: defaultdict[str, array] = defaultdict(lambda: array("I"))
-    lengths: defaultdict[str, array] = defaultdict(lambda: array("I"))
+    tags: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
+    regions: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
+    music: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
+    effects: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
+    lengths: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
     creator_regions = corpus.creators.regions
     music_ids = [str(music_id) for music_id in corpus.music_ids]
     for idx in range(len(corpus)):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 from crawlspec.sim import vocab
 from crawlspec.sim.columns import DAY, INFO_OK, INFO_REFUSED, CorpusColumns, utc_timestamp
@@ -34,7 +35,7 @@ def _user_rng(corpus: CorpusColumns, creator: int, purpose: str) -> random.Rando
     return random.Random(f"{corpus.options.seed}/{purpose}/{corpus.creators.usernames[creator]}")
 
 
-def user_info(corpus: CorpusColumns, creator: int) -> dict:
+def user_info(corpus: CorpusColumns, creator: int) -> dict[str, Any]:
     """The user info object (all fields; `username` is not echoed)."""
     rng = _user_rng(corpus, creator, "user")
     name = corpus.creators.usernames[creator]
@@ -64,7 +65,7 @@ def hash_name(name: str) -> int:
     return zlib.crc32(name.encode("utf-8"))
 
 
-def _people(corpus: CorpusColumns, creator: int, purpose: str, most: int) -> list[dict]:
+def _people(corpus: CorpusColumns, creator: int, purpose: str, most: int) -> list[dict[str, Any]]:
     """Followers or following: other creators (by handle) with follow times, newest first."""
     rng = _user_rng(corpus, creator, purpose)
     count = min(len(corpus.creators) - 1, rng.randint(0, most))
@@ -75,11 +76,11 @@ def _people(corpus: CorpusColumns, creator: int, purpose: str, most: int) -> lis
              "follow_time": when} for i, when in zip(others[:count], times, strict=False)]
 
 
-def followers(corpus: CorpusColumns, creator: int) -> list[dict]:
+def followers(corpus: CorpusColumns, creator: int) -> list[dict[str, Any]]:
     return _people(corpus, creator, "followers", 300)
 
 
-def following(corpus: CorpusColumns, creator: int) -> list[dict]:
+def following(corpus: CorpusColumns, creator: int) -> list[dict[str, Any]]:
     return _people(corpus, creator, "following", 150)
 
 
@@ -101,7 +102,7 @@ def pinned_videos(corpus: CorpusColumns, creator: int) -> list[int]:
     return list(own[-3:])[::-1] if own else []
 
 
-def playlist(corpus: CorpusColumns, playlist_id: int) -> dict | None:
+def playlist(corpus: CorpusColumns, playlist_id: int) -> dict[str, Any] | None:
     """Playlist info for a playlist id carried by corpus videos, or None."""
     try:
         number = corpus.playlist_ids.index(playlist_id) + 1

@@ -203,7 +203,8 @@ def load_spec_defaults() -> dict[str, Any]:
 @functools.lru_cache(maxsize=1)
 def _spec_defaults() -> dict[str, Any]:
     text = resources.files("crawlspec.conf").joinpath("spec_defaults.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    defaults: dict[str, Any] = yaml.safe_load(text)
+    return defaults
 
 
 def with_spec_defaults(spec: Any) -> Any:

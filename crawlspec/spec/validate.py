@@ -121,29 +121,32 @@ def _format_error(error: ValidationError, prefix: str) -> list[str]:
     path = join_path(prefix, error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     fix = schema.get("x-fix")
-    kind, value = error.validator, error.instance
+    kind = error.validator
+    # jsonschema types these as "Any | Unset"; once a validator failed, both are set
+    value: Any = error.instance
+    expected: Any = error.validator_value
     if kind == "additionalProperties":
         known = list(schema.get("properties", {}))
         return [_unknown_key(path if error.absolute_path or prefix else "", key, known)
                 for key in value if key not in known]
     if kind == "type":
-        return [f"{path}: expected {_expected(error.validator_value)}, got {describe(value)}"
-                f"{_type_fix(value, error.validator_value, fix)}"]
+        return [f"{path}: expected {_expected(expected)}, got {describe(value)}"
+                f"{_type_fix(value, expected, fix)}"]
     if kind == "enum":
-        return [f"{path}: {describe(value)} is not one of {', '.join(map(str, error.validator_value))}"
-                f"{_closest_hint(value, error.validator_value)}"]
+        return [f"{path}: {describe(value)} is not one of {', '.join(map(str, expected))}"
+                f"{_closest_hint(value, expected)}"]
     if kind in ("minimum", "maximum"):
         low, high = schema.get("minimum"), schema.get("maximum")
         bounds = f"outside {low}..{high}" if high is not None else f"below the minimum {low}"
         return [f"{path}: {value} is {bounds}{_fix(fix)}"]
     if kind == "exclusiveMinimum":
-        return [f"{path}: {value} must be greater than {error.validator_value}"]
+        return [f"{path}: {value} must be greater than {expected}"]
     if kind == "pattern":
         return [f"{path}: {describe(value)} is not allowed{_fix(fix)}"]
     if kind == "minItems":
         return [f"{path}: empty list{_fix(fix)}"]
     if kind == "required":
-        missing = [key for key in error.validator_value if key not in value]
+        missing = [key for key in expected if key not in value]
         return [f"{join_path(path, [key])}: missing" for key in missing]
     return [f"{path}: {error.message}"]
 

@@ -310,7 +310,7 @@ def upgrade_database(engine: Engine) -> str:
     from alembic import command  # lazy: Alembic is slow to import; only migrations need it
 
     with engine.connect() as conn:
-        driver_conn = conn.connection.driver_connection
+        driver_conn: Any = conn.connection.driver_connection   # the DBAPI connection (untyped)
         saved_isolation = getattr(driver_conn, "isolation_level", None)
         if engine.dialect.name == "sqlite":
             driver_conn.isolation_level = None  # let our explicit BEGIN IMMEDIATE govern
