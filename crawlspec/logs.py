@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 import sys
 import warnings
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
 
+from crawlspec.cli import progress
 from crawlspec.redaction import REDACTED, names_a_secret, redact, register_secret
 
 __all__ = ["REDACTED", "configure_logging", "get_logger", "json_output", "redact_text", "register_secret",
@@ -27,7 +29,7 @@ def redact_text(text: str) -> str:
     return str(redact(text))
 
 
-def redact_secrets(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def redact_secrets(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
     """structlog processor: the last word before rendering."""
     return {k: (REDACTED if names_a_secret(k) else redact(v)) for k, v in event_dict.items()}
 
@@ -75,8 +77,6 @@ def configure_logging(log_format: str = "auto", level: str = "info", stream: Any
 
     Every event goes to stderr (stdout is for data) through `redact_secrets`. On a terminal with the
     console format, `crawlspec.cli.progress` turns the runner's page events into a live status line."""
-    from crawlspec.cli import progress
-
     as_json = wants_json(log_format, stream if stream is not None else sys.stderr)
     terminal = _is_terminal(stream if stream is not None else sys.stderr)
     # Without an explicit stream, write to whatever sys.stderr is at write time: a library user (or a

@@ -106,6 +106,7 @@ def _masked_value(override: str) -> str:
 
 def _parse_override(override: str) -> tuple[str, Any] | None:
     """The key and the parsed value (escapes and quotes removed), or None when it does not parse."""
+    # lazy: Hydra is slow to import; only overrides need it
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     try:
@@ -117,7 +118,11 @@ def _parse_override(override: str) -> tuple[str, Any] | None:
 
 def _shows_a_secret(value: Any) -> bool:
     """Whether a parsed override value still holds something `redact` would mask."""
-    from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
+    from hydra.core.override_parser.types import (  # lazy: Hydra is slow to import; only overrides need it
+        ChoiceSweep,
+        IntervalSweep,
+        RangeSweep,
+    )
 
     if isinstance(value, ChoiceSweep):
         return any(_shows_a_secret(v) for v in value.list)

@@ -8,6 +8,14 @@ from pathlib import Path
 
 from crawlspec import exit_codes
 from crawlspec.errors import CrawlspecError, DatabaseLocationError
+from crawlspec.storage.database import (
+    create_engine_for,
+    current_revision,
+    display_url,
+    head_revision,
+    open_database,
+    upgrade_database,
+)
 from crawlspec.storage.database_url import DB_OPTION_HELP, default_db_url
 
 
@@ -23,13 +31,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _upgrade(url: str) -> int:
-    from crawlspec.storage.database import current_revision, display_url, open_database
-
     engine = open_database(url, upgrade=False)
     try:
         before = current_revision(engine)
-        from crawlspec.storage.database import upgrade_database
-
         head = upgrade_database(engine)
     finally:
         engine.dispose()
@@ -42,14 +46,6 @@ def _upgrade(url: str) -> int:
 
 
 def _current(url: str) -> int:
-    from crawlspec.storage.database import (
-        create_engine_for,
-        current_revision,
-        display_url,
-        head_revision,
-        open_database,
-    )
-
     engine = create_engine_for(url)
     if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:") \
             and not Path(str(engine.url.database)).exists():

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         return exit_codes.OK
     command, rest = argv[0], argv[1:]
     if command in HYDRA_COMMANDS:
-        from crawlspec.cli import hydra_app
+        from crawlspec.cli import hydra_app  # lazy: Hydra, OmegaConf and jsonschema are slow to import
 
         return hydra_app.main(command, rest)
     if command in PLAIN_COMMANDS:

@@ -25,8 +25,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from hydra.core.plugins import Plugins
+from hydra.core.utils import JobReturn, JobStatus
+from omegaconf import OmegaConf
+from sqlalchemy.engine import make_url
+
 from crawlspec import exit_codes
+from crawlspec.cli.hydra_app import JobResult
 from crawlspec.errors import CrawlspecError, SpecError
+from crawlspec.redaction import redact_override
 
 RESULTS_DIR = ".crawlspec"
 # launchers whose jobs run on this machine: they share its files
@@ -56,8 +63,6 @@ def save_job_result(result: Any, sweep_dir: str | Path, job_number: int) -> None
 
 def load_job_result(sweep_dir: str | Path, job_number: int) -> Any | None:
     """The result a job wrote, or None when it never got that far."""
-    from crawlspec.cli.hydra_app import JobResult
-
     path = result_path(sweep_dir, job_number)
     if not path.is_file():
         return None
@@ -70,8 +75,6 @@ def cluster_database_problem(db_url: str, shared_sqlite: bool) -> str | None:
     """Why this database cannot serve jobs on several machines, or None."""
     if not db_url.startswith("sqlite"):
         return None
-    from sqlalchemy.engine import make_url
-
     path = make_url(db_url).database or ""
     hint = ("a sweep on other machines (SLURM) needs a database every node reaches: use PostgreSQL "
             "(db.url=postgresql://user@host/db), or an absolute path on a shared filesystem together with "
@@ -96,7 +99,7 @@ def _tolerant_submitit_results() -> Iterator[None]:
     """While the submitit launcher collects its jobs, a job that died answers a `_LostJob` and the
     launcher goes on waiting for the others."""
     try:
-        from submitit.core import core, utils
+        from submitit.core import core, utils  # lazy: submitit is an optional extra (the SLURM launcher)
     except ImportError:
         yield
         return
@@ -112,7 +115,7 @@ def _tolerant_submitit_results() -> Iterator[None]:
             return [_LostJob(f"the job failed: {_first_line(error)}; its log: {job.paths.stderr}",
                              exit_codes.FAILURE)]
 
-    core.Job.results = results  # type: ignore[method-assign]
+    core.Job.results = results  # type: ignore[method-assign, assignment]
     try:
         yield
     finally:
@@ -162,8 +165,6 @@ class TolerantLauncher:
 
     def _log_format(self) -> str:
         """The sweep's `log.format` (as the jobs that did return report it)."""
-        from omegaconf import OmegaConf
-
         config = getattr(self.inner, "config", None)
         return "auto" if config is None else str(OmegaConf.select(config, "log.format", default="auto"))
 
@@ -178,11 +179,6 @@ class TolerantLauncher:
 
     def _recovered(self, job_number: int, overrides: Sequence[str], lost: _LostJob) -> Any:
         """The result the job wrote before its process went away, else a result saying why it has none."""
-        from hydra.core.utils import JobReturn, JobStatus
-
-        from crawlspec.cli.hydra_app import JobResult
-        from crawlspec.redaction import redact_override
-
         result = load_job_result(self.sweep_dir, job_number)
         if result is None:
             self.lost_jobs.append(job_number)
@@ -199,8 +195,6 @@ class TolerantLauncher:
 def tolerant_launchers() -> Iterator[list[int]]:
     """Wrap every launcher Hydra instantiates while the sweep runs in a `TolerantLauncher`; yields the
     list that collects the numbers of the jobs that never returned."""
-    from hydra.core.plugins import Plugins
-
     plugins = Plugins.instance()
     original = plugins.instantiate_launcher
 

@@ -205,7 +205,8 @@ class TikTokApiRequestClient(UserEndpointsMixin):
             if outcome.status is not None and outcome.status >= 500:
                 self._log.warning("api_5xx_with_usable_body", endpoint=outcome.path, status=outcome.status,
                                   log_id=outcome.log_id, note="a complete ok answer: taken, not retried")
-            return outcome.body if outcome.storable else storable(outcome.body)
+            body: dict[str, Any] = outcome.body if outcome.storable else storable(outcome.body)
+            return body
         if kind is Kind.RETRY:
             raise TransientFailure(outcome, verdict)
         if kind is Kind.UNPARSABLE:

@@ -15,11 +15,12 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import backoff
+from backoff.types import Details
 
 from crawlspec.client.classify import Outcome, Verdict
 from crawlspec.errors import Interrupted, QuotaExhausted, RetriesExhausted, SearchIdRejected
@@ -46,7 +47,7 @@ class RetryPolicy:
         else base * 2^(tries-1) capped at max_wait_s."""
         if retry_after_s is not None:
             return min(retry_after_s, self.max_wait_s)
-        return min(self.max_wait_s, self.base_wait_s * 2 ** (tries - 1))
+        return min(self.max_wait_s, self.base_wait_s * 2.0 ** (tries - 1))
 
     def search_id_wait(self, tries: int) -> float:
         return self.search_id_wait_s * tries
@@ -55,7 +56,7 @@ class RetryPolicy:
         """Pause after the `tries`-th throttle 429: Retry-After when given, else a doubling pause (capped)."""
         if retry_after_s is not None:
             return retry_after_s
-        return min(self.throttle_cap_wait_s, self.throttle_wait_s * 2 ** (tries - 1))
+        return min(self.throttle_cap_wait_s, self.throttle_wait_s * 2.0 ** (tries - 1))
 
 
 class Wait:
@@ -126,7 +127,7 @@ class ThrottleFailure(AttemptFailed):
     """A 429 `rate_limit_exceeded` (or a bare 429): the API asks us to slow down, not to stop for the day."""
 
 
-def _zero_waits() -> Iterator[float]:
+def _zero_waits() -> Generator[float, None, None]:
     while True:
         yield 0.0
 
@@ -158,14 +159,21 @@ def with_throttle(attempt: Callable[..., T], *, policy: RetryPolicy, wait: Calla
     return call
 
 
+def _failure_of(details: Details) -> AttemptFailed:
+    """The failed attempt an `on_exception` handler is told about (backoff's `Details` omits the key)."""
+    failure = cast("Mapping[str, Any]", details)["exception"]
+    assert isinstance(failure, AttemptFailed)
+    return failure
+
+
 def with_retries(attempt: Callable[..., T], *, policy: RetryPolicy, sleep: Callable[[float], None],
                  log: Any) -> Callable[..., T]:
     """Wrap a single-attempt function; turn exhausted retries into the public exceptions. `sleep` is the
     client's `Wait` (interruptible) or a plain callable."""
 
-    def waited(wait_of: Callable[[int, AttemptFailed], float]) -> Callable[[dict[str, Any]], None]:
-        def on_backoff(details: dict[str, Any]) -> None:
-            failure: AttemptFailed = details["exception"]
+    def waited(wait_of: Callable[[int, AttemptFailed], float]) -> Callable[[Details], None]:
+        def on_backoff(details: Details) -> None:
+            failure = _failure_of(details)
             wait = wait_of(details["tries"], failure)
             log.warning("api_retry", endpoint=failure.outcome.path, reason=failure.verdict.reason,
                         status=failure.outcome.status, attempt=details["tries"], wait_s=round(wait, 3),

@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from crawlspec.clock import iso_utc
+from crawlspec.crawl.provisional import fetched_within
+from crawlspec.storage.models import Video
 
 REFRESH_MAX_AGE_DAYS = 15
 """Default refresh period: the 2023 Research API terms say at least every 15 days (the 2026 terms are quoted
@@ -30,9 +32,8 @@ def _has(conn: Connection, table: str) -> bool:
 def _aware(value: Any) -> datetime | None:
     if value is None:
         return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def refresh_status(conn: Connection, now: datetime, max_age_days: int = REFRESH_MAX_AGE_DAYS) -> dict[str, Any]:
@@ -132,9 +133,6 @@ def quarantine_status(conn: Connection) -> dict[str, Any]:
 def provisional_status(conn: Connection, now: datetime, lag_days: int = STATS_LAG_DAYS) -> dict[str, Any]:
     """Stored videos whose metrics were fetched less than `lag_days` after publication (still changing
     then), and how many of those are mature now (a re-fetch would give final counts)."""
-    from crawlspec.crawl.provisional import fetched_within
-    from crawlspec.storage.models import Video
-
     provisional = sa.select(sa.func.count()).select_from(Video).where(
         Video.create_time.is_not(None), fetched_within(conn, lag_days))
     mature = provisional.where(Video.create_time <= now - timedelta(days=lag_days))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -29,9 +29,12 @@ from crawlspec.export.query import (
     load_lists,
     plan_export,
 )
+from crawlspec.storage.database import open_database, resolve_db_url
 
-if TYPE_CHECKING:
+try:
     import pandas as pd
+except ImportError:   # the optional `pandas` extra; this module is imported on first use of crawlspec.load
+    raise ImportError("crawlspec.load needs pandas: pip install 'crawlspec[pandas]'") from None
 
 
 def load(db_url: str | Engine, table: str = "video", *, tag: str | None = None,
@@ -39,14 +42,8 @@ def load(db_url: str | Engine, table: str = "video", *, tag: str | None = None,
     """Table `table` of the crawlspec database at `db_url` (a SQLAlchemy URL, or an Engine) as a DataFrame,
     in primary-key order. `tag` / `spec`: only rows of crawls with that crawl tag / spec name (as
     `crawlspec export --tag/--spec`). Raises `crawlspec.errors.SpecError` for an unknown table."""
-    try:
-        import pandas  # noqa: F401
-    except ImportError:
-        raise ImportError("crawlspec.load needs pandas: pip install 'crawlspec[pandas]'") from None
     if isinstance(db_url, Engine):
         return _load(db_url, table, tag=tag, spec=spec)
-    from crawlspec.storage.database import open_database, resolve_db_url
-
     engine = open_database(resolve_db_url(db_url), upgrade=False)
     try:
         return _load(engine, table, tag=tag, spec=spec)
@@ -74,51 +71,38 @@ def _list_values(conn: Connection, plan: ExportPlan, rows: list[tuple[Any, ...]]
 
 
 def _frame(plan: ExportPlan, rows: list[tuple[Any, ...]], lists: list[list[list[str]]]) -> pd.DataFrame:
-    import pandas as pd
-
     scalar = [column for column in plan.columns if column.kind != LIST]
     data: dict[str, Any] = {}
     for position, column in enumerate(scalar):
         data[column.name] = _CONVERT[column.kind]([row[position] for row in rows])
     for column, values in zip((c for c in plan.columns if c.kind == LIST), lists, strict=True):
         data[column.name] = pd.Series(values, dtype=object)
-    return pd.DataFrame(data, columns=[column.name for column in plan.columns])
+    frame: pd.DataFrame = pd.DataFrame(data, columns=[column.name for column in plan.columns])
+    return frame
 
 
 def _ints(values: Sequence[Any]) -> Any:
-    import pandas as pd
-
     return pd.array(values, dtype="Int64")   # from Python ints: exact over the whole int64 range
 
 
 def _bools(values: Sequence[Any]) -> Any:
-    import pandas as pd
-
     return pd.array([None if v is None else bool(v) for v in values], dtype="boolean")
 
 
 def _texts(values: Sequence[Any]) -> Any:
-    import pandas as pd
-
     return pd.array(values, dtype="string")
 
 
 def _timestamps(values: Sequence[Any]) -> Any:
-    import pandas as pd
-
     # microseconds, as stored (also the unit pandas 3 infers); UTC whatever the back end returned
     return pd.to_datetime(pd.Series(values, dtype=object), utc=True).astype("datetime64[us, UTC]").array
 
 
 def _dates(values: Sequence[Any]) -> Any:
-    import pandas as pd
-
     return pd.Series(values, dtype=object)   # datetime.date objects (pandas has no plain date dtype)
 
 
 def _json(values: Sequence[Any]) -> Any:
-    import pandas as pd
-
     return pd.Series([json.loads(v) if isinstance(v, str) else v for v in values], dtype=object)
 
 

@@ -15,12 +15,16 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 from crawlspec import exit_codes
 from crawlspec.errors import CrawlspecError
+from crawlspec.export.overview import collect_status
+from crawlspec.storage import stage_progress
+from crawlspec.storage.database import open_database, resolve_db_url
 from crawlspec.storage.database_url import DB_OPTION_HELP, default_db_url
 
 STATE_COLOURS = {"covered": "#2e7d32", "pending": "#bdbdbd", "failing": "#c62828", "empty-unconfirmed": "#f9a825"}
@@ -66,17 +70,13 @@ def build_report(db_url: str, *, daily_quota: int = 1000) -> str:
 
 def collect_report(db_url: str, *, daily_quota: int = 1000) -> dict[str, Any]:
     """Everything the page shows, as plain data (dates as ISO strings)."""
-    from crawlspec.cli.status import collect_status
-    from crawlspec.storage import stage_progress as progress
-    from crawlspec.storage.database import open_database, resolve_db_url
-
     status = collect_status(db_url, daily_quota=daily_quota)
     engine = open_database(resolve_db_url(db_url), upgrade=False)
     try:
         with engine.connect() as conn:
-            specs = [_spec_picture(conn, spec, progress) for spec in status["specs"]]
+            specs = [_spec_picture(conn, spec) for spec in status["specs"]]
             ledger = {pool: {d.isoformat(): n for d, n in days.items()}
-                      for pool, days in progress.requests_per_day(conn).items()}
+                      for pool, days in stage_progress.requests_per_day(conn).items()}
     finally:
         engine.dispose()
     return {"database": status["database"], "today": status["today"], "daily_quota": daily_quota,
@@ -84,21 +84,21 @@ def collect_report(db_url: str, *, daily_quota: int = 1000) -> dict[str, Any]:
             "refresh": status["refresh"], "ledger": ledger, "specs": specs}
 
 
-def _spec_picture(conn: Any, spec: dict[str, Any], progress: Any) -> dict[str, Any]:
+def _spec_picture(conn: Any, spec: dict[str, Any]) -> dict[str, Any]:
     fp = spec["fingerprint"]
     users_spec = spec.get("user_lists") is not None
     calendar: dict[str, str] = {}
     if not users_spec:
-        days = progress.spec_range(conn, fp)
+        days = stage_progress.spec_range(conn, fp)
         if days is not None:
-            calendar = {d.isoformat(): s for d, s in progress.day_states(conn, fp, days.days()).items()}
+            calendar = {d.isoformat(): s for d, s in stage_progress.day_states(conn, fp, days.days()).items()}
     return {
         "name": spec["name"], "fingerprint": fp, "videos": spec["videos"], "last_run": spec["last_run"],
         "calendar": calendar,
-        "videos_per_day": {d.isoformat(): n for d, n in progress.videos_per_day(conn, fp).items()},
-        "stages": {"user_lists": progress.user_list_stage(conn, fp)} if users_spec else {
-            "comments": progress.comment_stage(conn, fp).as_dict(),
-            "creators": progress.creator_stage(conn, fp).as_dict(),
+        "videos_per_day": {d.isoformat(): n for d, n in stage_progress.videos_per_day(conn, fp).items()},
+        "stages": {"user_lists": stage_progress.user_list_stage(conn, fp)} if users_spec else {
+            "comments": stage_progress.comment_stage(conn, fp).as_dict(),
+            "creators": stage_progress.creator_stage(conn, fp).as_dict(),
         },
     }
 
@@ -107,7 +107,7 @@ def _spec_picture(conn: Any, spec: dict[str, Any], progress: Any) -> dict[str, A
 
 def _plotly() -> Any:
     try:
-        import plotly.graph_objects as go
+        import plotly.graph_objects as go  # lazy: plotly is an optional extra, slow to import
     except ImportError as err:
         raise _invalid("the report needs plotly: pip install 'crawlspec[report]'") from err
     return go
@@ -183,7 +183,7 @@ def _refresh_line(refresh: dict[str, Any]) -> str:
 
 
 def render_html(report: dict[str, Any]) -> str:
-    from plotly.offline import get_plotlyjs
+    from plotly.offline import get_plotlyjs  # lazy: plotly is an optional extra, slow to import
 
     _plotly()
     sections = []
@@ -221,8 +221,6 @@ document.querySelectorAll('script[data-chart]').forEach(function (el) {{
 
 def charts_of(page: str) -> dict[str, Any]:
     """The figures embedded in a report page, by chart name (what the page draws)."""
-    import re
-
     found = re.findall(r'<script type="application/json" data-chart="([^"]+)">(.*?)</script>', page, re.S)
     return {name: json.loads(payload.replace("<\\/", "</")) for name, payload in found}
 

@@ -13,21 +13,32 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
+
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
 from crawlspec import exit_codes
 from crawlspec.errors import CrawlspecError, DatabaseUnavailable, SpecError
+from crawlspec.export.formats import make_writer, require_pyarrow
+from crawlspec.export.query import (
+    ExportPlan,
+    check_filters,
+    check_table_name,
+    load_lists,
+    missing_filter_values,
+    plan_export,
+    spec_names,
+)
+from crawlspec.storage.database import display_url, open_existing_database, resolve_db_url
 from crawlspec.storage.database_url import DB_OPTION_HELP, default_db_url
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
-
-    from crawlspec.export.query import ExportPlan
 
 Warn = Callable[[str], None]
 
@@ -101,9 +112,6 @@ def _warn(message: str) -> None:
 @contextlib.contextmanager
 def _sigterm_interrupts() -> Iterator[None]:
     """SIGTERM unwinds like Ctrl-C, so that the partial `OUT.tmp` is removed (main thread only)."""
-    import signal
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -174,13 +182,10 @@ def export_table(db_url: str, table: str, out: str, *, fmt: str | None = None, t
                  spec: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
                  warn: Warn | None = None) -> ExportResult:
     """Export one table; raises CrawlspecError subclasses for everything a user can get wrong."""
-    from crawlspec.export import query as export_query
-    from crawlspec.export.formats import require_pyarrow
-
     started = time.perf_counter()
     chosen = resolve_format(fmt, out)
-    export_query.check_table_name(table)
-    export_query.check_filters(table, tag=tag, spec=spec)
+    check_table_name(table)
+    check_filters(table, tag=tag, spec=spec)
     if batch_size < 1:
         raise SpecError(f"--batch-size must be at least 1, not {batch_size}")
     if chosen == "parquet":
@@ -192,10 +197,6 @@ def export_table(db_url: str, table: str, out: str, *, fmt: str | None = None, t
 
 def _stream_export(db_url: str, table: str, fmt: str, path: Path | None, *, tag: str | None,
                    spec: str | None, batch_size: int, warn: Warn | None) -> int:
-    from sqlalchemy.exc import OperationalError
-
-    from crawlspec.storage.database import display_url, open_existing_database, resolve_db_url
-
     url = resolve_db_url(db_url)
     engine = open_existing_database(url)
     try:
@@ -211,9 +212,6 @@ def _stream_export(db_url: str, table: str, fmt: str, path: Path | None, *, tag:
 
 def _export_rows(conn: Connection, table: str, fmt: str, path: Path | None, *, tag: str | None,
                  spec: str | None, batch_size: int, warn: Warn | None) -> int:
-    from crawlspec.export.formats import make_writer
-    from crawlspec.export.query import missing_filter_values, plan_export, spec_names
-
     if conn.dialect.name == "postgresql":
         # One consistent snapshot for the rows and their list columns.
         conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
@@ -240,8 +238,6 @@ def _export_rows(conn: Connection, table: str, fmt: str, path: Path | None, *, t
 
 def _with_lists(conn: Connection, plan: ExportPlan, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """The rows with their list columns appended; rows come in id order, so the batch is one id range."""
-    from crawlspec.export.query import load_lists
-
     index = plan.owner_index
     lo, hi = rows[0][index], rows[-1][index]
     found = [load_lists(conn, statement, lo, hi) for statement in plan.list_statements]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 from urllib.parse import parse_qs
 
 from crawlspec.api import fields as api_fields
@@ -21,6 +22,7 @@ from crawlspec.sim.options import SimOptions
 from crawlspec.sim.real_shapes import RealShapes
 from crawlspec.sim.responses import (
     ApiError,
+    Handler,
     Response,
     data_response,
     error_response,
@@ -56,7 +58,7 @@ class SimulatorApp:
         self.searches = SearchCache(opts.seed)
         self.shapes = RealShapes(opts.seed, lowercase_region_rate=opts.lowercase_region_rate,
                                  oversize_id_rate=opts.oversize_id_rate)
-        self.handlers = {
+        self.handlers: dict[str, Handler] = {
             api_fields.VIDEO_QUERY_PATH: endpoints.VideoQuery(
                 corpus, self.searches, self.faults, self.stats_counter,
                 endpoints.EmptyOutage(opts.empty_outage, opts.empty_outage_requests, clock.today)),
@@ -64,7 +66,7 @@ class SimulatorApp:
             api_fields.COMMENTS_PATH: endpoints.Comments(corpus, gone=self.availability.comment_gone),
             **user_endpoints.handlers(corpus),
         }
-        self.handlers = user_endpoints.refuse_unauthorized(self.handlers, opts.unauthorized_endpoints)
+        self.handlers = user_endpoints.refuse_unauthorized(self.handlers, opts.unauthorized_endpoint_names)
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
         path, _, query_string = target.partition("?")
@@ -102,11 +104,11 @@ class SimulatorApp:
 
     # --- research endpoints -----------------------------------------------------------------------
 
-    def _research(self, method: str, path: str, query_string: str, headers: dict[str, str], body: bytes) -> dict:
+    def _research(self, method: str, path: str, query_string: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
         admit_research_request(method, path, headers, quota=self.quota, tokens=self.tokens,
                                stats=self.stats_counter, today=self.clock.today(), now=self.clock.now())
         if path == api_fields.VIDEO_QUERY_PATH and self.opts.failing_days:
-            failing = compliance.failing_day_error(self.opts.failing_days, parse_body(body))
+            failing = compliance.failing_day_error(self.opts.failing_day_ranges, parse_body(body))
             if failing is not None:
                 self.stats_counter.count_fault("failing_day")
                 raise failing
@@ -163,7 +165,7 @@ class SimulatorApp:
         self.faults.start_burst(count)
         return json_response(200, self.stats())
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         requests, faults = self.stats_counter.snapshot()
         today = self.clock.today()
         return {"requests": requests, "quota_used": self.quota.used("research", today),

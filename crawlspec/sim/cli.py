@@ -14,7 +14,10 @@ import threading
 from datetime import date
 
 from crawlspec import exit_codes
+from crawlspec.sim.corpus import generate_corpus
+from crawlspec.sim.dump import dump_corpus
 from crawlspec.sim.options import SimOptions
+from crawlspec.sim.server import start_simulator
 
 DEFAULTS = SimOptions()
 
@@ -124,10 +127,6 @@ def main(argv: list[str]) -> int:
 
 
 def serve(opts: SimOptions, host: str, port: int, dump_path: str | None) -> int:
-    from crawlspec.sim.corpus import generate_corpus
-    from crawlspec.sim.dump import dump_corpus
-    from crawlspec.sim.server import start_simulator
-
     corpus = generate_corpus(opts)
     if dump_path:
         try:

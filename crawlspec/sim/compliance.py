@@ -23,6 +23,7 @@ import json
 import random
 import threading
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs
 
 from crawlspec.api import fields as api_fields
@@ -158,7 +159,7 @@ class ComplianceService:
 
     # --- endpoints ---------------------------------------------------------------------------------
 
-    def _create(self, content_type: str, body: bytes) -> dict:
+    def _create(self, content_type: str, body: bytes) -> dict[str, Any]:
         form = parse_multipart(content_type, body)
         category = form.get("category", b"").decode("utf-8", "replace").strip()
         if category not in CATEGORIES:
@@ -193,7 +194,7 @@ class ComplianceService:
             raise invalid_params(f"task_id {raw} is invalid: cannot find the task")
         return task
 
-    def _status(self, body: bytes) -> dict:
+    def _status(self, body: bytes) -> dict[str, Any]:
         task = self._task(body)
         with self._lock:
             if task.status == "Processing":
@@ -232,7 +233,8 @@ def parse_multipart(content_type: str, body: bytes) -> dict[str, bytes]:
     for part in message.iter_parts() if message.is_multipart() else ():
         name = part.get_param("name", header="content-disposition")
         if name:
-            fields[str(name)] = part.get_payload(decode=True) or b""
+            payload = part.get_payload(decode=True)
+            fields[str(name)] = payload if isinstance(payload, bytes) else b""
     if not fields:
         raise invalid_params("multipart body without form fields")
     return fields

@@ -5,115 +5,56 @@ Video ids follow TikTok's snowflake shape, `create_time << 32 | random 32 bits` 
 `start_date..end_date` window is one contiguous index range, and decreasing-id order is decreasing
 index order. Everything not needed to search (counts, stickers, comments, user details) is derived
 lazily from a per-video or per-user seed (`details.py`, `people.py`), so a million videos fit in a
-few hundred MiB.
+few hundred MiB. The columns and shared constants live in `columns.py`; this module generates them.
 """
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import random
 from array import array
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from typing import Any
 
 from crawlspec.api.regions import REGION_CODES
 from crawlspec.sim import vocab
+from crawlspec.sim.columns import (
+    DAY,
+    EXTRA_AIGC,
+    EXTRA_LABEL,
+    EXTRA_MENTIONS,
+    EXTRA_NO_TAG_KEY,
+    EXTRA_STEM,
+    EXTRA_STICKERS,
+    EXTRA_VOICE,
+    INFO_NOT_FOUND,
+    INFO_OK,
+    INFO_REFUSED,
+    LENGTH_CLASSES,
+    MAX_REACHABLE_COMMENTS,
+    CorpusColumns,
+    utc_timestamp,
+)
+from crawlspec.sim.details import video_data
+from crawlspec.sim.indexes import build_indexes
 from crawlspec.sim.options import SimOptions
 
-DAY = 86_400
-MAX_REACHABLE_COMMENTS = 1000
-LENGTH_CLASSES: tuple[tuple[str, int, int, float], ...] = (   # class, min s, max s, share of videos
-    ("SHORT", 1, 14, 0.38), ("MID", 15, 59, 0.34), ("LONG", 60, 299, 0.21), ("EXTRA_LONG", 300, 1800, 0.07),
-)
-INFO_OK, INFO_NOT_FOUND, INFO_REFUSED = 0, 1, 2
 
-
-def length_class(duration: int) -> str:
-    """`video_length` class of a duration: SHORT < 15 s <= MID < 60 s <= LONG < 300 s <= EXTRA_LONG."""
-    if duration < 15:
-        return "SHORT"
-    if duration < 60:
-        return "MID"
-    return "LONG" if duration < 300 else "EXTRA_LONG"
-
-
-def zipf_cum_weights(n: int, exponent: float) -> list[float]:
-    return list(itertools.accumulate(1.0 / (rank + 1) ** exponent for rank in range(n)))
-
-
-def utc_timestamp(day) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp())
-
-
-@dataclass
-class Creators:
-    usernames: list[str] = field(default_factory=list)        # canonical handle (case as registered)
-    emitted: list[str] = field(default_factory=list)          # as the API emits it (rarely NUL-padded)
-    regions: list[str] = field(default_factory=list)
-    topics: list[int] = field(default_factory=list)
-    info_state: bytearray = field(default_factory=bytearray)  # INFO_OK / INFO_NOT_FOUND / INFO_REFUSED
-    videos: list[array] = field(default_factory=list)         # corpus indexes of each creator's videos
-    by_name: dict[str, int] = field(default_factory=dict)      # lower-case clean handle -> creator index
-
-    def __len__(self) -> int:
-        return len(self.usernames)
-
-
-@dataclass(eq=False)
-class Corpus:
-    """Column store of the videos, sorted by id; `videos` renders them as API dicts on demand."""
-
-    options: SimOptions
-    ids: array = field(default_factory=lambda: array("Q"))
-    create_times: array = field(default_factory=lambda: array("q"))
-    creator: array = field(default_factory=lambda: array("I"))
-    descriptions: list[str] = field(default_factory=list)
-    hashtags: list[tuple[str, ...]] = field(default_factory=list)
-    music: array = field(default_factory=lambda: array("I"))
-    effects: list[tuple[str, ...] | None] = field(default_factory=list)
-    durations: array = field(default_factory=lambda: array("I"))
-    top_comments: array = field(default_factory=lambda: array("I"))   # top-level comments (all, not only reachable)
-    replies: array = field(default_factory=lambda: array("I"))        # replies across all top-level comments
-    playlist: array = field(default_factory=lambda: array("I"))       # 0 = none, else index + 1 in playlist_ids
-    views: array = field(default_factory=lambda: array("Q"))
-    likes: array = field(default_factory=lambda: array("q"))          # -1: like_count omitted
-    shares: array = field(default_factory=lambda: array("Q"))
-    favorites: array = field(default_factory=lambda: array("Q"))
-    extras: bytearray = field(default_factory=bytearray)              # EXTRA_* flags (details.py)
-    deleted: bytearray = field(default_factory=bytearray)
-    music_ids: list[int] = field(default_factory=list)
-    playlist_ids: list[int] = field(default_factory=list)
-    playlist_owner: list[int] = field(default_factory=list)
-    creators: Creators = field(default_factory=Creators)
-    index: dict[str, dict[str, array]] = field(default_factory=dict)   # query field -> value -> indexes
-    caches: dict = field(default_factory=dict, repr=False)              # per-corpus render caches
-
-    def __len__(self) -> int:
-        return len(self.ids)
+class Corpus(CorpusColumns):
+    """The columns, with the videos rendered as API dicts on demand (`videos`, `video_data`)."""
 
     @property
     def videos(self) -> VideoView:
         """The videos as API-shaped dicts (all fields), in id order; indexable and iterable."""
         return VideoView(self)
 
-    def position(self, video_id: int) -> int | None:
-        """Corpus index of a video id, or None."""
-        pos = bisect.bisect_left(self.ids, video_id)
-        return pos if pos < len(self.ids) and self.ids[pos] == video_id else None
-
-    def window(self, start_ts: int, end_ts: int) -> tuple[int, int]:
-        """Index range [lo, hi) of videos with start_ts <= create_time < end_ts."""
-        return bisect.bisect_left(self.create_times, start_ts), bisect.bisect_left(self.create_times, end_ts)
-
-    def comment_count(self, idx: int) -> int:
-        return self.top_comments[idx] + self.replies[idx]
-
-    def video_data(self, idx: int, fields: tuple[str, ...] | None = None) -> dict:
+    def video_data(self, idx: int, fields: tuple[str, ...] | None = None) -> dict[str, Any]:
         """Video `idx` as the API returns it (all fields unless `fields` is given)."""
-        from crawlspec.sim.details import video_data
-
         return video_data(self, idx) if fields is None else video_data(self, idx, fields)
+
+
+def zipf_cum_weights(n: int, exponent: float) -> list[float]:
+    return list(itertools.accumulate(1.0 / (rank + 1) ** exponent for rank in range(n)))
 
 
 class VideoView:
@@ -125,12 +66,12 @@ class VideoView:
     def __len__(self) -> int:
         return len(self._corpus)
 
-    def __getitem__(self, idx: int) -> dict:
+    def __getitem__(self, idx: int) -> dict[str, Any]:
         if not -len(self) <= idx < len(self):
             raise IndexError(idx)
         return self._corpus.video_data(idx % len(self))
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[dict[str, Any]]:
         return (self._corpus.video_data(i) for i in range(len(self)))
 
 
@@ -145,8 +86,6 @@ def generate_corpus(opts: SimOptions) -> Corpus:
     _make_playlists(corpus, rng)
     _ensure_comment_extremes(corpus, rng)
     _mark_deleted(corpus)
-    from crawlspec.sim.indexes import build_indexes
-
     build_indexes(corpus)
     return corpus
 
@@ -238,8 +177,6 @@ def _make_videos(corpus: Corpus, rng: random.Random) -> None:
         _add_metrics(corpus, rng)
 
 
-EXTRA_STEM, EXTRA_VOICE, EXTRA_STICKERS, EXTRA_MENTIONS, EXTRA_LABEL, EXTRA_AIGC, EXTRA_NO_TAG_KEY = (
-    1, 2, 4, 8, 16, 32, 64)
 _EXTRA_SHARES = ((EXTRA_STEM, 0.05), (EXTRA_VOICE, 0.3), (EXTRA_STICKERS, 0.1), (EXTRA_MENTIONS, 0.1),
                  (EXTRA_LABEL, 0.05), (EXTRA_AIGC, 0.03), (EXTRA_NO_TAG_KEY, 0.5))
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import random
 import zlib
+from collections.abc import Callable, Sequence
 from functools import lru_cache, partial
+from typing import Any, TypeVar
 
 from crawlspec.api.fields import VIDEO_FIELDS_ALL
 from crawlspec.sim import vocab
-from crawlspec.sim.corpus import (
+from crawlspec.sim.columns import (
     EXTRA_AIGC,
     EXTRA_LABEL,
     EXTRA_MENTIONS,
@@ -22,30 +24,34 @@ from crawlspec.sim.corpus import (
     EXTRA_STICKERS,
     EXTRA_VOICE,
     MAX_REACHABLE_COMMENTS,
-    Corpus,
+    CorpusColumns,
 )
 
 COMMENT_ID_BASE = 7_100_000_000_000_000_000
 MAX_REACHABLE_REPLIES = 1000
+T = TypeVar("T")
+# Renders one field of video `idx` (None: the field is absent from that video).
+Renderer = Callable[[CorpusColumns, int], Any]
 
 
 PURPOSES = {"comments": 2}
 
 
-def video_rng(corpus: Corpus, idx: int, purpose: str) -> random.Random:
+def video_rng(corpus: CorpusColumns, idx: int, purpose: str) -> random.Random:
     """A per-video stream; an int seed (stable across processes, unlike hash()) is the cheapest to set up."""
     return random.Random((corpus.options.seed << 72) ^ (PURPOSES[purpose] << 64) ^ corpus.ids[idx])
 
 
-def _cached(corpus: Corpus, name: str, func, size: int):
+def _cached(corpus: CorpusColumns, name: str, func: Callable[[CorpusColumns, int], T], size: int
+            ) -> Callable[[int], T]:
     """A per-corpus LRU cache of `func(corpus, idx)` (a module-level cache would keep corpora alive)."""
-    cached = corpus.caches.get(name)
+    cached: Callable[[int], T] | None = corpus.caches.get(name)
     if cached is None:
         cached = corpus.caches.setdefault(name, lru_cache(maxsize=size)(partial(func, corpus)))
     return cached
 
 
-def video_data(corpus: Corpus, idx: int, fields: tuple[str, ...] = VIDEO_FIELDS_ALL) -> dict:
+def video_data(corpus: CorpusColumns, idx: int, fields: tuple[str, ...] = VIDEO_FIELDS_ALL) -> dict[str, Any]:
     """The video as the API returns it with `fields` requested; absent values are omitted, not null.
     Rendered field by field from the columns, so a page costs only the fields asked for."""
     data = {}
@@ -56,30 +62,35 @@ def video_data(corpus: Corpus, idx: int, fields: tuple[str, ...] = VIDEO_FIELDS_
     return data
 
 
-def _like_count(corpus: Corpus, idx: int) -> int | None:
+def _like_count(corpus: CorpusColumns, idx: int) -> int | None:
     return corpus.likes[idx] if corpus.likes[idx] >= 0 else None
 
 
-def _hashtag_names(corpus: Corpus, idx: int) -> list[str] | None:
+def _hashtag_names(corpus: CorpusColumns, idx: int) -> list[str] | None:
     tags = corpus.hashtags[idx]
     return list(tags) if tags or not corpus.extras[idx] & EXTRA_NO_TAG_KEY else None
 
 
-def _effect_ids(corpus: Corpus, idx: int) -> list[str] | None:
+def _effect_ids(corpus: CorpusColumns, idx: int) -> list[str] | None:
     effects = corpus.effects[idx]
     return list(effects) if effects is not None else None
 
 
-def _playlist_id(corpus: Corpus, idx: int) -> int | None:
+def _playlist_id(corpus: CorpusColumns, idx: int) -> int | None:
     number = corpus.playlist[idx]
     return corpus.playlist_ids[number - 1] if number else None
 
 
-def _flagged(flag: int, value):
+def _flagged(flag: int, value: Renderer) -> Renderer:
     return lambda corpus, idx: value(corpus, idx) if corpus.extras[idx] & flag else None
 
 
-_FIELD_RENDERERS = {
+@lru_cache(maxsize=4096)
+def hashtag_id(tag: str) -> int:
+    return 1_000_000 + zlib.crc32(tag.lower().encode("utf-8"))
+
+
+_FIELD_RENDERERS: dict[str, Renderer] = {
     "id": lambda c, i: c.ids[i],
     "video_description": lambda c, i: c.descriptions[i],
     "create_time": lambda c, i: c.create_times[i],
@@ -108,22 +119,17 @@ _FIELD_RENDERERS = {
 assert tuple(_FIELD_RENDERERS) == VIDEO_FIELDS_ALL
 
 
-def _pick(choices, video_id: int, shift: int):
+def _pick(choices: Sequence[T], video_id: int, shift: int) -> T:
     """A choice determined by the video id's random low bits (no generator needed)."""
     return choices[(video_id >> shift) % len(choices)]
 
 
-@lru_cache(maxsize=4096)
-def hashtag_id(tag: str) -> int:
-    return 1_000_000 + zlib.crc32(tag.lower().encode("utf-8"))
-
-
-def _stickers(video_id: int) -> list[dict]:
+def _stickers(video_id: int) -> list[dict[str, Any]]:
     name = _pick(vocab.STICKERS, video_id, 7)
     return [{"sticker_id": 500_000 + zlib.crc32(name.encode()), "sticker_name": name}]
 
 
-def _effect_infos(effects: tuple[str, ...] | None) -> list[dict] | None:
+def _effect_infos(effects: tuple[str, ...] | None) -> list[dict[str, Any]] | None:
     real = [effect for effect in effects or () if effect != "0"]
     if not real:
         return None
@@ -145,16 +151,16 @@ def decode_comment_id(value: int) -> tuple[int, int, int] | None:
     return offset >> 20, (offset >> 10) & 1023, offset & 1023
 
 
-def reachable_top_comments(corpus: Corpus, idx: int) -> int:
+def reachable_top_comments(corpus: CorpusColumns, idx: int) -> int:
     return min(corpus.top_comments[idx], MAX_REACHABLE_COMMENTS)
 
 
-def top_level_comments(corpus: Corpus, idx: int) -> list[dict]:
+def top_level_comments(corpus: CorpusColumns, idx: int) -> list[dict[str, Any]]:
     """The reachable top-level comments of a video (at most 1,000), in the order the API pages them."""
     return list(_cached(corpus, "comments", _render_top_level, 64)(idx))
 
 
-def _render_top_level(corpus: Corpus, idx: int) -> tuple[dict, ...]:
+def _render_top_level(corpus: CorpusColumns, idx: int) -> tuple[dict[str, Any], ...]:
     rng = video_rng(corpus, idx, "comments")
     reply_counts = _reply_counts(rng, corpus.top_comments[idx], corpus.replies[idx])
     video_id, created = corpus.ids[idx], corpus.create_times[idx]
@@ -176,7 +182,7 @@ def _reply_counts(rng: random.Random, tops: int, replies: int) -> list[int]:
     return counts
 
 
-def replies_to(corpus: Corpus, idx: int, top: int) -> list[dict]:
+def replies_to(corpus: CorpusColumns, idx: int, top: int) -> list[dict[str, Any]]:
     """The reachable replies (at most 1,000) to the `top`-th top-level comment of video `idx`."""
     parent = _cached(corpus, "comments", _render_top_level, 64)(idx)[top]
     rng = random.Random(f"{corpus.options.seed}/replies/{parent['id']}")
@@ -191,14 +197,14 @@ def replies_to(corpus: Corpus, idx: int, top: int) -> list[dict]:
     return replies
 
 
-def video_listing(corpus: Corpus, idx: int) -> list[dict]:
+def video_listing(corpus: CorpusColumns, idx: int) -> list[dict[str, Any]]:
     """What the `video_id` listing returns, like the real API: each top-level comment followed by its
     replies, at most 1,000 items in all (the cap covers comments and replies together)."""
     return list(_cached(corpus, "listing", _render_listing, 16)(idx))
 
 
-def _render_listing(corpus: Corpus, idx: int) -> tuple[dict, ...]:
-    listing: list[dict] = []
+def _render_listing(corpus: CorpusColumns, idx: int) -> tuple[dict[str, Any], ...]:
+    listing: list[dict[str, Any]] = []
     for top, comment in enumerate(_cached(corpus, "comments", _render_top_level, 64)(idx)):
         if len(listing) >= MAX_REACHABLE_COMMENTS:
             break

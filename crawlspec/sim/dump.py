@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from crawlspec.sim import details, people, user_endpoints
 from crawlspec.sim.corpus import Corpus
 
 
-def dump_records(corpus: Corpus) -> Iterator[dict]:
+def dump_records(corpus: Corpus) -> Iterator[dict[str, Any]]:
     for idx in range(len(corpus)):
         yield {"kind": "video", "deleted": bool(corpus.deleted[idx]), "data": corpus.video_data(idx)}
     for creator, username in enumerate(corpus.creators.usernames):

@@ -9,6 +9,7 @@ import random
 from array import array
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from crawlspec.api.fields import MAX_COMMENTS_PER_VIDEO, MAX_COUNT
 from crawlspec.sim import details, people
@@ -24,7 +25,7 @@ DEFAULT_COMMENT_MAX_COUNT = 10
 INVALID_CURSOR = "Invalid count or cursor"
 
 
-def pick(data: dict, fields: tuple[str, ...]) -> dict:
+def pick(data: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     return {name: data[name] for name in fields if name in data}
 
 
@@ -66,10 +67,10 @@ class VideoQuery:
         self.outage = outage
         self._random = random.Random(f"crawlspec-sim/{corpus.options.seed}/is-random")
 
-    def __call__(self, fields: tuple[str, ...], body: object) -> dict:
+    def __call__(self, fields: tuple[str, ...], body: object) -> dict[str, Any]:
         request = parse_video_request(body)
         if request.search_id is not None:
-            entry = self._follow_up(request)
+            entry = self._follow_up(request, request.search_id)
         else:
             if self.outage is not None and self.outage.hits(request.query, self.stats):
                 return {"videos": [], "cursor": 0, "has_more": False}
@@ -86,9 +87,9 @@ class VideoQuery:
             raise ApiError(500, "internal_error", "Something went wrong. Please try again later.")
         return self._page(entry, request.cursor, request.max_count, fields)
 
-    def _follow_up(self, request: VideoRequest) -> CachedSearch:
-        entry = self.searches.get(request.search_id)
-        expired = invalid_params(f"Search Id {request.search_id} is invalid or expired")
+    def _follow_up(self, request: VideoRequest, search_id: str) -> CachedSearch:
+        entry = self.searches.get(search_id)
+        expired = invalid_params(f"Search Id {search_id} is invalid or expired")
         if entry is None:
             raise expired
         if entry.key != request.search_key():
@@ -101,14 +102,14 @@ class VideoQuery:
             raise invalid_params(INVALID_CURSOR)
         return entry
 
-    def _page(self, entry: CachedSearch, cursor: int, max_count: int, fields: tuple[str, ...]) -> dict:
+    def _page(self, entry: CachedSearch, cursor: int, max_count: int, fields: tuple[str, ...]) -> dict[str, Any]:
         end = min(cursor + max_count, len(entry.results))
         deleted, corpus = self.corpus.deleted, self.corpus
         videos = [video_data(corpus, idx, fields) for idx in entry.results[cursor:end] if not deleted[idx]]
         return {"videos": videos, "cursor": end, "has_more": end < len(entry.results),
                 "search_id": entry.search_id}
 
-    def _random_sample(self, results: array, max_count: int, fields: tuple[str, ...]) -> dict:
+    def _random_sample(self, results: array[int], max_count: int, fields: tuple[str, ...]) -> dict[str, Any]:
         """is_random: up to max_count live matches in random order, not cached, nothing to page."""
         live = [idx for idx in results if not self.corpus.deleted[idx]]
         chosen = self._random.sample(live, min(max_count, len(live)))
@@ -122,7 +123,7 @@ class UserInfo:
     def __init__(self, corpus: Corpus) -> None:
         self.corpus = corpus
 
-    def __call__(self, fields: tuple[str, ...], body: object) -> dict:
+    def __call__(self, fields: tuple[str, ...], body: object) -> dict[str, Any]:
         username = body.get("username") if isinstance(body, dict) else None
         if not isinstance(username, str) or not username:
             raise invalid_params("username is required")
@@ -143,7 +144,7 @@ class Comments:
         self.corpus = corpus
         self.gone = gone   # comments that became unavailable (sim/compliance.py): absent from pages
 
-    def __call__(self, fields: tuple[str, ...], body: object) -> dict:
+    def __call__(self, fields: tuple[str, ...], body: object) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise invalid_params("request body must be a JSON object")
         video_id, comment_id = _id_param(body, "video_id"), _id_param(body, "comment_id")
@@ -151,21 +152,25 @@ class Comments:
             raise invalid_params("exactly one of video_id and comment_id is required")
         max_count = parse_int(body, "max_count", DEFAULT_COMMENT_MAX_COUNT, 1, MAX_COUNT)
         cursor = parse_int(body, "cursor", 0, 0)
-        items = self._video_comments(video_id) if video_id is not None else self._replies(comment_id)
+        if video_id is not None:
+            items = self._video_comments(video_id)
+        else:
+            assert comment_id is not None   # exactly one of the two, checked above
+            items = self._replies(comment_id)
         if cursor >= MAX_COMMENTS_PER_VIDEO or cursor > len(items):
             raise invalid_params(INVALID_CURSOR)
         end = min(cursor + max_count, len(items))
         page = [c for c in items[cursor:end] if self.gone is None or not self.gone(c["id"])]
         return {"comments": [pick(c, fields) for c in page], "cursor": end, "has_more": end < len(items)}
 
-    def _video_comments(self, video_id: int) -> list[dict]:
+    def _video_comments(self, video_id: int) -> list[dict[str, Any]]:
         """Unknown or deleted videos have no comments to return (an empty page, not an error)."""
         idx = self.corpus.position(video_id)
         if idx is None or self.corpus.deleted[idx]:
             return []
         return details.video_listing(self.corpus, idx)
 
-    def _replies(self, comment_id: int) -> list[dict]:
+    def _replies(self, comment_id: int) -> list[dict[str, Any]]:
         place = details.decode_comment_id(comment_id)
         if place is not None:
             idx, top, reply = place
@@ -175,7 +180,7 @@ class Comments:
         raise invalid_params(f"comment_id {comment_id} is invalid: cannot find the comment")
 
 
-def _id_param(body: dict, name: str) -> int | None:
+def _id_param(body: dict[str, Any], name: str) -> int | None:
     """An int64 id, as a JSON number or (as some clients send it) a numeric string."""
     value = body.get(name)
     if value is None:

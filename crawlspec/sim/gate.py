@@ -8,7 +8,7 @@ import math
 from datetime import date
 
 from crawlspec.api import fields as api_fields
-from crawlspec.sim.corpus import DAY
+from crawlspec.sim.columns import DAY
 from crawlspec.sim.responses import ApiError
 from crawlspec.sim.state import Quota, Stats, TokenStore
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from array import array
 from collections import defaultdict
 
-from crawlspec.sim.corpus import Corpus, length_class
+from crawlspec.sim.columns import CorpusColumns, length_class
 
 
 def clean_username(name: str) -> str:
@@ -18,12 +18,12 @@ def clean_username(name: str) -> str:
     return name.replace("\x00", "").lower()
 
 
-def build_indexes(corpus: Corpus) -> None:
-    tags: defaultdict[str, array] = defaultdict(lambda: array("I"))
-    regions: defaultdict[str, array] = defaultdict(lambda: array("I"))
-    music: defaultdict[str, array] = defaultdict(lambda: array("I"))
-    effects: defaultdict[str, array] = defaultdict(lambda: array("I"))
-    lengths: defaultdict[str, array] = defaultdict(lambda: array("I"))
+def build_indexes(corpus: CorpusColumns) -> None:
+    tags: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
+    regions: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
+    music: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
+    effects: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
+    lengths: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
     creator_regions = corpus.creators.regions
     music_ids = [str(music_id) for music_id in corpus.music_ids]
     for idx in range(len(corpus)):

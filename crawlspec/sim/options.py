@@ -6,6 +6,9 @@ import os
 from dataclasses import dataclass
 from datetime import date
 
+from crawlspec.sim.day_ranges import DayRange, normalise_day_ranges
+from crawlspec.sim.endpoint_names import unknown_endpoint_names
+
 COMPLIANCE_FILE_STYLES = ("plain", "header_crlf")
 TODAY_ENV = "CRAWLSPEC_TODAY"   # the rest of crawlspec pins "today" with it; the simulator follows
 
@@ -45,8 +48,6 @@ class SimOptions:
     dense_fail_videos: int = 0         # >0: a video search matching N videos answers 500 with chance N/(N+this)
 
     def __post_init__(self) -> None:
-        from crawlspec.sim.day_ranges import normalise_day_ranges
-
         try:
             object.__setattr__(self, "failing_days", normalise_day_ranges(self.failing_days))
         except (TypeError, ValueError) as error:
@@ -55,13 +56,20 @@ class SimOptions:
             object.__setattr__(self, "burst_limit", parse_burst_limit(self.burst_limit))
         except ValueError as error:
             raise ValueError(f"burst_limit: {error}") from None
-        names = self.unauthorized_endpoints
-        if isinstance(names, str):
-            names = tuple(part.strip() for part in names.split(",") if part.strip())
-        object.__setattr__(self, "unauthorized_endpoints", tuple(names))
+        object.__setattr__(self, "unauthorized_endpoints", _endpoint_names(self.unauthorized_endpoints))
         problems = option_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
+
+    @property
+    def failing_day_ranges(self) -> tuple[DayRange, ...]:
+        """`failing_days` as ranges (what `__post_init__` made of it)."""
+        return normalise_day_ranges(self.failing_days)
+
+    @property
+    def unauthorized_endpoint_names(self) -> tuple[str, ...]:
+        """`unauthorized_endpoints` as a tuple of names (what `__post_init__` made of it)."""
+        return _endpoint_names(self.unauthorized_endpoints)
 
     def start_today(self) -> date | None:
         if self.today is not None:
@@ -105,11 +113,15 @@ def option_problems(opts: SimOptions) -> list[str]:
         problems.append(f"empty_outage must be keyword or all, got {opts.empty_outage!r}")
     if opts.empty_outage_requests < 0:
         problems.append(f"empty_outage_requests must be >= 0, got {opts.empty_outage_requests}")
-    from crawlspec.sim.user_endpoints import unknown_endpoint_names
-
     problems.extend(f"unauthorized_endpoints: unknown endpoint {name!r}"
                     for name in unknown_endpoint_names(opts.unauthorized_endpoints))
     return problems
+
+
+def _endpoint_names(names: tuple[str, ...] | str) -> tuple[str, ...]:
+    if isinstance(names, str):
+        return tuple(part.strip() for part in names.split(",") if part.strip())
+    return tuple(names)
 
 
 def parse_burst_limit(value: tuple[int, float] | str | None) -> tuple[int, float] | None:
@@ -117,11 +129,11 @@ def parse_burst_limit(value: tuple[int, float] | str | None) -> tuple[int, float
     if value is None or value == "":
         return None
     if isinstance(value, str):
-        count, sep, seconds = value.partition("/")
+        count_text, sep, seconds_text = value.partition("/")
         try:
             if not sep:
                 raise ValueError
-            value = (int(count.strip()), float(seconds.strip()))
+            value = (int(count_text.strip()), float(seconds_text.strip()))
         except ValueError:
             raise ValueError(f"expected N/SECONDS (e.g. 20/60), got {value!r}") from None
     count, seconds = int(value[0]), float(value[1])

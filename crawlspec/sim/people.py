@@ -10,9 +10,10 @@ from __future__ import annotations
 import random
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 from crawlspec.sim import vocab
-from crawlspec.sim.corpus import DAY, INFO_OK, INFO_REFUSED, Corpus, utc_timestamp
+from crawlspec.sim.columns import DAY, INFO_OK, INFO_REFUSED, CorpusColumns, utc_timestamp
 from crawlspec.sim.indexes import clean_username
 
 
@@ -22,7 +23,7 @@ class UserLookup:
     refused: bool = False      # known, but the API cannot return this user's information
 
 
-def find_user(corpus: Corpus, username: str) -> UserLookup:
+def find_user(corpus: CorpusColumns, username: str) -> UserLookup:
     """Look a handle up the way the API does: case-insensitive, NUL padding ignored, no `@` stripping."""
     creator = corpus.creators.by_name.get(clean_username(username))
     if creator is None or corpus.creators.info_state[creator] not in (INFO_OK, INFO_REFUSED):
@@ -30,11 +31,11 @@ def find_user(corpus: Corpus, username: str) -> UserLookup:
     return UserLookup(creator, refused=corpus.creators.info_state[creator] == INFO_REFUSED)
 
 
-def _user_rng(corpus: Corpus, creator: int, purpose: str) -> random.Random:
+def _user_rng(corpus: CorpusColumns, creator: int, purpose: str) -> random.Random:
     return random.Random(f"{corpus.options.seed}/{purpose}/{corpus.creators.usernames[creator]}")
 
 
-def user_info(corpus: Corpus, creator: int) -> dict:
+def user_info(corpus: CorpusColumns, creator: int) -> dict[str, Any]:
     """The user info object (all fields; `username` is not echoed)."""
     rng = _user_rng(corpus, creator, "user")
     name = corpus.creators.usernames[creator]
@@ -64,7 +65,7 @@ def hash_name(name: str) -> int:
     return zlib.crc32(name.encode("utf-8"))
 
 
-def _people(corpus: Corpus, creator: int, purpose: str, most: int) -> list[dict]:
+def _people(corpus: CorpusColumns, creator: int, purpose: str, most: int) -> list[dict[str, Any]]:
     """Followers or following: other creators (by handle) with follow times, newest first."""
     rng = _user_rng(corpus, creator, purpose)
     count = min(len(corpus.creators) - 1, rng.randint(0, most))
@@ -75,33 +76,33 @@ def _people(corpus: Corpus, creator: int, purpose: str, most: int) -> list[dict]
              "follow_time": when} for i, when in zip(others[:count], times, strict=False)]
 
 
-def followers(corpus: Corpus, creator: int) -> list[dict]:
+def followers(corpus: CorpusColumns, creator: int) -> list[dict[str, Any]]:
     return _people(corpus, creator, "followers", 300)
 
 
-def following(corpus: Corpus, creator: int) -> list[dict]:
+def following(corpus: CorpusColumns, creator: int) -> list[dict[str, Any]]:
     return _people(corpus, creator, "following", 150)
 
 
-def _video_sample(corpus: Corpus, creator: int, purpose: str, most: int) -> list[int]:
+def _video_sample(corpus: CorpusColumns, creator: int, purpose: str, most: int) -> list[int]:
     rng = _user_rng(corpus, creator, purpose)
     return sorted(rng.sample(range(len(corpus)), min(len(corpus), rng.randint(0, most))), reverse=True)
 
 
-def liked_videos(corpus: Corpus, creator: int) -> list[int]:
+def liked_videos(corpus: CorpusColumns, creator: int) -> list[int]:
     return _video_sample(corpus, creator, "liked", 200)
 
 
-def reposted_videos(corpus: Corpus, creator: int) -> list[int]:
+def reposted_videos(corpus: CorpusColumns, creator: int) -> list[int]:
     return _video_sample(corpus, creator, "reposted", 40)
 
 
-def pinned_videos(corpus: Corpus, creator: int) -> list[int]:
+def pinned_videos(corpus: CorpusColumns, creator: int) -> list[int]:
     own = corpus.creators.videos[creator]
     return list(own[-3:])[::-1] if own else []
 
 
-def playlist(corpus: Corpus, playlist_id: int) -> dict | None:
+def playlist(corpus: CorpusColumns, playlist_id: int) -> dict[str, Any] | None:
     """Playlist info for a playlist id carried by corpus videos, or None."""
     try:
         number = corpus.playlist_ids.index(playlist_id) + 1

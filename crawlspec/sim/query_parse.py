@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from crawlspec.api.fields import (
     BOOL_OPS,
@@ -78,7 +79,7 @@ def parse_date(value: object, name: str) -> date:
         raise invalid_params(f"{name} {value!r} is not a valid date") from None
 
 
-def parse_int(body: dict, name: str, default: int, low: int, high: int | None = None) -> int:
+def parse_int(body: dict[str, Any], name: str, default: int, low: int, high: int | None = None) -> int:
     value = body.get(name)
     if value is None:
         return default

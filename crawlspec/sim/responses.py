@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
+
+# A research endpoint: (requested fields, parsed JSON body) -> the `data` of its answer.
+Handler = Callable[[tuple[str, ...], object], dict[str, Any]]
 
 
 @dataclass
@@ -35,11 +40,11 @@ def log_id(now: float) -> str:
     return stamp + secrets.token_hex(10).upper()
 
 
-def json_response(status: int, payload: dict) -> Response:
+def json_response(status: int, payload: dict[str, Any]) -> Response:
     return Response(status, json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
-def data_response(data: dict, now: float) -> Response:
+def data_response(data: dict[str, Any], now: float) -> Response:
     return json_response(200, {"data": data, "error": {"code": "ok", "message": "", "log_id": log_id(now)}})
 
 

@@ -17,12 +17,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from crawlspec.sim.corpus import DAY, Corpus, utc_timestamp
+from crawlspec.sim.columns import DAY, utc_timestamp
+from crawlspec.sim.corpus import Corpus
 from crawlspec.sim.indexes import clean_username
 from crawlspec.sim.query_parse import Condition, Query, parse_date
 
 
-def evaluate(corpus: Corpus, query: Query, start: date, end: date) -> array:
+def evaluate(corpus: Corpus, query: Query, start: date, end: date) -> array[int]:
     """Matching corpus indexes in decreasing id order (deleted videos included: they hold cursor slots)."""
     lo, hi = corpus.window(utc_timestamp(start), utc_timestamp(end) + DAY)
     result: set[int] | None = None
@@ -112,7 +113,7 @@ def _create_date(corpus: Corpus, cond: Condition, lo: int, hi: int) -> set[int]:
 class CachedSearch:
     search_id: str
     key: str                  # query + dates: a follow-up page must carry the same
-    results: array            # corpus indexes, decreasing id
+    results: array[int]            # corpus indexes, decreasing id
     reject_next: bool = False  # fault: the next follow-up is told the search id is invalid
 
 
@@ -125,7 +126,7 @@ class SearchCache:
         self._rng = random.Random(f"crawlspec-sim/{seed}/search-ids")
         self._lock = threading.Lock()
 
-    def add(self, key: str, results: array, reject_next: bool) -> CachedSearch:
+    def add(self, key: str, results: array[int], reject_next: bool) -> CachedSearch:
         with self._lock:
             search_id = str(self._rng.randrange(7_200_000_000_000_000_000, 7_400_000_000_000_000_000))
             entry = CachedSearch(search_id, key, results, reject_next)

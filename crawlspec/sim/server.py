@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from crawlspec.sim.app import SimulatorApp
 from crawlspec.sim.corpus import Corpus, generate_corpus
@@ -50,10 +53,8 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def handle_error(self, request: object, client_address: object) -> None:
+    def handle_error(self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any) -> None:
         """A client that went away mid-request (killed crawl, timeout) is normal, not a traceback."""
-        import sys
-
         if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
             return
         super().handle_error(request, client_address)
@@ -79,10 +80,10 @@ class Simulator:
         self._thread.start()
         return self
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         return self.app.stats()
 
-    def advance_day(self) -> dict:
+    def advance_day(self) -> dict[str, Any]:
         self.clock.advance_day()
         return self.app.stats()
 

@@ -11,7 +11,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from datetime import date, datetime, timezone
 
-from crawlspec.sim.corpus import DAY, utc_timestamp
+from crawlspec.sim.columns import DAY, utc_timestamp
 
 
 class SimClock:

@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import bisect
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from crawlspec.api import fields as api_fields
 from crawlspec.api.fields import MAX_COUNT
 from crawlspec.sim import people
 from crawlspec.sim.corpus import Corpus
 from crawlspec.sim.details import video_data
+from crawlspec.sim.endpoint_names import ENDPOINT_PATHS, PATH_LISTS
 from crawlspec.sim.query_parse import is_digits, parse_int
-from crawlspec.sim.responses import ApiError, invalid_params
+from crawlspec.sim.responses import ApiError, Handler, invalid_params
 
 DEFAULT_MAX_COUNT = 20
 HIDDEN_LIKES_SHARE = 0.3
@@ -62,7 +64,7 @@ def following_private(corpus: Corpus, creator: int) -> bool:
 class Entry:
     """One record of a list: its API rendering input and its paging time (seconds lists)."""
 
-    key: int | dict
+    key: int | dict[str, Any]
     time: int = 0
 
 
@@ -70,7 +72,7 @@ def _live_videos(corpus: Corpus, indexes: list[int]) -> list[Entry]:
     return [Entry(idx, corpus.create_times[idx]) for idx in indexes if not corpus.deleted[idx]]
 
 
-def _people_entries(records: list[dict]) -> list[Entry]:
+def _people_entries(records: list[dict[str, Any]]) -> list[Entry]:
     return [Entry({"display_name": r["display_name"], "username": r["username"]}, r["follow_time"])
             for r in records]
 
@@ -117,7 +119,7 @@ def carried_playlists(corpus: Corpus) -> list[int]:
     return cached
 
 
-def playlist_info(corpus: Corpus, playlist_id: int) -> dict | None:
+def playlist_info(corpus: Corpus, playlist_id: int) -> dict[str, Any] | None:
     known = carried_playlists(corpus)
     pos = bisect.bisect_left(known, playlist_id)
     return people.playlist(corpus, playlist_id) if pos < len(known) and known[pos] == playlist_id else None
@@ -145,7 +147,7 @@ class UserList:
     def __init__(self, corpus: Corpus, name: str) -> None:
         self.corpus, self.name = corpus, name
 
-    def __call__(self, fields: tuple[str, ...], body: object) -> dict:
+    def __call__(self, fields: tuple[str, ...], body: object) -> dict[str, Any]:
         username = _username(body)
         assert isinstance(body, dict)
         if self.name == "pinned_videos":
@@ -169,7 +171,7 @@ class UserList:
             raise invalid_params(entries)
         return entries
 
-    def _render(self, entries: list[Entry], fields: tuple[str, ...]) -> list[dict]:
+    def _render(self, entries: list[Entry], fields: tuple[str, ...]) -> list[dict[str, Any]]:
         if self.name in ("followers", "following"):
             return [dict(e.key) for e in entries if isinstance(e.key, dict)]
         return [video_data(self.corpus, e.key, fields) for e in entries if isinstance(e.key, int)]
@@ -181,7 +183,7 @@ class PlaylistInfo:
     def __init__(self, corpus: Corpus) -> None:
         self.corpus = corpus
 
-    def __call__(self, fields: tuple[str, ...], body: object) -> dict:
+    def __call__(self, fields: tuple[str, ...], body: object) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise invalid_params("request body must be a JSON object")
         raw = body.get("playlist_id")
@@ -198,48 +200,27 @@ class PlaylistInfo:
         return {**info, "playlist_video_ids": ids[cursor:end], "cursor": end, "has_more": end < len(ids)}
 
 
-PATH_LISTS: dict[str, str] = {
-    api_fields.LIKED_VIDEOS_PATH: "liked_videos", api_fields.PINNED_VIDEOS_PATH: "pinned_videos",
-    api_fields.REPOSTED_VIDEOS_PATH: "reposted_videos", api_fields.FOLLOWERS_PATH: "followers",
-    api_fields.FOLLOWING_PATH: "following",
-}
-
-
-def handlers(corpus: Corpus) -> dict[str, Callable[[tuple[str, ...], object], dict]]:
+def handlers(corpus: Corpus) -> dict[str, Handler]:
     """Path -> handler, for `SimulatorApp.handlers`."""
-    served: dict[str, Callable[[tuple[str, ...], object], dict]] = {
+    served: dict[str, Handler] = {
         path: UserList(corpus, name) for path, name in PATH_LISTS.items()}
     served[api_fields.PLAYLIST_INFO_PATH] = PlaylistInfo(corpus)
     return served
 
 
-# Endpoint names accepted by `--unauthorized-endpoints` (an API path is accepted too).
-ENDPOINT_PATHS: dict[str, str] = {
-    "video_query": api_fields.VIDEO_QUERY_PATH, "user_info": api_fields.USER_INFO_PATH,
-    "comments": api_fields.COMMENTS_PATH, "playlist": api_fields.PLAYLIST_INFO_PATH,
-    **{name: path for path, name in PATH_LISTS.items()},
-}
-
-
-def unknown_endpoint_names(names: tuple[str, ...] | str) -> list[str]:
-    listed = names.split(",") if isinstance(names, str) else names
-    known = set(ENDPOINT_PATHS) | set(ENDPOINT_PATHS.values())
-    return [name for name in listed if name and name not in known]
-
-
-def _refuse_scope(fields: tuple[str, ...], body: object) -> dict:
+def _refuse_scope(fields: tuple[str, ...], body: object) -> dict[str, Any]:
     raise ApiError(401, "scope_not_authorized", "The project is not authorized to access this endpoint")
 
 
-def refuse_unauthorized(served: dict[str, Callable[[tuple[str, ...], object], dict]],
-                        names: tuple[str, ...]) -> dict[str, Callable[[tuple[str, ...], object], dict]]:
+def refuse_unauthorized(served: dict[str, Handler],
+                        names: tuple[str, ...]) -> dict[str, Handler]:
     """The handlers, with those of `names` replaced by a 401 `scope_not_authorized` (a project approved
     for the Research API but not for these endpoints; the request is charged like any other)."""
     refused = {ENDPOINT_PATHS.get(name, name) for name in names}
     return {path: (_refuse_scope if path in refused else handler) for path, handler in served.items()}
 
 
-def dump_records(corpus: Corpus) -> Iterator[dict]:
+def dump_records(corpus: Corpus) -> Iterator[dict[str, Any]]:
     """Dump records (`crawlspec.sim.dump`): every list of every user the API answers for, and every
     playlist. `data.items` are video ids (the videos are in the dump) or {display_name, username};
     an unavailable list has `available: false` and the API's `message`."""
@@ -250,7 +231,7 @@ def dump_records(corpus: Corpus) -> Iterator[dict]:
         for name in LIST_KEYS:
             entries = list_entries(corpus, creator, name)
             if isinstance(entries, str):
-                data: dict = {"list": name, "available": False, "message": entries, "items": []}
+                data: dict[str, Any] = {"list": name, "available": False, "message": entries, "items": []}
             else:
                 data = {"list": name, "available": True,
                         "items": [corpus.ids[e.key] if isinstance(e.key, int) else dict(e.key) for e in entries]}

@@ -8,6 +8,9 @@ import math
 from datetime import date
 from typing import Any
 
+from crawlspec.clock import utc_today
+from crawlspec.errors import SpecError
+from crawlspec.logs import configure_logging, get_logger
 from crawlspec.spec.compile import CompiledSpec
 
 QUOTA_WEEK_DAYS = 7
@@ -36,9 +39,6 @@ def plan_warnings(plan: CompiledSpec, *, daily_quota: int, today: date) -> list[
 
 def config_plan_warnings(config: dict[str, Any], plan: CompiledSpec) -> list[str]:
     """The warnings of `plan` under the composed config (its `api.daily_quota`), today being UTC's."""
-    from crawlspec.clock import utc_today
-    from crawlspec.errors import SpecError
-
     daily_quota = int((config.get("api") or {}).get("daily_quota") or 1000)
     try:
         today = utc_today()
@@ -49,8 +49,6 @@ def config_plan_warnings(config: dict[str, Any], plan: CompiledSpec) -> list[str
 
 def log_plan_warnings(config: dict[str, Any], warnings: list[str]) -> None:
     """One `plan_warning` event per warning on stderr (stdout stays for data)."""
-    from crawlspec.logs import configure_logging, get_logger
-
     if not warnings:
         return
     log = config.get("log") or {}

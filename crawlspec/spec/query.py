@@ -120,7 +120,7 @@ class Cond:
     @property
     def field_values(self) -> list[str]:
         if isinstance(self.value, str) or not isinstance(self.value, Iterable):
-            return [self.value]  # type: ignore[list-item]
+            return [self.value]
         return list(self.value)
 
     @property

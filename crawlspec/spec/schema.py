@@ -14,6 +14,8 @@ import functools
 from importlib import resources
 from typing import Any
 
+import yaml
+
 from crawlspec.api import fields as api_fields
 from crawlspec.spec.users import USERS_SCHEMA
 
@@ -200,10 +202,9 @@ def load_spec_defaults() -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=1)
 def _spec_defaults() -> dict[str, Any]:
-    import yaml
-
     text = resources.files("crawlspec.conf").joinpath("spec_defaults.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    defaults: dict[str, Any] = yaml.safe_load(text)
+    return defaults
 
 
 def with_spec_defaults(spec: Any) -> Any:

@@ -19,8 +19,10 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from crawlspec.api import fields as api_fields
 from crawlspec.api.regions import REGION_CODES
+from crawlspec.sim.day_ranges import normalise_day_ranges
 from crawlspec.spec.query import FLAG_RULES
 from crawlspec.spec.schema import CONFIG_SCHEMA, FLAG_FIELDS, SPEC_SCHEMA, with_spec_defaults
+from crawlspec.spec.users import users_problems
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 API_DATE = re.compile(r"^\d{8}$")
@@ -57,8 +59,6 @@ def _simulator_problems(api: Any) -> list[str]:
     simulator = api.get("simulator") if isinstance(api, Mapping) else None
     if not isinstance(simulator, Mapping):
         return []
-    from crawlspec.sim.day_ranges import normalise_day_ranges
-
     problems = []
     if isinstance(simulator.get("start"), str) and parse_window_date(simulator["start"]) is None:
         problems.append(f"api.simulator.start: {simulator['start']!r} is not a date; write YYYY-MM-DD")
@@ -121,29 +121,32 @@ def _format_error(error: ValidationError, prefix: str) -> list[str]:
     path = join_path(prefix, error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     fix = schema.get("x-fix")
-    kind, value = error.validator, error.instance
+    kind = error.validator
+    # jsonschema types these as "Any | Unset"; once a validator failed, both are set
+    value: Any = error.instance
+    expected: Any = error.validator_value
     if kind == "additionalProperties":
         known = list(schema.get("properties", {}))
         return [_unknown_key(path if error.absolute_path or prefix else "", key, known)
                 for key in value if key not in known]
     if kind == "type":
-        return [f"{path}: expected {_expected(error.validator_value)}, got {describe(value)}"
-                f"{_type_fix(value, error.validator_value, fix)}"]
+        return [f"{path}: expected {_expected(expected)}, got {describe(value)}"
+                f"{_type_fix(value, expected, fix)}"]
     if kind == "enum":
-        return [f"{path}: {describe(value)} is not one of {', '.join(map(str, error.validator_value))}"
-                f"{_closest_hint(value, error.validator_value)}"]
+        return [f"{path}: {describe(value)} is not one of {', '.join(map(str, expected))}"
+                f"{_closest_hint(value, expected)}"]
     if kind in ("minimum", "maximum"):
         low, high = schema.get("minimum"), schema.get("maximum")
         bounds = f"outside {low}..{high}" if high is not None else f"below the minimum {low}"
         return [f"{path}: {value} is {bounds}{_fix(fix)}"]
     if kind == "exclusiveMinimum":
-        return [f"{path}: {value} must be greater than {error.validator_value}"]
+        return [f"{path}: {value} must be greater than {expected}"]
     if kind == "pattern":
         return [f"{path}: {describe(value)} is not allowed{_fix(fix)}"]
     if kind == "minItems":
         return [f"{path}: empty list{_fix(fix)}"]
     if kind == "required":
-        missing = [key for key in error.validator_value if key not in value]
+        missing = [key for key in expected if key not in value]
         return [f"{join_path(path, [key])}: missing" for key in missing]
     return [f"{path}: {error.message}"]
 
@@ -214,8 +217,6 @@ def semantic_problems(spec: Any, prefix: str = "spec") -> list[str]:
         return [f"{prefix}: expected a mapping of spec keys, got {describe(spec)}"]
     problems = _name_problems(spec.get("name"), prefix)
     if spec.get("users") is not None:   # a users spec: no query, no window (crawlspec.spec.users)
-        from crawlspec.spec.users import users_problems
-
         return problems + users_problems(spec, prefix)
     query = spec.get("query")
     if isinstance(query, Mapping):

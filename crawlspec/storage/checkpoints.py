@@ -18,10 +18,10 @@ from sqlalchemy.engine import Connection
 from crawlspec import exit_codes
 from crawlspec.errors import CrawlspecError
 from crawlspec.storage.bulk import chunked, dialect_insert
-from crawlspec.storage.models import UNFINISHED_STATUSES, CoveredDay, CrawlWindow
+from crawlspec.storage.models import UNFINISHED_STATUSES, CoveredDay, CrawlWindow, table_of
 
-WINDOW_TABLE: sa.Table = CrawlWindow.__table__  # type: ignore[assignment]
-COVERED_TABLE: sa.Table = CoveredDay.__table__  # type: ignore[assignment]
+WINDOW_TABLE = table_of(CrawlWindow)
+COVERED_TABLE = table_of(CoveredDay)
 MAX_ERROR_CHARS = 2000
 
 

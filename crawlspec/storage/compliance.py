@@ -8,17 +8,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from crawlspec.client.compliance import MAX_IDS_PER_TASK, id_file
 from crawlspec.storage.bulk import chunked, dialect_insert
-from crawlspec.storage.models import Base, ComplianceTask, RefreshRun, TableRefresh
+from crawlspec.storage.models import Base, ComplianceTask, RefreshRun, TableRefresh, table_of
 
-RUN: sa.Table = RefreshRun.__table__  # type: ignore[assignment]
-TASK: sa.Table = ComplianceTask.__table__  # type: ignore[assignment]
-TABLE_REFRESH: sa.Table = TableRefresh.__table__  # type: ignore[assignment]
+RUN = table_of(RefreshRun)
+TASK = table_of(ComplianceTask)
+TABLE_REFRESH = table_of(TableRefresh)
 TABLE_OF = {"video": "video", "comment": "comment"}
 MAX_ERROR_CHARS = 2000
 
@@ -37,7 +38,7 @@ class TaskState:
         return [int(token) for token in self.ids_text.split()]
 
 
-def _task(row: sa.Row) -> TaskState:
+def _task(row: sa.Row[Any]) -> TaskState:
     return TaskState(row.id, row.category, row.seq, row.status, row.api_task_id, row.ids_text, row.ids_count)
 
 
@@ -154,7 +155,7 @@ def finish_run(conn: Connection, run_id: int, now: datetime) -> dict[str, int]:
 
 # --- deletion ----------------------------------------------------------------------------------------
 
-def references(table_name: str) -> list[sa.Column]:
+def references(table_name: str) -> list[sa.Column[Any]]:
     """Columns of other tables that hold ids of `table_name`: foreign keys to it, and (for tables that
     store ids without a foreign key, e.g. `comment.video_id`, `user_liked_video.video_id`) columns named
     `<table>_id`. Found from the models, so tables added later are covered too."""
@@ -169,7 +170,7 @@ def references(table_name: str) -> list[sa.Column]:
     return found
 
 
-def _delete_where_in(conn: Connection, column: sa.Column, ids: Sequence[int]) -> int:
+def _delete_where_in(conn: Connection, column: sa.Column[Any], ids: Sequence[int]) -> int:
     removed = 0
     for part in chunked(ids):
         removed += conn.execute(sa.delete(column.table).where(column.in_(list(part)))).rowcount or 0

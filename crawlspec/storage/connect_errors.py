@@ -34,7 +34,7 @@ def sqlstate_of(error: BaseException) -> str | None:
     if code:
         return str(code)
     try:
-        from psycopg2 import errors
+        from psycopg2 import errors  # lazy: the PostgreSQL driver, needed for its errors only
     except ImportError:
         return None
     for sqlstate in _SQLSTATES:

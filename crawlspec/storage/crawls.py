@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from crawlspec.storage.bulk import dialect_insert, ids_for_names, union_links
-from crawlspec.storage.models import Crawl, CrawlSpec, CrawlTag, CrawlWindow, crawls_to_crawl_tags
+from crawlspec.storage.models import Crawl, CrawlSpec, CrawlTag, CrawlWindow, crawls_to_crawl_tags, table_of
 from crawlspec.text import storable, storable_text
 
-CRAWL_TABLE: sa.Table = Crawl.__table__  # type: ignore[assignment]
-SPEC_TABLE: sa.Table = CrawlSpec.__table__  # type: ignore[assignment]
+CRAWL_TABLE = table_of(Crawl)
+SPEC_TABLE = table_of(CrawlSpec)
 
 
 def register_spec(conn: Connection, *, fingerprint: str, name: str, query: Mapping[str, Any],
@@ -38,7 +38,7 @@ def start_crawl(conn: Connection, *, spec_name: str, fingerprint: str, query: Ma
          "started_at": now, "requests": 0, "videos": 0},
     ).scalar_one()
     names = {storable_text(tag).strip() for tag in tags} - {""}
-    tag_ids = ids_for_names(conn, CrawlTag.__table__, "name", names)
+    tag_ids = ids_for_names(conn, table_of(CrawlTag), "name", names)
     union_links(conn, crawls_to_crawl_tags, ((crawl_id, tag_id) for tag_id in tag_ids.values()))
     return int(crawl_id)
 
@@ -60,7 +60,7 @@ def close_dead_crawls(conn: Connection, fingerprint: str, *, holder_gone: Callab
     gone (killed, its node lost): every window lease the row's run still holds belongs to a process
     `holder_gone` says is gone. A row without any lease left proves nothing and stays open.
     Returns the ids closed; their videos are those of the windows they crawled."""
-    windows: sa.Table = CrawlWindow.__table__  # type: ignore[assignment]
+    windows = table_of(CrawlWindow)
     open_ids = conn.execute(sa.select(CRAWL_TABLE.c.id).where(
         CRAWL_TABLE.c.fingerprint == fingerprint, CRAWL_TABLE.c.finished_at.is_(None))).scalars().all()
     closed = []

@@ -251,7 +251,7 @@ def open_existing_database(url: str, *, upgrade: bool = False, base_dir: Path | 
 
 
 def _alembic_config(connection: Connection | None = None) -> Any:
-    from alembic.config import Config
+    from alembic.config import Config  # lazy: Alembic is slow to import; only migrations need it
 
     location = resources.files("crawlspec.migrations")
     config = Config(str(location / "alembic.ini"))
@@ -262,7 +262,7 @@ def _alembic_config(connection: Connection | None = None) -> Any:
 
 
 def head_revision() -> str:
-    from alembic.script import ScriptDirectory
+    from alembic.script import ScriptDirectory  # lazy: Alembic is slow to import; only migrations need it
 
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None, "crawlspec.migrations has no revision"
@@ -271,6 +271,7 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     """The Alembic revision the database is at (None: never migrated)."""
+    # lazy: Alembic is slow to import; only migrations need it
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
@@ -278,7 +279,7 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def _check_known_revision(engine: Engine) -> None:
-    from alembic.script import ScriptDirectory
+    from alembic.script import ScriptDirectory  # lazy: Alembic is slow to import; only migrations need it
 
     current = current_revision(engine)
     if current is None:
@@ -306,10 +307,10 @@ def upgrade_database(engine: Engine) -> str:
     if current_revision(engine) == head:
         return head
     _check_known_revision(engine)
-    from alembic import command
+    from alembic import command  # lazy: Alembic is slow to import; only migrations need it
 
     with engine.connect() as conn:
-        driver_conn = conn.connection.driver_connection
+        driver_conn: Any = conn.connection.driver_connection   # the DBAPI connection (untyped)
         saved_isolation = getattr(driver_conn, "isolation_level", None)
         if engine.dialect.name == "sqlite":
             driver_conn.isolation_level = None  # let our explicit BEGIN IMMEDIATE govern

@@ -16,9 +16,9 @@ from sqlalchemy.engine import Connection, Engine
 from crawlspec.api.fields import quota_pool_limits
 from crawlspec.clock import utc_now
 from crawlspec.storage.bulk import dialect_insert
-from crawlspec.storage.models import QuotaUse
+from crawlspec.storage.models import QuotaUse, table_of
 
-LEDGER_TABLE: sa.Table = QuotaUse.__table__  # type: ignore[assignment]
+LEDGER_TABLE = table_of(QuotaUse)
 DEFAULT_LIMITS: Mapping[str, int] = quota_pool_limits()
 
 

@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from crawlspec.logs import get_logger
-from crawlspec.storage.models import QuarantinedRecord
+from crawlspec.storage.models import QuarantinedRecord, table_of
 from crawlspec.text import storable, storable_text
 
-QUARANTINE_TABLE: sa.Table = QuarantinedRecord.__table__  # type: ignore[assignment]
+QUARANTINE_TABLE = table_of(QuarantinedRecord)
 _log = get_logger("crawlspec.storage")
 
 

@@ -80,11 +80,10 @@ def day_states(conn: Connection, fingerprint: str, days: list[date]) -> dict[dat
 
 def unconfirmed_empty_days(conn: Connection, fingerprint: str) -> set[date]:
     """Days whose window answered empty once and awaits its confirming request."""
-    from crawlspec.crawl.empty_windows import unconfirmed_days  # imports the models: only when needed
-
     if not _has(conn, "empty_day"):
         return set()
-    return {_as_date(day) for day in unconfirmed_days(conn, fingerprint)}
+    rows = conn.execute(sa.text("SELECT day FROM empty_day WHERE fingerprint = :fp"), {"fp": fingerprint})
+    return {_as_date(day) for (day,) in rows}
 
 
 def _of_spec() -> str:

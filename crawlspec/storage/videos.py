@@ -50,6 +50,7 @@ from crawlspec.storage.models import (
     Hashtag,
     UserInfo,
     Video,
+    table_of,
     videos_to_crawl_tags,
     videos_to_crawls,
     videos_to_effect_ids,
@@ -58,9 +59,9 @@ from crawlspec.storage.models import (
 from crawlspec.storage.quarantine import RecordSource, Rejected, quarantine_records
 from crawlspec.text import NUL, storable, storable_text
 
-VIDEO_TABLE: sa.Table = Video.__table__  # type: ignore[assignment]
-COMMENT_TABLE: sa.Table = Comment.__table__  # type: ignore[assignment]
-USER_TABLE: sa.Table = UserInfo.__table__  # type: ignore[assignment]
+VIDEO_TABLE = table_of(Video)
+COMMENT_TABLE = table_of(Comment)
+USER_TABLE = table_of(UserInfo)
 
 VIDEO_INT_COLUMNS = ("music_id", "like_count", "comment_count", "share_count", "view_count", "playlist_id")
 VIDEO_TEXT_COLUMNS = ("username", "region_code", "video_description", "voice_to_text")
@@ -219,15 +220,15 @@ def store_videos(conn: Connection, videos: Sequence[Any], *, crawl_id: int | Non
     if not page:
         return StoredVideos([], quarantined)
     _upsert_videos(conn, page)
-    hashtag_ids = ids_for_names(conn, Hashtag.__table__, "name", (n for v in page for n in v.hashtags))
+    hashtag_ids = ids_for_names(conn, table_of(Hashtag), "name", (n for v in page for n in v.hashtags))
     union_links(conn, videos_to_hashtags,
                 ((v.row["id"], hashtag_ids[n]) for v in page for n in v.hashtags))
-    effect_ids = ids_for_names(conn, Effect.__table__, "effect_id", (e for v in page for e in v.effects))
+    effect_ids = ids_for_names(conn, table_of(Effect), "effect_id", (e for v in page for e in v.effects))
     union_links(conn, videos_to_effect_ids,
                 ((v.row["id"], effect_ids[e]) for v in page for e in v.effects))
     if crawl_id is not None:
         union_links(conn, videos_to_crawls, ((v.row["id"], crawl_id) for v in page))
-    tag_ids = ids_for_names(conn, CrawlTag.__table__, "name", _tag_names(tags))
+    tag_ids = ids_for_names(conn, table_of(CrawlTag), "name", _tag_names(tags))
     union_links(conn, videos_to_crawl_tags,
                 ((v.row["id"], tag_id) for v in page for tag_id in tag_ids.values()))
     return StoredVideos([v.row["id"] for v in page], quarantined)

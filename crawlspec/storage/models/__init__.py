@@ -17,6 +17,7 @@ from crawlspec.storage.models.base import (
     BigIntPK,
     JsonValue,
     UtcDateTime,
+    table_of,
 )
 from crawlspec.storage.models.compliance import (
     ComplianceTask,
@@ -58,7 +59,7 @@ from crawlspec.storage.models.enrichment import (
 )
 
 __all__ = [
-    "UNFINISHED_STATUSES", "WINDOW_STATUSES", "Base", "BigIntPK", "JsonValue", "UtcDateTime",
+    "UNFINISHED_STATUSES", "WINDOW_STATUSES", "Base", "BigIntPK", "JsonValue", "UtcDateTime", "table_of",
     "ComplianceTask", "FailingDay", "FailureSpend", "RefreshRun", "TableRefresh",
     "Comment", "CoveredDay", "Crawl", "CrawlSpec", "CrawlTag", "CrawlWindow", "Effect", "Hashtag", "QuotaUse",
     "UserInfo", "Video", "crawls_to_crawl_tags", "videos_to_crawl_tags", "videos_to_crawls",

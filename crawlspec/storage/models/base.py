@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     Integer,
     MetaData,
+    Table,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
@@ -66,3 +67,10 @@ class Base(DeclarativeBase):
 
 
 __all__ = ["BigIntPK", "Base", "JsonValue", "UNFINISHED_STATUSES", "UtcDateTime", "WINDOW_STATUSES"]
+
+
+def table_of(model: type[Base]) -> Table:
+    """The `Table` of a mapped class (SQLAlchemy types `__table__` as any FromClause)."""
+    table = model.__table__
+    assert isinstance(table, Table), f"{model.__name__} is not mapped to a Table"
+    return table

@@ -12,7 +12,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crawlspec.storage.models import Base, BigIntPK, UtcDateTime
+from crawlspec.storage.models.base import Base, BigIntPK, UtcDateTime
 
 REFRESH_STATUSES: tuple[str, ...] = ("running", "complete")
 TASK_STATUSES: tuple[str, ...] = ("pending", "submitted", "failed", "done")

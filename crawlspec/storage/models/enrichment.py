@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from crawlspec.storage.models import Base, BigIntPK, JsonValue, UtcDateTime
+from crawlspec.storage.models.base import Base, BigIntPK, JsonValue, UtcDateTime
 
 COMMENT_PROGRESS_STATUSES: tuple[str, ...] = ("in_progress", "done", "failed")
 COMMENT_TARGETS: tuple[str, ...] = ("video", "replies")
