@@ -132,11 +132,12 @@ def summarised_run(result: R, config: dict[str, Any] | None, job: JobContext) ->
     message included, so stderr stays JSON lines only)."""
     from crawlspec.cli import progress
     from crawlspec.logs import configure_logging, wants_json
+    from crawlspec.spec.settings import LogSettings
 
     progress.end_job()
-    log = (config or {}).get("log") or {}
-    log_format = str(log.get("format", "auto"))
-    configure_logging(log_format, str(log.get("level", "info")))  # a job rejected early never configured it
+    log = LogSettings.from_mapping((config or {}).get("log"))   # the job may have been rejected as invalid
+    log_format = log.format
+    configure_logging(log_format, log.level)  # a job rejected early never configured it
     if not wants_json(log_format):
         return replace(result, log_format=log_format)
     spec = ((config or {}).get("spec") or {}).get("name")

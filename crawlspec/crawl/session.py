@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
@@ -34,6 +34,9 @@ from crawlspec.logs import get_logger
 from crawlspec.spec.compile import CompiledSpec
 from crawlspec.spec.settings import ApiSettings, RunSettings
 from crawlspec.storage import crawls
+
+if TYPE_CHECKING:
+    from crawlspec.client import TikTokApiRequestClient
 
 HolderGone = Callable[[str, datetime | None], bool]
 """Whether a window lease's holder (`host:pid:token`, lease end) is gone: its crawl row can be closed."""
@@ -84,7 +87,7 @@ class CrawlSession:
 
     plan: CompiledSpec
     engine: Engine
-    client: Any   # crawlspec.client.TikTokApiRequestClient, its `before_request` reserving in `budget`
+    client: TikTokApiRequestClient   # its `before_request` hook reserves every attempt in `budget`
     budget: RequestBudget
     waiter: QuotaWaiter
     stop_event: threading.Event = field(default_factory=threading.Event)

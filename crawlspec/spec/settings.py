@@ -186,6 +186,8 @@ def _groups(config: Mapping[str, Any], plan: CompiledSpec | None) -> Settings:
 
 
 _last: Settings | None = None
+"""The settings `load_settings` built last in this process (it holds its source dict, so the dict's
+identity cannot be reused while it is remembered); a miss in `settings_for` only costs a compilation."""
 
 
 def load_settings(config: Mapping[str, Any], *, with_spec: bool = True, today: date | None = None) -> Settings:
