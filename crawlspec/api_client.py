@@ -12,13 +12,14 @@ Differences from the older tool, on purpose (README, "Python library"):
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawlspec.api.fields import MAX_COMMENTS_PER_VIDEO, VIDEO_FIELDS_DEFAULT, quota_pool_limits
 from crawlspec.client import (
@@ -30,14 +31,17 @@ from crawlspec.client import (
     default_api_base_url,
     load_credentials,
 )
-from crawlspec.errors import QuotaExhausted
+from crawlspec.errors import QuotaExhausted, SpecError
 from crawlspec.spec.query import Cond, Fields, Op, VideoQuery
 from crawlspec.spec.windows import split_window
+
+if TYPE_CHECKING:   # the compiler (and its YAML/JSON Schema libraries) is imported when a crawl is planned
+    from crawlspec.spec.compile import CompiledSpec
 
 __all__ = [
     "ApiClientConfig", "ApiRateLimitWaitStrategy", "TikTokApiClient", "TikTokApiClientFetchResult",
     "TikTokApiRequestClient", "TikTokCommentsRequest", "TikTokUserInfoRequest", "TikTokVideoRequest",
-    "VideoQueryConfig", "VideoQuery", "Cond", "Fields", "Op",
+    "VideoQueryConfig", "VideoQuery", "Cond", "Fields", "Op", "library_plan",
 ]
 
 
@@ -153,18 +157,20 @@ class TikTokApiClient:
     # -- iteration -------------------------------------------------------------------------------
     def api_results_iter(self, query_config: VideoQueryConfig) -> Iterator[TikTokApiClientFetchResult]:
         """One parsed result per API page, window after window, until every window is delivered or
-        `max_api_requests` is reached (then iteration just stops, as in the older tool)."""
-        start, end = query_config.dates()
+        `max_api_requests` is reached (then iteration just stops, as in the older tool). `query_config`
+        is checked at once: a `SpecError` names each wrong field before any request."""
+        return self._pages(self.plan(query_config), query_config)
+
+    def _pages(self, plan: CompiledSpec, query_config: VideoQueryConfig) -> Iterator[TikTokApiClientFetchResult]:
         asked: set[str] = set()  # creators already asked about in this iteration: one request each
-        for window in split_window(start, end, query_config.days_per_query):
+        for window in plan.windows:
             start_date, end_date = window.api_dates()
             cursor: int | None = None
             search_id: str | None = None
             while True:
-                request = TikTokVideoRequest(query=query_config.query_dict(), start_date=start_date,
-                                             end_date=end_date, max_count=query_config.max_count,
-                                             cursor=cursor, search_id=search_id,
-                                             fields=tuple(query_config.fields))
+                request = TikTokVideoRequest(query=plan.query, start_date=start_date,
+                                             end_date=end_date, max_count=plan.max_count,
+                                             cursor=cursor, search_id=search_id, fields=plan.fields)
                 response = self._call(self.request_client.fetch_videos, request)
                 if response is None:
                     return
@@ -186,50 +192,23 @@ class TikTokApiClient:
         return total
 
     def fetch_and_store_all(self, query_config: VideoQueryConfig) -> TikTokApiClientFetchResult:
-        """Run the checkpointed runner into `config.engine`; returns counts, not the rows (they are in
-        the database), so memory stays flat whatever the crawl's size."""
+        """Run the checkpointed crawl session of `crawlspec run` into `config.engine`; returns counts, not
+        the rows (they are in the database), so memory stays flat whatever the crawl's size."""
+        from crawlspec.crawl.session import CrawlSession
+        from crawlspec.crawl.videos import RunnerSettings
+
         if self.config.engine is None:
             raise ValueError("fetch_and_store_all needs ApiClientConfig(engine=...)")
-        stats = self._run_checkpointed(query_config)
-        return TikTokApiClientFetchResult(data={"videos_stored": stats.videos, "pages": stats.pages,
-                                                "requests": stats.requests, "outcome": stats.outcome})
+        plan = self.plan(query_config)
+        result = CrawlSession(plan, engine=self.config.engine, client=self.request_client, budget=self.budget,
+                              waiter=self.waiter, stop_event=self.stop_event,
+                              runner=RunnerSettings(on_quota_exhausted=self.waiter.strategy)).run()
+        return TikTokApiClientFetchResult(data={"videos_stored": result.videos.videos, "pages": result.videos.pages,
+                                                "requests": result.requests, "outcome": result.outcome})
 
-    def _run_checkpointed(self, query_config: VideoQueryConfig) -> Any:
-        from crawlspec.clock import utc_now
-        from crawlspec.crawl.enrichment import run_stages
-        from crawlspec.crawl.videos import RunContext, RunnerSettings, VideoCrawler
-        from crawlspec.spec.compile import CompiledSpec, fingerprint
-        from crawlspec.storage import crawls
-
-        start, end = query_config.dates()
-        query, fields = query_config.query_dict(), tuple(query_config.fields)
-        fetch = {"comments": query_config.fetch_comments, "user_info": query_config.fetch_user_info}
-        plan = CompiledSpec(
-            name=query_config.name, fingerprint=fingerprint(query, fields), query=query,
-            start=start, end=end, days_per_query=query_config.days_per_query,
-            windows=tuple(split_window(start, end, query_config.days_per_query)), fields=fields,
-            fetch=fetch, tags=tuple(query_config.crawl_tags or ()),
-            max_api_requests=self.config.max_api_requests, max_count=query_config.max_count)
-        engine = self.config.engine
-        with engine.begin() as conn:
-            crawls.register_spec(conn, fingerprint=plan.fingerprint, name=plan.name, query=plan.query,
-                                 fields=list(plan.fields), fetch=dict(plan.fetch), now=utc_now())
-            crawl_id = crawls.start_crawl(conn, spec_name=plan.name, fingerprint=plan.fingerprint,
-                                          query=plan.query, start_date=plan.start, end_date=plan.end,
-                                          tags=list(plan.tags), overrides=[], now=utc_now())
-        ctx = RunContext(engine=engine, client=self.request_client, budget=self.budget, waiter=self.waiter,
-                         crawl_id=crawl_id, stop_event=self.stop_event)
-        settings = RunnerSettings(on_quota_exhausted=self.waiter.strategy)
-        stats = VideoCrawler(plan, ctx, settings).run()
-        if not stats.stopped:  # comments and creator info: the same checkpointed stages as `crawlspec run`
-            stages = run_stages(plan, ctx, {"spec": {"fetch": fetch}})
-            stats.requests = self.budget.used
-            stats.stopped = next((stage.stopped for stage in stages if stage.stopped), None)
-            stats.errors += [error for stage in stages for error in stage.errors]
-        with engine.begin() as conn:
-            crawls.finish_crawl(conn, crawl_id, outcome=stats.outcome, exit_code=stats.exit_code,
-                                requests=stats.requests, videos=stats.videos, now=utc_now())
-        return stats
+    def plan(self, query_config: VideoQueryConfig) -> CompiledSpec:
+        """The crawl plan of `query_config`; raises `SpecError` naming each wrong field before any request."""
+        return library_plan(query_config, max_api_requests=self.config.max_api_requests)
 
     # -- helpers ---------------------------------------------------------------------------------
     def _call(self, fetch: Any, request: Any) -> Any:
@@ -264,6 +243,66 @@ class TikTokApiClient:
                     if not response.has_more or response.cursor is None or response.cursor <= cursor:
                         break
                     cursor = response.cursor
+
+
+LIBRARY_NAMES: tuple[tuple[str, str], ...] = (   # spec keys -> the library's names, longest first
+    ("spec.query.raw", "VideoQueryConfig.query"),
+    ("spec.query", "VideoQueryConfig.query"),
+    ("spec.window.start", "VideoQueryConfig.start_date"),
+    ("spec.window.end", "VideoQueryConfig.end_date"),
+    ("spec.window.days_per_query", "VideoQueryConfig.days_per_query"),
+    ("spec.window", "VideoQueryConfig"),
+    ("spec.fields", "VideoQueryConfig.fields"),
+    ("spec.tags", "VideoQueryConfig.crawl_tags"),
+    ("spec.name", "VideoQueryConfig.name"),
+    ("spec.limits.max_count", "VideoQueryConfig.max_count"),
+    ("spec.limits.max_api_requests", "ApiClientConfig.max_api_requests"),
+    ("spec.fetch.comments", "VideoQueryConfig.fetch_comments"),
+    ("spec.fetch.user_info", "VideoQueryConfig.fetch_user_info"),
+    ("spec", "VideoQueryConfig"),
+)
+_SPEC_PATH = re.compile(r"\bspec(?:\.[A-Za-z_]+)*")
+
+
+def library_plan(query_config: VideoQueryConfig, *, max_api_requests: int | None = None) -> CompiledSpec:
+    """The plan of a library crawl, checked by the spec validator: every problem at once, as `SpecError`,
+    each naming the `VideoQueryConfig` field (`end_date` before `start_date`, `days_per_query` outside
+    1..30, an unknown region code in the query, ...). The query and fields are sent as given, and the
+    fingerprint is that of the query and fields as given (earlier library crawls resume)."""
+    from crawlspec.spec.compile import CompiledSpec, StageFlags, fingerprint
+    from crawlspec.spec.validate import validate_spec
+
+    query = query_config.query_dict()
+    spec = {"name": query_config.name, "query": {"raw": query},
+            "window": {"start": query_config.start_date, "end": query_config.end_date,
+                       "days_per_query": query_config.days_per_query},
+            "fields": list(query_config.fields), "tags": list(query_config.crawl_tags or ()),
+            "fetch": {"comments": query_config.fetch_comments, "user_info": query_config.fetch_user_info},
+            "limits": {"max_api_requests": max_api_requests, "max_count": query_config.max_count}}
+    problems = validate_spec(spec)
+    if problems:
+        raise SpecError([_library_names(problem) for problem in problems])
+    start, end = query_config.dates()
+    fields = tuple(query_config.fields)
+    return CompiledSpec(
+        name=query_config.name, fingerprint=fingerprint(query, fields), query=query, start=start, end=end,
+        days_per_query=query_config.days_per_query,
+        windows=tuple(split_window(start, end, query_config.days_per_query)), fields=fields,
+        fetch={"comments": query_config.fetch_comments, "user_info": query_config.fetch_user_info},
+        tags=tuple(query_config.crawl_tags or ()), max_api_requests=max_api_requests,
+        max_count=query_config.max_count,
+        stages=StageFlags(comments=query_config.fetch_comments, user_info=query_config.fetch_user_info))
+
+
+def _library_names(problem: str) -> str:
+    """A validator message with each spec key replaced by the library field it came from."""
+    def rename(match: re.Match[str]) -> str:
+        path = match.group(0)
+        for key, name in LIBRARY_NAMES:
+            if path == key or path.startswith(key + "."):
+                return name + path[len(key):]
+        return path
+    return _SPEC_PATH.sub(rename, problem)
 
 
 def _chain_hooks(first: Callable[[str], None],

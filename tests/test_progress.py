@@ -136,12 +136,13 @@ def test_only_a_console_on_a_terminal_gets_a_progress_line():
 
 
 def test_pending_window_count_follows_the_database(tmp_path: Path):
+    from crawlspec.crawl.session import pending_window_count  # planned on the crawl side, not in the display
     from crawlspec.spec.compile import compile_spec
 
     plan = compile_spec({"name": "p", "query": {"include_any_hashtags": ["shoes"]},
                          "window": {"start": "2024-03-01", "end": "2024-03-20", "days_per_query": 7}})
-    assert progress.pending_window_count(plan, f"sqlite:///{tmp_path / 'new.db'}") == 3
-    assert progress.pending_window_count(plan, f"sqlite:///{tmp_path / 'no' / 'dir.db'}") is None
+    assert pending_window_count(plan, f"sqlite:///{tmp_path / 'new.db'}") == 3
+    assert pending_window_count(plan, f"sqlite:///{tmp_path / 'no' / 'dir.db'}") is None
 
 
 def test_a_real_terminal_shows_the_live_line_and_no_page_lines(crawlspec_exe, tmp_path):

@@ -351,22 +351,18 @@ def plain_config(cfg: Any) -> dict[str, Any]:
 
 def run_command(command: str, config: dict[str, Any], overrides: list[str],
                 job: sweep.JobContext | None = None) -> JobResult:
-    """Validate, then do the command. Invalid input raises `SpecError` before anything is sent."""
-    from crawlspec.spec.compile import compile_spec
-    from crawlspec.spec.validate import validate_config
+    """Validate and compile once (`load_settings`), then do the command. Invalid input raises
+    `SpecError` before anything is sent."""
+    from crawlspec.spec.settings import load_settings
 
-    problems = validate_config(config)
     if command == "test":  # checks credentials and database: no spec needed
-        problems = [p for p in problems if not p.startswith("spec")]
-        if problems:
-            raise SpecError(problems)
+        load_settings(config, with_spec=False)
         return _run_or_test(command, config, overrides)
-    if problems:
-        raise SpecError(problems)
-    compiled = compile_spec(config["spec"])
-    warnings = plan_warnings.config_plan_warnings(config, compiled)
+    settings = load_settings(config)
+    compiled = settings.spec
+    warnings = plan_warnings.config_plan_warnings(settings.api, compiled)
     if command != "validate":
-        plan_warnings.log_plan_warnings(config, warnings)
+        plan_warnings.log_plan_warnings(settings.log, warnings)
     if command == "compile":
         return JobResult(exit_codes.OK, document=compiled.to_document(), overrides=tuple(overrides))
     if command == "validate" and compiled.users is not None:
@@ -380,7 +376,7 @@ def run_command(command: str, config: dict[str, Any], overrides: list[str],
         message += "".join(f"\n  warning: {warning}" for warning in warnings)
         return JobResult(exit_codes.OK, message=message, overrides=tuple(overrides))
     if command == "run" and compiled.users is None:   # a users spec has no windows to show
-        sweep.begin_progress(config, compiled, job or sweep.JobContext(tuple(overrides)))
+        sweep.begin_progress(settings, job or sweep.JobContext(tuple(overrides)))
     return _run_or_test(command, config, overrides)
 
 

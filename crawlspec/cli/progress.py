@@ -243,30 +243,3 @@ def begin_job(label: str, windows_total: int | None, mode: DrawMode = "live") ->
 def end_job() -> None:
     if _display is not None:
         _display.end_job()
-
-
-def pending_window_count(plan: Any, db_url: str, *, refetch: bool = False) -> int | None:
-    """How many windows the runner will crawl for `plan`, computed the way it plans them (covered days
-    skipped, unfinished windows resumed). For the display only: None when the database cannot tell."""
-    import sqlalchemy as sa
-
-    from crawlspec.crawl.videos import plan_windows
-    from crawlspec.storage import checkpoints
-    from crawlspec.storage.database import create_engine_for
-
-    try:
-        engine = create_engine_for(db_url)
-        try:
-            with engine.connect() as conn:
-                if not sa.inspect(conn).has_table("crawl_window"):
-                    covered, unfinished = set(), []
-                else:
-                    covered = set() if refetch else checkpoints.covered_days(
-                        conn, plan.fingerprint, plan.start, plan.end)
-                    unfinished = checkpoints.unfinished_windows(conn, plan.fingerprint)
-        finally:
-            engine.dispose()
-    except Exception:  # a display nicety must never stop a run; the run reports real problems
-        return None
-    resume, new = plan_windows(plan, covered, unfinished)
-    return len(resume) + len(new)

@@ -9,7 +9,7 @@ import secrets
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,6 +19,7 @@ from crawlspec import exit_codes
 from crawlspec.clock import utc_now
 from crawlspec.errors import CrawlspecError
 from crawlspec.logs import configure_logging, get_logger, json_output, redact_text
+from crawlspec.spec.settings import ApiSettings, LogSettings, Settings, settings_for
 
 
 @dataclass
@@ -43,11 +44,12 @@ class ApiEndpoint:
             self.simulator.stop()
 
 
-def open_endpoint(api: dict) -> ApiEndpoint:
+def open_endpoint(api: ApiSettings | Mapping[str, Any]) -> ApiEndpoint:
     """The API to talk to: `api.simulator` set (api=sim) starts an embedded simulator in-process."""
     from crawlspec.client import Credentials, load_credentials
 
-    sim_options = api.get("simulator")
+    api = ApiSettings.coerce(api)
+    sim_options = api.simulator_options()
     if sim_options:
         from crawlspec.sim import SimOptions, start_simulator
 
@@ -59,7 +61,9 @@ def open_endpoint(api: dict) -> ApiEndpoint:
                               host="127.0.0.1", port=0)
         get_logger("crawlspec.run").info("embedded_simulator", url=sim.url, seed=options.get("seed"))
         return ApiEndpoint(sim.url, Credentials(key, secret, "embedded simulator"), sim)
-    return ApiEndpoint(api["base_url"], load_credentials(api.get("credentials_file")))
+    if not api.base_url:
+        raise CrawlspecError("api.base_url: missing; set the Research API's address (or api=sim)")
+    return ApiEndpoint(api.base_url, load_credentials(api.credentials_file))
 
 
 @contextlib.contextmanager
@@ -124,43 +128,49 @@ def stop_on_signals(stop_event: threading.Event) -> Iterator[None]:
             signal.signal(sig, old)
 
 
-def run(config: dict, *, overrides: list[str] | tuple[str, ...] = ()) -> RunOutcome:
-    """Run one spec; never raises for anything a user can cause (returns the exit code instead)."""
-    configure_logging(config.get("log", {}).get("format", "auto"), config.get("log", {}).get("level", "info"))
+def run(config: Mapping[str, Any], *, overrides: list[str] | tuple[str, ...] = ()) -> RunOutcome:
+    """Run one spec from a composed config; never raises for anything a user can cause (returns the exit
+    code instead). A config `load_settings` validated and compiled already is not validated again."""
+    _configure_logging(config)
     try:
+        settings = settings_for(config)
         # masked again here for library callers: the overrides are stored in `crawl.overrides`
-        return _run(config, [redact_text(o) for o in overrides])
+        return _run(settings, [redact_text(o) for o in overrides])
     except CrawlspecError as err:
         return RunOutcome(err.exit_code, message=f"crawlspec run: {redact_text(str(err))}")
 
 
-def _run(config: dict, overrides: list[str]) -> RunOutcome:
-    from crawlspec.spec.compile import compile_spec
+def _configure_logging(config: Mapping[str, Any]) -> None:
+    log = LogSettings.from_mapping(config.get("log"))
+    configure_logging(log.format, log.level)
+
+
+def _run(settings: Settings, overrides: list[str]) -> RunOutcome:
     from crawlspec.storage.database import resolve_db_url
 
-    plan = compile_spec(config["spec"])
-    api = config.get("api", {})
+    plan = settings.spec
     if plan.users is None:   # a users spec has no window
-        warn_about_index_lag(plan.end, int(api.get("index_lag_days", 2)))
-    db_url = resolve_db_url(config["db"]["url"])
-    endpoint = open_endpoint(api)
+        warn_about_index_lag(plan.end, settings.api.index_lag_days)
+    db_url = resolve_db_url(settings.db.url)
+    endpoint = open_endpoint(settings.api)
     try:
         with database_errors(db_url):
-            return _crawl(config, overrides, plan, api, db_url, endpoint)
+            return _crawl(settings, overrides, db_url, endpoint)
     finally:
         endpoint.close()
 
 
-def client_options(api: dict) -> dict[str, Any]:
-    """The client's timeouts, retry policy and pacing from the `api` config group."""
+def client_options(api: ApiSettings | Mapping[str, Any]) -> dict[str, Any]:
+    """The client's timeouts, retry policy and pacing (keyword arguments of `TikTokApiRequestClient`)."""
     from crawlspec.client import RetryPolicy
 
-    retry = dict(api.get("retry") or {})
-    if api.get("throttle_max_wait_s") is not None:
-        retry["throttle_max_wait_s"] = float(api["throttle_max_wait_s"])
-    return {"timeout_s": api.get("timeout_s"), "connect_timeout_s": api.get("connect_timeout_s"),
-            "read_timeout_s": api.get("read_timeout_s"), "retry": RetryPolicy(**retry),
-            "max_requests_per_minute": api.get("max_requests_per_minute")}
+    api = ApiSettings.coerce(api)
+    retry = api.retry.given()
+    if api.throttle_max_wait_s is not None:
+        retry["throttle_max_wait_s"] = float(api.throttle_max_wait_s)
+    return {"timeout_s": api.timeout_s, "connect_timeout_s": api.connect_timeout_s,
+            "read_timeout_s": api.read_timeout_s, "retry": RetryPolicy(**retry),
+            "max_requests_per_minute": api.max_requests_per_minute}
 
 
 def warn_about_index_lag(end: date, index_lag_days: int) -> None:
@@ -175,64 +185,34 @@ def warn_about_index_lag(end: date, index_lag_days: int) -> None:
                  f"{newest_complete} are fetched now and fetched again by a later run")
 
 
-def _crawl(config: dict, overrides: list[str], plan: Any, api: dict, db_url: str,
-           endpoint: ApiEndpoint) -> RunOutcome:
+def _crawl(settings: Settings, overrides: list[str], db_url: str, endpoint: ApiEndpoint) -> RunOutcome:
     from crawlspec.client import RawArchive, TikTokApiRequestClient
-    from crawlspec.crawl.enrichment import run_stages
     from crawlspec.crawl.quota import QuotaWaiter, RequestBudget
-    from crawlspec.crawl.stage import combined_exit_code
-    from crawlspec.crawl.videos import RunContext, RunnerSettings, VideoCrawler
-    from crawlspec.storage import crawls
+    from crawlspec.crawl.session import CrawlSession, runner_settings
     from crawlspec.storage.database import open_database
     from crawlspec.storage.ledger import QuotaLedger
 
+    plan = settings.spec
     engine = open_database(db_url)
-    ledger = QuotaLedger(engine, limits=quota_limits(api))
+    ledger = QuotaLedger(engine, limits=quota_limits(settings.api))
     budget = RequestBudget(ledger, max_api_requests=plan.max_api_requests)
-    raw_dir = (config.get("storage") or {}).get("raw_dir")
+    raw_dir = settings.storage.raw_dir
     stop_event = threading.Event()
     client = TikTokApiRequestClient(
-        endpoint.credentials, endpoint.base_url, **client_options(api), before_request=budget,
+        endpoint.credentials, endpoint.base_url, **client_options(settings.api), before_request=budget,
         raw_archive=RawArchive(Path(raw_dir)) if raw_dir else None, stop_event=stop_event)
-    settings = RunnerSettings(on_quota_exhausted=api.get("on_quota_exhausted", "wait_next_utc_midnight"),
-                              index_lag_days=int(api.get("index_lag_days", 2)),
-                              stats_lag_days=int(api.get("stats_lag_days", 10)),
-                              **runner_run_settings(config.get("run") or {}))
-    with engine.begin() as conn:
-        crawls.register_spec(conn, fingerprint=plan.fingerprint, name=plan.name, query=plan.query,
-                             fields=list(plan.fields), fetch=dict(plan.fetch), now=utc_now())
-        closed = crawls.close_dead_crawls(conn, plan.fingerprint, holder_gone=lease_holder_gone, now=utc_now())
-        if closed:
-            get_logger("crawlspec.run").warning(
-                "dead_crawls_closed", crawl_ids=closed, outcome="interrupted",
-                note="their processes are gone (killed, node lost); this run resumes their windows")
-        crawl_id = crawls.start_crawl(conn, spec_name=plan.name, fingerprint=plan.fingerprint,
-                                      query=plan.query, start_date=plan.start, end_date=plan.end,
-                                      tags=list(plan.tags), overrides=overrides, now=utc_now())
-    ctx = RunContext(engine=engine, client=client, budget=budget, crawl_id=crawl_id,
-                     stop_event=stop_event, waiter=QuotaWaiter(settings.on_quota_exhausted,
-                                                               stop_event=stop_event))
+    session = CrawlSession(plan, engine=engine, client=client, budget=budget,
+                           waiter=QuotaWaiter(settings.api.on_quota_exhausted, stop_event=stop_event),
+                           stop_event=stop_event, runner=runner_settings(settings.api, settings.run),
+                           user_info_max_age_days=settings.api.user_info_max_age_days,
+                           overrides=tuple(overrides), holder_gone=lease_holder_gone)
     with stop_on_signals(stop_event):
-        if plan.users is not None:   # a users spec: no video query, only the user stages
-            from crawlspec.crawl.stages.user_lists import run_user_stages
-            from crawlspec.crawl.videos import CrawlStats
-
-            stats, stages = CrawlStats(), run_user_stages(plan, ctx, config)
-            stats.requests = budget.used
-        else:
-            stats = VideoCrawler(plan, ctx, settings).run()
-            stages = [] if stats.stopped else run_stages(plan, ctx, config)  # comments, creators, ...
-    exit_code = combined_exit_code([stats.exit_code] + [stage.exit_code for stage in stages])
-    outcome = stats.outcome if exit_code == stats.exit_code else next(
-        s.outcome for s in stages if s.exit_code == exit_code)
-    with engine.begin() as conn:
-        crawls.finish_crawl(conn, crawl_id, outcome=outcome, exit_code=exit_code,
-                            requests=budget.used, videos=stats.videos, now=utc_now())
+        result = session.run()
     client.close()
-    _print_summary(plan.name, stats, db_url, ledger.remaining("research"), requests=budget.used, stages=stages)
-    _print_stages(stages, exit_code)
-    stored = {"videos": stats.videos, **{stage.name: stage.records for stage in stages}}
-    return RunOutcome(exit_code, videos=stats.videos, requests=budget.used, stored=stored)
+    stats, stages = result.videos, list(result.stages)
+    _print_summary(plan.name, stats, db_url, ledger.remaining("research"), requests=result.requests, stages=stages)
+    _print_stages(stages, result.exit_code)
+    return RunOutcome(result.exit_code, videos=stats.videos, requests=result.requests, stored=result.stored)
 
 
 def lease_holder_gone(owner: str, until: Any) -> bool:
@@ -248,22 +228,10 @@ def lease_holder_gone(owner: str, until: Any) -> bool:
     return host != socket.gethostname() and until is not None and until < utc_now()
 
 
-def quota_limits(api: dict) -> dict[str, int]:
-    """The daily pool limits of the composed `api` config (one rule for every command)."""
-    from crawlspec.api.fields import DAILY_QUOTA, DAILY_QUOTA_FOLLOW, quota_pool_limits
-
-    return quota_pool_limits(api.get("daily_quota") or DAILY_QUOTA, api.get("daily_quota_follow") or DAILY_QUOTA_FOLLOW)
-
-
-def runner_run_settings(run: dict) -> dict[str, Any]:
-    """The `run.*` keys the video runner takes (README "Days the API keeps failing")."""
-    from crawlspec.crawl.failing_days import DEFAULT_MAX_SPACING_DAYS
-
-    return {"refetch": bool(run.get("refetch", False)),
-            "refetch_provisional": bool(run.get("refetch_provisional", False)),
-            "retry_failing": bool(run.get("retry_failing", False)),
-            "failing_retry_max_days": int(run.get("failing_retry_max_days") or DEFAULT_MAX_SPACING_DAYS),
-            "confirm_empty_after_hours": float(run.get("confirm_empty_after_hours", 24))}
+def quota_limits(api: ApiSettings | Mapping[str, Any]) -> dict[str, int]:
+    """The daily pool limits of the `api` settings (one rule for every command:
+    `crawlspec.api.fields.quota_pool_limits`)."""
+    return ApiSettings.coerce(api).quota_limits()
 
 
 def _print_stages(stages: list[Any], exit_code: int) -> None:
@@ -320,28 +288,27 @@ def _print_summary(name: str, stats: Any, db_url: str, quota_left: int, *, reque
     print(redact_text("\n".join(lines)), file=sys.stderr)
 
 
-def smoke_test(config: dict) -> RunOutcome:
+def smoke_test(config: Mapping[str, Any]) -> RunOutcome:
     """`crawlspec test`: check credentials and database with one small request (as the older tool)."""
-    configure_logging(config.get("log", {}).get("format", "auto"), config.get("log", {}).get("level", "info"))
+    _configure_logging(config)
     try:
-        return _smoke_test(config)
+        return _smoke_test(settings_for(config, with_spec=False))
     except CrawlspecError as err:
         return RunOutcome(err.exit_code, message=f"crawlspec test: {redact_text(str(err))}")
 
 
-def _smoke_test(config: dict) -> RunOutcome:
+def _smoke_test(settings: Settings) -> RunOutcome:
     from crawlspec.client import TikTokApiRequestClient, TikTokVideoRequest
     from crawlspec.crawl.quota import RequestBudget
     from crawlspec.storage.database import display_url, open_existing_database, resolve_db_url
     from crawlspec.storage.ledger import QuotaLedger
 
-    api = config.get("api", {})
-    db_url = resolve_db_url(config["db"]["url"])
+    db_url = resolve_db_url(settings.db.url)
     engine = open_existing_database(db_url, upgrade=True)
     _report_check("database_ok", f"database OK: {display_url(db_url)}")
-    endpoint = open_endpoint(api)
+    endpoint = open_endpoint(settings.api)
     try:
-        budget = RequestBudget(QuotaLedger(engine, limits=quota_limits(api)))
+        budget = RequestBudget(QuotaLedger(engine, limits=quota_limits(settings.api)))
         client = TikTokApiRequestClient(endpoint.credentials, endpoint.base_url, before_request=budget)
         client.ensure_token()
         _report_check("credentials_ok", f"credentials OK ({endpoint.credentials.source})")

@@ -15,10 +15,13 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from crawlspec import exit_codes
 from crawlspec.errors import CrawlspecError
+
+if TYPE_CHECKING:
+    from crawlspec.spec.settings import Settings
 
 OUTCOMES = {
     exit_codes.OK: "complete",
@@ -107,18 +110,19 @@ class JobContext:
     in_worker: bool = False
 
 
-def begin_progress(config: dict[str, Any], plan: Any, job: JobContext) -> None:
+def begin_progress(settings: Settings, job: JobContext) -> None:
     """On a terminal (console logs), start this job's progress line with the number of windows the
-    runner will crawl; elsewhere nothing happens."""
+    runner will crawl (planned on the crawl side, read from the database); elsewhere nothing happens."""
     from crawlspec.cli import progress
     from crawlspec.logs import configure_logging
 
-    log = config.get("log") or {}
-    configure_logging(str(log.get("format", "auto")), str(log.get("level", "info")))
+    configure_logging(settings.log.format, settings.log.level)
     if not progress.active():
         return
-    refetch = bool((config.get("run") or {}).get("refetch", False))
-    total = progress.pending_window_count(plan, config["db"]["url"], refetch=refetch)
+    from crawlspec.crawl.session import pending_window_count
+
+    plan = settings.spec
+    total = pending_window_count(plan, settings.db.url, refetch=settings.run.refetch)
     progress.begin_job(job_label(job.number, plan.name, job.overrides), total,
                        mode="lines" if job.in_worker else "live")
 
@@ -128,11 +132,12 @@ def summarised_run(result: R, config: dict[str, Any] | None, job: JobContext) ->
     message included, so stderr stays JSON lines only)."""
     from crawlspec.cli import progress
     from crawlspec.logs import configure_logging, wants_json
+    from crawlspec.spec.settings import LogSettings
 
     progress.end_job()
-    log = (config or {}).get("log") or {}
-    log_format = str(log.get("format", "auto"))
-    configure_logging(log_format, str(log.get("level", "info")))  # a job rejected early never configured it
+    log = LogSettings.from_mapping((config or {}).get("log"))   # the job may have been rejected as invalid
+    log_format = log.format
+    configure_logging(log_format, log.level)  # a job rejected early never configured it
     if not wants_json(log_format):
         return replace(result, log_format=log_format)
     spec = ((config or {}).get("spec") or {}).get("name")

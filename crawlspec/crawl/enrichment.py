@@ -1,4 +1,4 @@
-"""Runs the enrichment stages a spec asks for after its video crawl (called by `run_command`).
+"""Runs the enrichment stages a spec asks for after its video crawl (called by `crawlspec.crawl.session`).
 
 Order: comments (and replies when asked for), then creator info, then playlists. A stage that stops (quota with
 `on_quota_exhausted: exit`, `limits.max_api_requests`, a signal) stops the later ones too: the run
@@ -8,25 +8,24 @@ exits 75 and the next run continues where the committed checkpoints say. A stage
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from crawlspec.api import fields as api_fields
 from crawlspec.crawl.endpoint_access import guarded_stage
 from crawlspec.crawl.stage import StageStats, spec_creators
+from crawlspec.crawl.stages.creators import DEFAULT_MAX_AGE_DAYS
+from crawlspec.crawl.videos import RunContext
+from crawlspec.spec.compile import CompiledSpec
 
-DEFAULT_MAX_AGE_DAYS = 30
+Stage = tuple[str, str, Callable[[], StageStats]]
+"""(name, endpoint path, run): one stage of the list `run_stages` works through."""
 
 
-def max_age_days(config: dict[str, Any]) -> int:
-    value = (config.get("api") or {}).get("user_info_max_age_days")
-    return DEFAULT_MAX_AGE_DAYS if value is None else int(value)
-
-
-def run_stages(plan: Any, ctx: Any, config: dict[str, Any]) -> list[StageStats]:
-    """The stages of `config["spec"]` in order; stops after the first stage that stopped."""
-    fetch = (config.get("spec") or {}).get("fetch") or {}
+def run_stages(plan: CompiledSpec, ctx: RunContext, *, max_age_days: int = DEFAULT_MAX_AGE_DAYS) -> list[StageStats]:
+    """The stages `plan.stages` asks for, in order; stops after the first stage that stopped.
+    `max_age_days` (api.user_info_max_age_days): a stored creator younger than this is not asked again."""
     results: list[StageStats] = []
-    for name, endpoint, stage in _stages(plan, ctx, config, fetch):
+    for name, endpoint, stage in _stages(plan, ctx, max_age_days):
         stats = guarded_stage(ctx, name, endpoint, stage)
         results.append(stats)
         if stats.stopped:
@@ -34,22 +33,23 @@ def run_stages(plan: Any, ctx: Any, config: dict[str, Any]) -> list[StageStats]:
     return results
 
 
-def _stages(plan: Any, ctx: Any, config: dict[str, Any], fetch: dict[str, Any]) -> list:
+def _stages(plan: CompiledSpec, ctx: RunContext, max_age_days: int) -> list[Stage]:
     from crawlspec.crawl.stages.comments import CommentCrawler, CommentScope
     from crawlspec.crawl.stages.creators import CreatorInfoFetcher
 
-    stages = []
-    if fetch.get("comments"):
+    flags = plan.stages
+    stages: list[Stage] = []
+    if flags.comments:
         scope = CommentScope(plan.fingerprint, plan.start, plan.end)
         stages.append(("comments", api_fields.COMMENTS_PATH,
-                       lambda: CommentCrawler(ctx, scope, replies=bool(fetch.get("comment_replies"))).run()))
-    if fetch.get("user_info"):
+                       lambda: CommentCrawler(ctx, scope, replies=flags.comment_replies).run()))
+    if flags.user_info:
         def creators() -> StageStats:
             with ctx.engine.connect() as conn:
                 names = spec_creators(conn, plan.fingerprint, plan.start, plan.end)
-            return CreatorInfoFetcher(ctx, names, max_age_days=max_age_days(config)).run()
+            return CreatorInfoFetcher(ctx, names, max_age_days=max_age_days).run()
         stages.append(("user_info", api_fields.USER_INFO_PATH, creators))
-    if fetch.get("playlists"):
+    if flags.playlists:
         def playlists() -> StageStats:
             from crawlspec.crawl.stages.playlists import PlaylistFetcher, spec_playlist_ids
 

@@ -36,6 +36,21 @@ from crawlspec.spec.windows import Window, split_window
 
 
 @dataclass(frozen=True)
+class StageFlags:
+    """The stages a video spec runs after its video crawl (`spec.fetch`), in the order they run."""
+
+    comments: bool = False
+    comment_replies: bool = False    # replies of top-level comments the video listing cut off
+    user_info: bool = False
+    playlists: bool = False
+
+    @classmethod
+    def from_fetch(cls, fetch: Mapping[str, Any]) -> StageFlags:
+        return cls(comments=bool(fetch.get("comments")), comment_replies=bool(fetch.get("comment_replies")),
+                   user_info=bool(fetch.get("user_info")), playlists=bool(fetch.get("playlists")))
+
+
+@dataclass(frozen=True)
 class CompiledSpec:
     name: str
     fingerprint: str
@@ -45,12 +60,13 @@ class CompiledSpec:
     days_per_query: int
     windows: tuple[Window, ...]
     fields: tuple[str, ...]
-    fetch: dict[str, bool]
+    fetch: dict[str, bool]           # recorded with the spec (`crawl_spec.fetch`)
     tags: tuple[str, ...]
     max_api_requests: int | None
     max_count: int
     users: UsersPlan | None = None   # a users spec (crawlspec.spec.users): no query, no windows
     sample: bool = False             # one `is_random` request per window; days are never covered
+    stages: StageFlags = StageFlags()  # the stages after the video crawl (a users spec: see `users`)
 
     def to_document(self) -> dict[str, Any]:
         """The `crawlspec compile` JSON document (a stable contract for scripts); a users spec gives
@@ -68,14 +84,16 @@ class CompiledSpec:
         return document
 
 
-def compile_spec(spec: Mapping[str, Any], *, today: date | None = None) -> CompiledSpec:
+def compile_spec(spec: Mapping[str, Any], *, today: date | None = None, validated: bool = False) -> CompiledSpec:
     """Compile one spec (missing optional keys take their defaults). Relative dates such as
     `${days_ago:2}` are resolved against `today` (default: today's UTC date).
-    Raises `SpecError` listing every problem when the spec is invalid."""
+    Raises `SpecError` listing every problem when the spec is invalid; `validated=True`: the caller
+    has validated it already (with the whole config, `crawlspec.spec.settings.load_settings`)."""
     resolved = resolve_interpolations(spec, today=today)
-    problems = validate_spec(resolved)
-    if problems:
-        raise SpecError(problems)
+    if not validated:
+        problems = validate_spec(resolved)
+        if problems:
+            raise SpecError(problems)
     full = with_spec_defaults(resolved)
     if full.get("users") is not None:
         return compile_users_spec(full, today=today)
@@ -101,6 +119,7 @@ def compile_spec(spec: Mapping[str, Any], *, today: date | None = None) -> Compi
         max_api_requests=full["limits"]["max_api_requests"],
         max_count=int(full["limits"]["max_count"]),
         sample=sample,
+        stages=StageFlags.from_fetch(full["fetch"]),
     )
 
 

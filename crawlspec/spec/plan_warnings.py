@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING
 
 from crawlspec.clock import utc_today
 from crawlspec.errors import SpecError
 from crawlspec.logs import configure_logging, get_logger
 from crawlspec.spec.compile import CompiledSpec
+
+if TYPE_CHECKING:
+    from crawlspec.spec.settings import ApiSettings, LogSettings
 
 QUOTA_WEEK_DAYS = 7
 
@@ -37,9 +40,9 @@ def plan_warnings(plan: CompiledSpec, *, daily_quota: int, today: date) -> list[
     return warnings
 
 
-def config_plan_warnings(config: dict[str, Any], plan: CompiledSpec) -> list[str]:
-    """The warnings of `plan` under the composed config (its `api.daily_quota`), today being UTC's."""
-    daily_quota = int((config.get("api") or {}).get("daily_quota") or 1000)
+def config_plan_warnings(api: ApiSettings, plan: CompiledSpec) -> list[str]:
+    """The warnings of `plan` under the `api` settings (their `daily_quota`), today being UTC's."""
+    daily_quota = api.daily_quota
     try:
         today = utc_today()
     except ValueError as err:  # CRAWLSPEC_TODAY is not a date
@@ -47,12 +50,11 @@ def config_plan_warnings(config: dict[str, Any], plan: CompiledSpec) -> list[str
     return plan_warnings(plan, daily_quota=daily_quota, today=today)
 
 
-def log_plan_warnings(config: dict[str, Any], warnings: list[str]) -> None:
+def log_plan_warnings(log: LogSettings, warnings: list[str]) -> None:
     """One `plan_warning` event per warning on stderr (stdout stays for data)."""
     if not warnings:
         return
-    log = config.get("log") or {}
-    configure_logging(log.get("format", "auto"), log.get("level", "info"))
+    configure_logging(log.format, log.level)
     for warning in warnings:
         key, _, text = warning.partition(": ")
         get_logger("crawlspec.plan").warning("plan_warning", key=key, warning=text)

@@ -27,8 +27,11 @@ from crawlspec.api import fields as api_fields
 from crawlspec.api.fields import MAX_COUNT
 from crawlspec.crawl.endpoint_access import EndpointGate, guarded_stage, refused_endpoints
 from crawlspec.crawl.stage import StageStats, StageStopped, call_with_quota, utc_midnight
+from crawlspec.crawl.stages.creators import DEFAULT_MAX_AGE_DAYS
+from crawlspec.crawl.videos import RunContext
 from crawlspec.errors import ApiError, EndpointNotAuthorized
 from crawlspec.logs import get_logger
+from crawlspec.spec.compile import CompiledSpec
 from crawlspec.spec.users import UsersPlan
 from crawlspec.storage.bulk import chunked, upsert_rows
 from crawlspec.storage.models.enrichment import USER_LIST_TABLES, UserListProgress
@@ -220,20 +223,20 @@ def _advance(state: ListState, response: Any, max_per_list: int | None) -> None:
     state.cursor = response.cursor if response.cursor is not None else state.cursor
 
 
-def run_user_stages(plan: Any, ctx: Any, config: dict[str, Any]) -> list[StageStats]:
-    """A users spec's stages: the users' info (creator-info cache), then their lists."""
-    from crawlspec.crawl.enrichment import max_age_days
+def run_user_stages(plan: CompiledSpec, ctx: RunContext, *, max_age_days: int = DEFAULT_MAX_AGE_DAYS) -> list[StageStats]:
+    """A users spec's stages: the users' info (creator-info cache), then their lists; `max_age_days`
+    (api.user_info_max_age_days): how long a stored profile or a finished list counts as fresh."""
     from crawlspec.crawl.stages.creators import CreatorInfoFetcher
 
     users: UsersPlan = plan.users
     results: list[StageStats] = []
     if users.info:
         results.append(guarded_stage(ctx, "user_info", api_fields.USER_INFO_PATH, CreatorInfoFetcher(
-            ctx, users.names, max_age_days=max_age_days(config)).run))
+            ctx, users.names, max_age_days=max_age_days).run))
         if results[-1].stopped:
             return results
     if users.lists:
-        crawler = UserListCrawler(ctx, users, tags=tuple(plan.tags), max_age_days=max_age_days(config),
+        crawler = UserListCrawler(ctx, users, tags=tuple(plan.tags), max_age_days=max_age_days,
                                   max_count=int(plan.max_count))
         results.append(crawler.run())
     return results
