@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from conftest import SIM_KEY, SIM_SECRET
-from test_comments_e2e import COMMENTS_PATH, USER_INFO_PATH, VIDEO_PATH, Corpus
+from support.talk_crawl import COMMENTS_PATH, USER_INFO_PATH, VIDEO_PATH, Corpus
 
 from crawlspec.api_client import ApiClientConfig, TikTokApiClient, VideoQueryConfig
 from crawlspec.spec.query import Cond, Fields, Op, VideoQuery
