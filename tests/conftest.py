@@ -12,9 +12,16 @@ import pytest
 from sqlalchemy.engine import Engine
 from support.corpus import read_corpus_dump
 from support.databases import pg_database, pg_server_url, sqlite_file_url
+from support.process_guard import fail_unmarked_process_starts
 from support.sim import SIM_KEY, SIM_SECRET, simulator_factory, subprocess_env
 
 __all__ = ["SIM_KEY", "SIM_SECRET", "pg_database", "pg_server_url", "read_corpus_dump"]
+
+@pytest.fixture(autouse=True)
+def _processes_only_in_slow_tests(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that starts a process (the installed CLI, `crawlspec sim`, R, a multiprocessing worker...)
+    is marked `slow`, so `pytest -m "not slow"` stays fast: an unmarked one fails at teardown."""
+    yield from fail_unmarked_process_starts(request)
 
 
 @pytest.fixture(scope="session")

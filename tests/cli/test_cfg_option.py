@@ -5,7 +5,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
+
+pytestmark = pytest.mark.slow  # every test here starts processes
 
 
 def test_cfg_job_prints_the_composed_config_without_the_password(crawlspec_exe, tmp_path: Path):

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from support.spec_rejections import REJECTIONS, arrange, listing
 
+pytestmark = pytest.mark.slow  # every test here starts processes
+
 SHOES_QUERY = {
     "and": [
         {"operation": "IN", "field_name": "hashtag_name", "field_values": ["shoes", "sneakerhead", "sneakers", "trainers"]},

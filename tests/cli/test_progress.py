@@ -144,6 +144,7 @@ def test_pending_window_count_follows_the_database(tmp_path: Path):
     assert progress.pending_window_count(plan, f"sqlite:///{tmp_path / 'no' / 'dir.db'}") is None
 
 
+@pytest.mark.slow
 def test_a_real_terminal_shows_the_live_line_and_no_page_lines(crawlspec_exe, tmp_path):
     controller, terminal = pty.openpty()
     env = dict(os.environ, COLUMNS="160")

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import SIM_SECRET
 
+pytestmark = pytest.mark.slow  # every test here starts processes
+
 SPEC = "name: bad\nquery: {include_any_hashtags: [shoes]}\nwindow: {start: '2024-03-01', end: '2024-03-03'}\n"
 
 

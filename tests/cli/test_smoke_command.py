@@ -5,7 +5,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
+
+pytestmark = pytest.mark.slow  # every test here starts processes
 
 
 def test_smoke_test_spends_one_request_and_needs_no_spec(crawlspec_exe, start_sim, sim_env, tmp_path: Path):

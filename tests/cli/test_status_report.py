@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # every test here starts processes
+
 SPEC = """\
 name: partial
 query: {include_any_hashtags: [shoes, sneakers, fashion]}

@@ -22,6 +22,8 @@ from support.sweep import (
     sweep_workdir,
 )
 
+pytestmark = pytest.mark.slow  # every test here starts processes
+
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:

@@ -25,6 +25,8 @@ from support.sweep import (
     sweep_workdir,
 )
 
+pytestmark = pytest.mark.slow  # every test here starts processes
+
 pytest.importorskip("hydra_plugins.hydra_joblib_launcher", reason="pip install 'crawlspec[joblib]'")
 
 VIDEO_PATH = "/v2/research/video/query/"

@@ -21,6 +21,8 @@ from crawlspec.storage import compliance as compliance_store
 from crawlspec.storage.database import open_database
 from crawlspec.storage.videos import store_comments
 
+pytestmark = pytest.mark.slow  # every test here starts processes
+
 SPEC = """\
 name: fresh
 query:

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import read_corpus_dump
 
+pytestmark = pytest.mark.slow  # every test here starts processes
+
 VIDEO_PATH = "/v2/research/video/query/"
 SPEC = """\
 name: lag

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every test here starts processes
+
 SPEC = "name: forbidden\nquery: {include_any_hashtags: [shoes]}\nwindow: {start: '2024-03-01', end: '2024-03-02'}\n"
 
 

@@ -68,6 +68,7 @@ def video_requests(sim) -> int:
     return sim.stats()["requests"].get(VIDEO_PATH, 0)
 
 
+@pytest.mark.slow
 def test_middle_days_failing_are_split_out_recorded_and_retried_with_growing_spacing(
         crawlspec_exe, start_sim, sim_env, workdir, db_url):
     sim = start_sim(videos=6000, failing_days=f"{FAILING[0]}..{FAILING[-1]}", today=date(2024, 4, 1))
@@ -120,6 +121,7 @@ def test_middle_days_failing_are_split_out_recorded_and_retried_with_growing_spa
     assert video_requests(sim) == before, "spacing grows: 1, 2, 4, ... days"
 
 
+@pytest.mark.slow
 def test_a_failing_day_that_recovers_is_collected_and_forgotten(crawlspec_exe, start_sim, sim_env, workdir,
                                                                 sqlite_url):
     broken = start_sim(videos=6000, failing_days="2024-03-12", today=date(2024, 4, 1))
@@ -169,6 +171,7 @@ def test_a_retry_date_recorded_under_a_larger_maximum_is_brought_back(sqlite_url
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_after_an_api_wide_outage_parked_days_are_not_complete_and_retry_failing_collects_them(
         crawlspec_exe, start_sim, sim_env, workdir, sqlite_url):
     outage = start_sim(videos=6000, fail_rate=1.0, today=date(2024, 4, 1))

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import yaml
 from conftest import SIM_KEY, SIM_SECRET
-from support.paths import REPO_ROOT
 
 from crawlspec import exit_codes
+from crawlspec.cli import hydra_app
 from crawlspec.cli.run import run
 from crawlspec.cli.status import collect_status
 from crawlspec.storage.database import open_database
@@ -81,6 +82,11 @@ def test_provisional_days_are_refetched_once_when_mature(start_sim, db_url, monk
     assert [str(day)[:10] for day in days] == [f"2024-03-{d}" for d in range(20, 26)]
 
 
-def test_the_option_is_in_the_schema_and_off_by_default() -> None:
-    conf = REPO_ROOT / "conf" / "config.yaml"
-    assert "refetch_provisional: false" in conf.read_text()
+def test_the_composed_configuration_has_the_option_off(tmp_path, monkeypatch, capsys) -> None:
+    """What `crawlspec run --cfg job` composes from the shipped config groups, not a line of one file."""
+    monkeypatch.chdir(tmp_path)
+    assert hydra_app.main("run", ["--cfg", "job", "+spec=demo"]) == exit_codes.OK
+    composed = yaml.safe_load(capsys.readouterr().out)
+    assert composed["run"]["refetch_provisional"] is False
+    assert hydra_app.main("run", ["--cfg", "job", "+spec=demo", "run.refetch_provisional=true"]) == exit_codes.OK
+    assert yaml.safe_load(capsys.readouterr().out)["run"]["refetch_provisional"] is True

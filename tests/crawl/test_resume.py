@@ -14,6 +14,8 @@ import pytest
 import sqlalchemy as sa
 from conftest import read_corpus_dump
 
+pytestmark = pytest.mark.slow  # every test here starts processes
+
 VIDEO_PATH = "/v2/research/video/query/"
 SPEC = """\
 name: resume

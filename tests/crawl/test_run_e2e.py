@@ -12,6 +12,8 @@ import pytest
 import sqlalchemy as sa
 from conftest import read_corpus_dump
 
+pytestmark = pytest.mark.slow  # every test here starts processes
+
 SPEC = """\
 name: e2e
 query:

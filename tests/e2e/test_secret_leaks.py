@@ -18,6 +18,8 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 
+pytestmark = pytest.mark.slow  # every test here starts processes
+
 KEY = "leak-test-client-key"
 SPEC = """\
 name: leak

@@ -35,6 +35,7 @@ def crawl_db(sqlite_url: str) -> str:
     return sqlite_url
 
 
+@pytest.mark.slow
 def test_file_export_keeps_stdout_clean_and_summarises_on_stderr(crawlspec_exe: str, crawl_db: str,
                                                                   tmp_path: Path) -> None:
     out = tmp_path / "videos.jsonl"
@@ -47,6 +48,7 @@ def test_file_export_keeps_stdout_clean_and_summarises_on_stderr(crawlspec_exe: 
     assert not Path(str(out) + ".tmp").exists()
 
 
+@pytest.mark.slow
 def test_stdout_export_is_only_the_data(crawlspec_exe: str, crawl_db: str) -> None:
     proc = run_export(crawlspec_exe, "--db", crawl_db, "--table", "video", "--out", "-")
     assert proc.returncode == 0, proc.stderr
@@ -55,6 +57,7 @@ def test_stdout_export_is_only_the_data(crawlspec_exe: str, crawl_db: str) -> No
     assert "stdout" in proc.stderr and len(proc.stderr.splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_relative_sqlite_path_resolves_against_cwd(crawlspec_exe: str, tmp_path: Path) -> None:
     populate(f"sqlite:///{tmp_path / 'here.db'}").dispose()
     proc = run_export(crawlspec_exe, "--db", "sqlite:///here.db", "--out", "v.csv", cwd=tmp_path)
@@ -63,6 +66,7 @@ def test_relative_sqlite_path_resolves_against_cwd(crawlspec_exe: str, tmp_path:
         assert [int(row["id"]) for row in csv.DictReader(fh)] == VIDEO_IDS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("args", "needles"), [
     (["--table", "videos"], ["unknown table 'videos'", "video", "comment", "user_info", "crawl_tag"]),
     (["--format", "xlsx"], ["unknown format 'xlsx'", "csv, jsonl, parquet"]),
@@ -78,11 +82,13 @@ def test_bad_arguments_exit_2(crawlspec_exe: str, crawl_db: str, tmp_path: Path,
     assert not (tmp_path / "out.csv").exists()
 
 
+@pytest.mark.slow
 def test_output_directory_missing_exits_2(crawlspec_exe: str, crawl_db: str, tmp_path: Path) -> None:
     proc = run_export(crawlspec_exe, "--db", crawl_db, "--out", str(tmp_path / "nope" / "v.csv"))
     _assert_clean_failure(proc, exit_codes.INVALID_INPUT, "does not exist")
 
 
+@pytest.mark.slow
 def test_missing_database_file_is_not_created(crawlspec_exe: str, tmp_path: Path) -> None:
     db = tmp_path / "missing.db"
     proc = run_export(crawlspec_exe, "--db", f"sqlite:///{db}", "--out", str(tmp_path / "v.csv"))
@@ -91,6 +97,7 @@ def test_missing_database_file_is_not_created(crawlspec_exe: str, tmp_path: Path
     assert not (tmp_path / "v.csv").exists()
 
 
+@pytest.mark.slow
 def test_foreign_sqlite_database_exits_2(crawlspec_exe: str, tmp_path: Path) -> None:
     db = tmp_path / "other.db"
     with sqlite3.connect(db) as conn:
@@ -99,6 +106,7 @@ def test_foreign_sqlite_database_exits_2(crawlspec_exe: str, tmp_path: Path) -> 
     _assert_clean_failure(proc, exit_codes.INVALID_INPUT, "not a crawlspec database")
 
 
+@pytest.mark.slow
 def test_file_that_is_not_sqlite_exits_2(crawlspec_exe: str, tmp_path: Path) -> None:
     db = tmp_path / "notes.db"
     db.write_text("this is not a database\n" * 100)
@@ -106,6 +114,7 @@ def test_file_that_is_not_sqlite_exits_2(crawlspec_exe: str, tmp_path: Path) -> 
     _assert_clean_failure(proc, exit_codes.INVALID_INPUT, str(db))
 
 
+@pytest.mark.slow
 def test_postgresql_down_exits_75(crawlspec_exe: str, tmp_path: Path) -> None:
     # Port 1 on localhost: connection refused at once.
     proc = run_export(crawlspec_exe, "--db", "postgresql://nobody@127.0.0.1:1/none", "--out",
@@ -118,6 +127,7 @@ def _python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, timeout=120)
 
 
+@pytest.mark.slow
 def test_parquet_without_pyarrow_names_the_extra(crawl_db: str, tmp_path: Path) -> None:
     code = ("import sys; sys.modules['pyarrow'] = None\n"
             "from crawlspec.cli.entry import main\n"
@@ -127,13 +137,18 @@ def test_parquet_without_pyarrow_names_the_extra(crawl_db: str, tmp_path: Path) 
     assert list(tmp_path.glob("v.parquet*")) == []
 
 
+@pytest.mark.slow
 def test_csv_export_works_without_pyarrow(crawl_db: str, tmp_path: Path) -> None:
     code = ("import sys; sys.modules['pyarrow'] = None\n"
             "from crawlspec.cli.entry import main\n"
             f"raise SystemExit(main(['export', '--db', {crawl_db!r}, '--out', 'v.csv']))")
-    assert _python(code, tmp_path).returncode == 0
+    result = _python(code, tmp_path)
+    assert result.returncode == 0, result.stderr
+    with open(tmp_path / "v.csv", newline="", encoding="utf-8") as fh:
+        assert sorted(int(row["id"]) for row in csv.DictReader(fh)) == VIDEO_IDS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("formats", "heavy"), [
     (("csv", "jsonl"), ("hydra", "omegaconf", "pandas", "pyarrow")),
     # pyarrow itself imports pandas (when installed) to convert Python lists; Hydra never.

@@ -23,6 +23,8 @@ from support.export_data import fill_synthetic_videos
 
 from crawlspec.storage.database import open_database
 
+pytestmark = pytest.mark.slow  # every test here starts processes
+
 ROWS = 200_000
 DESCRIPTION_CHARS = 600
 # Holding the other 180,000 rows at once would take several times their ~110 MB of text; streaming

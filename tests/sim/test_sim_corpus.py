@@ -33,6 +33,7 @@ def test_same_options_same_bytes_other_seed_differs(tmp_path):
     assert first != dump_bytes(tmp_path, "c.jsonl", seed=6)
 
 
+@pytest.mark.slow
 def test_dump_is_identical_under_another_hash_seed(tmp_path):
     """String hashing is randomised per process: generation must not depend on set order."""
     script = ("import sys; from datetime import date; from crawlspec.sim import SimOptions;"
@@ -118,6 +119,7 @@ def test_default_corpus_serves_the_readme_demo():
 
 # --- the command -----------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_cli_dumps_then_announces_then_serves_until_sigterm(crawlspec_exe, tmp_path):
     dump_path = tmp_path / "cli.jsonl"
     proc = subprocess.Popen([crawlspec_exe, "sim", "--videos", "300", "--seed", "2", "--client-key", "cli-key",
@@ -140,6 +142,7 @@ def test_cli_dumps_then_announces_then_serves_until_sigterm(crawlspec_exe, tmp_p
         proc.wait()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [["--fail-rate", "1.5"], ["--days", "0"], ["--start", "March"],
                                   ["--videos", "-1"], ["--bogus"], ["--port", "70000"]])
 def test_cli_bad_options_exit_2(crawlspec_exe, args):

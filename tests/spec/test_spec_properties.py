@@ -9,6 +9,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -95,6 +96,7 @@ def test_any_spec_compiles_or_is_rejected_with_exit_2(document, tmp_path_factory
     check_outcome(code, out, err)
 
 
+@pytest.mark.slow
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(document=spec_files)
 def test_any_spec_through_the_executable(document, crawlspec_exe, tmp_path_factory):

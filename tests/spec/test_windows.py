@@ -21,7 +21,7 @@ def test_window_is_inclusive_and_formats_api_dates():
 
 
 def test_window_end_before_start_is_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="window end .* is before its start"):
         Window(d(2), d(1))
 
 
@@ -60,5 +60,5 @@ def test_group_days_sorts_deduplicates_and_splits_runs():
 
 
 def test_days_per_query_below_one_is_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="days_per_query must be at least 1, got 0"):
         split_window(d(1), d(2), 0)

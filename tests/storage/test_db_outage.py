@@ -18,6 +18,8 @@ from conftest import read_corpus_dump
 
 from crawlspec.api.fields import VIDEO_QUERY_PATH
 
+pytestmark = pytest.mark.slow  # every test here starts processes
+
 SPEC = """\
 name: outage
 query:

@@ -20,6 +20,8 @@ import sqlalchemy as sa
 
 from crawlspec.api.fields import VIDEO_QUERY_PATH
 
+pytestmark = pytest.mark.slow  # every test here starts processes
+
 SPEC = """\
 name: disk
 query:

@@ -73,6 +73,7 @@ def _open_in_process(url: str, barrier: multiprocessing.synchronize.Barrier) -> 
     open_database(url).dispose()
 
 
+@pytest.mark.slow
 def test_concurrent_first_runs_migrate_a_new_database_once(db_url: str) -> None:
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(3)
@@ -105,6 +106,7 @@ def test_unknown_revision_is_refused(sqlite_url: str) -> None:
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_db_upgrade_command_creates_and_reports(crawlspec_exe: str, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     first = subprocess.run([crawlspec_exe, "db", "upgrade", "--db", url], capture_output=True, text=True,
@@ -122,6 +124,7 @@ def test_db_upgrade_command_creates_and_reports(crawlspec_exe: str, tmp_path: Pa
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_db_upgrade_command_defaults_to_crawlspec_db_in_the_current_directory(
         crawlspec_exe: str, tmp_path: Path) -> None:
     done = subprocess.run([crawlspec_exe, "db", "upgrade"], capture_output=True, text=True, cwd=tmp_path,
@@ -130,6 +133,7 @@ def test_db_upgrade_command_defaults_to_crawlspec_db_in_the_current_directory(
     assert (tmp_path / "crawlspec.db").is_file()
 
 
+@pytest.mark.slow
 def test_db_upgrade_command_bad_location_exits_2_with_the_fix(crawlspec_exe: str, tmp_path: Path) -> None:
     missing = tmp_path / "missing"
     done = subprocess.run([crawlspec_exe, "db", "upgrade", "--db", f"sqlite:///{missing}/x.db"],

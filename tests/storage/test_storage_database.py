@@ -69,6 +69,8 @@ def test_malformed_url_message_masks_credentials() -> None:
     with pytest.raises(DatabaseLocationError) as caught:
         open_database("postgresql://user:hunter2 with spaces@host:notaport/db")
     assert "hunter2" not in str(caught.value)
+    assert "'postgresql://***@host:notaport/db' is malformed" in str(caught.value)
+    assert "db.url=postgresql://USER@HOST:5432/DBNAME" in str(caught.value), "the message shows the fix"
 
 
 def _closed_port() -> int:

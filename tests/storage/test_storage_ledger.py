@@ -70,6 +70,7 @@ def _reserve_in_process(url: str, limit: int, attempts: int, barrier: multiproce
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_two_processes_sharing_a_database_never_exceed_the_limit(engine: Engine, db_url: str) -> None:
     limit, attempts = 25, 20
     context = multiprocessing.get_context("spawn")

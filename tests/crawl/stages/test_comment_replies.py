@@ -9,6 +9,8 @@ import subprocess
 import pytest
 from support.talk_crawl import COMMENTS_PATH, command, dump_and_spec, requests_of, rows
 
+pytestmark = pytest.mark.slow  # every test here starts processes
+
 
 @pytest.mark.parametrize("replies_flag", [False, True])
 def test_replies_come_with_the_listing_and_only_the_cut_ones_are_asked_for(

@@ -23,6 +23,8 @@ from support.talk_crawl import (
     rows,
 )
 
+pytestmark = pytest.mark.slow  # every test here starts processes
+
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:

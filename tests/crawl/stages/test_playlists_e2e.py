@@ -9,8 +9,11 @@ import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from conftest import read_corpus_dump
+
+pytestmark = pytest.mark.slow  # every test here starts processes
 
 PLAYLIST_PATH = "/v2/research/playlist/info/"
 WANTED = {"shoes", "sneakers", "fashion", "food"}

@@ -20,6 +20,8 @@ from support.user_lists import (
     write_spec,
 )
 
+pytestmark = pytest.mark.slow  # every test here starts processes
+
 
 def test_every_list_at_the_minimum_quota_then_nothing(crawlspec_exe, start_sim, sim_env, tmp_path, db_url):
     sim = start_sim()

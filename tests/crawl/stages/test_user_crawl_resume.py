@@ -8,7 +8,10 @@ import signal
 import subprocess
 import time
 
+import pytest
 from support.user_lists import LISTS, PATHS, TABLES, UserLists, command, rows, write_spec
+
+pytestmark = pytest.mark.slow  # every test here starts processes
 
 
 def list_requests(sim) -> int:
