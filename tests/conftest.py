@@ -36,6 +36,13 @@ def crawlspec_exe() -> str:
     return found
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for a fresh PostgreSQL database by name (`pg_url`) is slow, as the `db_url` runs are."""
+    for item in items:
+        if "pg_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database on the test server, dropped afterwards."""
@@ -48,7 +55,9 @@ def sqlite_url(tmp_path: Path) -> str:
     return sqlite_file_url(tmp_path)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+# A fresh PostgreSQL database (created, migrated, dropped) costs a second or more per test: the PostgreSQL
+# runs are `slow`, and the fast lane (`pytest -m "not slow"`) covers SQLite only.
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Both storage back ends: a real SQLite file and a real PostgreSQL database."""
     if request.param == "sqlite":

@@ -255,6 +255,7 @@ corruptions = st.one_of(broken_bodies(), broken_envelopes())
 
 # --- properties -------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 @HOSTILE_SETTINGS
 @given(corrupt=corruptions, repeats=st.integers(min_value=1, max_value=3))
 def test_a_corrupted_answer_is_retried_or_fails_the_window_and_is_never_stored(stub, world, capsys, corrupt,
@@ -274,6 +275,7 @@ def test_a_corrupted_answer_is_retried_or_fails_the_window_and_is_never_stored(s
             "the message names the endpoint and status"
 
 
+@pytest.mark.slow
 @settings(HOSTILE_SETTINGS, max_examples=20)
 @given(page=broken_videos())
 def test_one_corrupted_video_is_quarantined_whole_and_costs_no_retry(stub, world, capsys, page):
@@ -293,6 +295,7 @@ def test_one_corrupted_video_is_quarantined_whole_and_costs_no_retry(stub, world
                                                                                        VIDEO_QUERY_PATH)
 
 
+@pytest.mark.slow
 @HOSTILE_SETTINGS
 @given(videos=valid_videos())
 def test_valid_quirky_pages_are_stored_exactly(stub, world, capsys, videos):
@@ -304,6 +307,7 @@ def test_valid_quirky_pages_are_stored_exactly(stub, world, capsys, videos):
     assert len(stub.research(VIDEO_QUERY_PATH)) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("corrupt,attempts", [
     (Reply(200, b'{"data": {"videos": [{"id": 1, "like_count": "many"'), 2),
     (Reply(502, HTML_PAGE), 3),

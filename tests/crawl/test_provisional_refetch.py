@@ -51,6 +51,7 @@ def _videos_on(db_url: str, first: str, last: str) -> int:
     return sum(1 for day in days if first <= day <= last)
 
 
+@pytest.mark.slow
 def test_provisional_days_are_refetched_once_when_mature(start_sim, db_url, monkeypatch):
     monkeypatch.setenv("CRAWLSPEC_CLIENT_KEY", SIM_KEY)
     monkeypatch.setenv("CRAWLSPEC_CLIENT_SECRET", SIM_SECRET)

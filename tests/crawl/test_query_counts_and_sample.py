@@ -59,6 +59,7 @@ COUNT_QUERY = {"and": [{"operation": "GTE", "field_name": "view_count", "field_v
                "not": [{"operation": "IN", "field_name": "comment_count", "field_values": ["1"]}]}
 
 
+@pytest.mark.slow
 def test_raw_count_conditions_store_exactly_the_matching_videos(start_sim, db_url, tmp_path) -> None:
     sim = start_sim(videos=3000, deleted_rate=0.05)
     want = {v["id"] for v in live_videos(sim, tmp_path, "2024-03-01", "2024-03-10")
@@ -116,6 +117,7 @@ SAMPLE_SPEC = {"name": "sampled", "sample": True, "query": {"regions": ["US"]},
                "limits": {"max_count": 10}}
 
 
+@pytest.mark.slow
 def test_sample_run_sends_is_random_is_recorded_as_a_sample_and_never_covers_days(start_sim, db_url,
                                                                                     tmp_path) -> None:
     sim = start_sim(videos=3000)

@@ -48,6 +48,7 @@ def test_plain_read_sql_corrupts_playlist_id_which_load_keeps(db_url: str) -> No
     assert crawlspec.load(db_url)["playlist_id"].iloc[1] == INT64_MAX - 1
 
 
+@pytest.mark.slow
 def test_other_tables_load_with_their_types_and_filters(db_url: str, start_sim, monkeypatch) -> None:
     monkeypatch.setenv("CRAWLSPEC_CLIENT_KEY", SIM_KEY)
     monkeypatch.setenv("CRAWLSPEC_CLIENT_SECRET", SIM_SECRET)

@@ -179,6 +179,7 @@ def world(request, tmp_path_factory):
         yield sim, read_videos(path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batch", range(4))
 def test_random_queries_agree_with_the_simple_evaluator(world, batch):
     sim, videos = world

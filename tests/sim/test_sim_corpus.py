@@ -27,6 +27,7 @@ def dump_bytes(tmp_path: Path, name: str, **options) -> bytes:
     return path.read_bytes()
 
 
+@pytest.mark.slow
 def test_same_options_same_bytes_other_seed_differs(tmp_path):
     first = dump_bytes(tmp_path, "a.jsonl")
     assert first == dump_bytes(tmp_path, "b.jsonl")

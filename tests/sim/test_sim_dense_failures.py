@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 import requests
 
 from crawlspec.sim import SimOptions, start_simulator
@@ -38,6 +39,7 @@ def simulator(**extra):
 WINDOWS = [("20240301", "20240301"), ("20240301", "20240307"), ("20240301", "20240330")]
 
 
+@pytest.mark.slow
 def test_bigger_windows_fail_more_often_and_the_same_seed_fails_the_same_requests() -> None:
     with simulator(dense_fail_videos=1000) as sim:
         one_day, week, month = first_pages(sim, WINDOWS, tries=40)

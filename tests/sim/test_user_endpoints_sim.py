@@ -74,6 +74,7 @@ def page_through(sim, tok: str, name: str, username: str, max_count: int) -> tup
         body = {**body, "cursor": data["cursor"]}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(PATHS))
 @pytest.mark.parametrize("max_count", [100, 7])
 def test_each_list_paged_to_its_end_equals_the_dump_in_the_fewest_pages(sim, dump, name, max_count):

@@ -81,6 +81,7 @@ def check_outcome(code: int, out: str, err: str) -> None:
         assert err.startswith("crawlspec: ") and len(err.strip()) > len("crawlspec: ")
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(document=spec_files)
 def test_any_spec_compiles_or_is_rejected_with_exit_2(document, tmp_path_factory, capsys):

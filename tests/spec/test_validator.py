@@ -119,6 +119,7 @@ def fake_runtime(monkeypatch, tmp_path):
     return runtime
 
 
+@pytest.mark.slow
 def test_run_sweep_gets_plain_dicts_continues_and_reports_the_worst_code(fake_runtime, capsys):
     code = hydra_app.main("run", ["-m", "+spec=demo", "log=console", "spec.window.days_per_query=1,2,45"])
     err = capsys.readouterr().err

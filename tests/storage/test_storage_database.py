@@ -94,6 +94,7 @@ def test_plain_postgresql_urls_use_the_installed_psycopg2_driver() -> None:
     assert engine.dialect.driver == "psycopg2"
 
 
+@pytest.mark.slow
 def test_postgres_wrong_user_is_a_configuration_error_with_a_clear_message(pg_url: str) -> None:
     url = sa.engine.make_url(pg_url).set(username="nobody_here", password="pw-x1y2").render_as_string(
         hide_password=False)
