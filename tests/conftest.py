@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 from support.corpus import read_corpus_dump
-from support.databases import pg_database, pg_server_url, sqlite_file_url
+from support.databases import copy_sqlite, pg_database, pg_server_url, sqlite_file_url, sqlite_path
 from support.process_guard import fail_unmarked_process_starts
 from support.sim import SIM_KEY, SIM_SECRET, simulator_factory, subprocess_env
 
@@ -65,11 +65,23 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("pg_url")
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty crawlspec SQLite database at the latest revision, built once and copied by `engine`."""
+    from crawlspec.storage.database import open_database
+
+    path = tmp_path_factory.mktemp("migrated") / "crawl.db"
+    open_database(sqlite_file_url(path.parent)).dispose()
+    return path
+
+
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
+def engine(db_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
     """crawlspec's database on both back ends (`db_url`), migrated, disposed afterwards."""
     from crawlspec.storage.database import open_database
 
+    if sqlite_path(db_url) is not None:
+        copy_sqlite(request.getfixturevalue("migrated_sqlite"), db_url)
     engine = open_database(db_url)
     yield engine
     engine.dispose()

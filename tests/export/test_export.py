@@ -15,9 +15,11 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from support.databases import copy_sqlite, sqlite_path
 from support.export_data import ABOVE_2_53, MAX_ID, VIDEO_IDS, canonical, database_rows, populate
 
 from crawlspec.export.table import export_table
+from crawlspec.storage.database import open_database
 
 LIST_COLUMNS = {"hashtag_names", "effect_ids", "crawl_tags"}
 JSON_COLUMNS = {"extra_data", "query", "overrides"}
@@ -25,9 +27,21 @@ ROUND_TRIP_TABLES = ["video", "comment", "user_info", "crawl"]
 BOTH_CRAWLS = 7_000_000_000_000_000_001
 
 
+@pytest.fixture(scope="session")
+def populated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The export test data in a SQLite file, written once and copied by `crawl_db`."""
+    path = tmp_path_factory.mktemp("populated") / "crawl.db"
+    populate(f"sqlite:///{path}").dispose()
+    return path
+
+
 @pytest.fixture
-def crawl_db(db_url: str) -> Iterator[tuple[str, Engine]]:
-    engine = populate(db_url)
+def crawl_db(db_url: str, request: pytest.FixtureRequest) -> Iterator[tuple[str, Engine]]:
+    if sqlite_path(db_url) is None:
+        engine = populate(db_url)
+    else:
+        copy_sqlite(request.getfixturevalue("populated_sqlite"), db_url)
+        engine = open_database(db_url)
     yield db_url, engine
     engine.dispose()
 

@@ -56,6 +56,7 @@ def test_deleted_rate_changes_only_the_deleted_flags():
 
 @pytest.fixture(scope="module")
 def dump(tmp_path_factory) -> dict[str, list[dict]]:
+    """A 3,000-video corpus dumped and read back (seconds to build: the tests using it are slow)."""
     path = tmp_path_factory.mktemp("shape") / "corpus.jsonl"
     dump_corpus(generate_corpus(SimOptions(seed=9, videos=3000, deleted_rate=0.05)), path)
     kinds: dict[str, list[dict]] = {"video": [], "user": [], "comment": []}
@@ -65,6 +66,7 @@ def dump(tmp_path_factory) -> dict[str, list[dict]]:
     return kinds
 
 
+@pytest.mark.slow
 def test_video_shape(dump):
     videos = [r["data"] for r in dump["video"]]
     ids = [v["id"] for v in videos]
@@ -84,6 +86,7 @@ def test_video_shape(dump):
     assert any(t != t.lower() for t in tags) and {"shoes", "sneakers", "cats", "food"} <= set(tags)
 
 
+@pytest.mark.slow
 def test_skewed_regions_and_creators(dump):
     videos = [r["data"] for r in dump["video"]]
     regions = Counter(v["region_code"] for v in videos)
@@ -92,6 +95,7 @@ def test_skewed_regions_and_creators(dump):
     assert creators.most_common(1)[0][1] > 20 * len(videos) / len(creators)
 
 
+@pytest.mark.slow
 def test_comments_and_users_shape(dump):
     videos = {r["data"]["id"]: r for r in dump["video"]}
     comments = [r["data"] for r in dump["comment"]]

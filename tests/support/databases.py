@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +52,19 @@ def pg_database(server_url: str, prefix: str = "t") -> Iterator[str]:
 def sqlite_file_url(directory) -> str:
     """A real SQLite file in `directory` (created on first use)."""
     return f"sqlite:///{directory / 'crawl.db'}"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a `sqlite:///PATH` URL, None for any other URL."""
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+
+def copy_sqlite(template: Path, url: str) -> None:
+    """Put a copy of a closed SQLite database (its WAL, if any, included) where `url` points: the same
+    bytes as building it again, in a fraction of the time."""
+    target = sqlite_path(url)
+    assert target is not None, url
+    shutil.copyfile(template, target)
+    for suffix in ("-wal", "-shm"):
+        if Path(f"{template}{suffix}").exists():
+            shutil.copyfile(f"{template}{suffix}", f"{target}{suffix}")
