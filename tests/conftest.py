@@ -17,6 +17,7 @@ from support.sim import SIM_KEY, SIM_SECRET, simulator_factory, subprocess_env
 
 __all__ = ["SIM_KEY", "SIM_SECRET", "pg_database", "pg_server_url", "read_corpus_dump"]
 
+
 @pytest.fixture(autouse=True)
 def _processes_only_in_slow_tests(request: pytest.FixtureRequest) -> Iterator[None]:
     """A test that starts a process (the installed CLI, `crawlspec sim`, R, a multiprocessing worker...)
@@ -36,13 +37,6 @@ def crawlspec_exe() -> str:
     return found
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that asks for a fresh PostgreSQL database by name (`pg_url`) is slow, as the `db_url` runs are."""
-    for item in items:
-        if "pg_url" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.slow)
-
-
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database on the test server, dropped afterwards."""
@@ -53,6 +47,13 @@ def pg_url() -> Iterator[str]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return sqlite_file_url(tmp_path)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for a fresh PostgreSQL database by name (`pg_url`) is slow, as the `db_url` runs are."""
+    for item in items:
+        if "pg_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
 
 
 # A fresh PostgreSQL database (created, migrated, dropped) costs a second or more per test: the PostgreSQL
