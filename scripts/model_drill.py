@@ -1,4 +1,4 @@
-"""Model-based drill: the long version of tests/test_model_based.py.
+"""Model-based drill: the long version of tests/e2e/test_model_based.py.
 
 Hypothesis draws `--sequences` sequences of steps (runs of a video spec and of a users spec, SIGKILLs
 after a drawn number of API requests, bursts of injected 500s, quota exhaustion, day changes, window
@@ -26,11 +26,11 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parent.parent / "tests"
 sys.path.insert(0, str(TESTS))
 
-from conftest import pg_database  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 from hypothesis.stateful import run_state_machine_as_test  # noqa: E402
-from model_harness import Oracle, SimProcess  # noqa: E402
-from model_machine import ModelEnv, machine_for  # noqa: E402
+from support.databases import pg_database  # noqa: E402
+from support.model_harness import Oracle, SimProcess  # noqa: E402
+from support.model_machine import ModelEnv, machine_for  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:

@@ -1,16 +1,28 @@
-"""Shared fixtures: the installed `crawlspec` executable, databases, and an in-process simulator."""
+"""Shared fixtures, thin: the helpers live in `support/` (the installed `crawlspec` executable, databases,
+an in-process simulator). The names below stay importable from here (`from conftest import SIM_KEY`)."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
+from support.corpus import read_corpus_dump
+from support.databases import copy_sqlite, pg_database, pg_server_url, sqlite_file_url, sqlite_path
+from support.process_guard import fail_unmarked_process_starts
+from support.sim import SIM_KEY, SIM_SECRET, simulator_factory, subprocess_env
+
+__all__ = ["SIM_KEY", "SIM_SECRET", "pg_database", "pg_server_url", "read_corpus_dump"]
+
+
+@pytest.fixture(autouse=True)
+def _processes_only_in_slow_tests(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that starts a process (the installed CLI, `crawlspec sim`, R, a multiprocessing worker...)
+    is marked `slow`, so `pytest -m "not slow"` stays fast: an unmarked one fails at teardown."""
+    yield from fail_unmarked_process_starts(request)
 
 
 @pytest.fixture(scope="session")
@@ -25,42 +37,6 @@ def crawlspec_exe() -> str:
     return found
 
 
-def _pg_server_url() -> str | None:
-    url = os.environ.get("CRAWLSPEC_TEST_PG_URL")
-    if url:
-        return url
-    if os.environ.get("CI"):
-        pytest.fail("CI is set but CRAWLSPEC_TEST_PG_URL is missing: PostgreSQL is required in CI")
-    return None
-
-
-def pg_server_url() -> str:
-    """The test server's URL; skips on a laptop without one, fails in CI."""
-    server_url = _pg_server_url()
-    if server_url is None:
-        pytest.skip("no PostgreSQL server (set CRAWLSPEC_TEST_PG_URL)")
-    return server_url
-
-
-@contextlib.contextmanager
-def pg_database(server_url: str, prefix: str = "t") -> Iterator[str]:
-    """A fresh, empty database on the test server (its URL), dropped afterwards."""
-    import sqlalchemy as sa
-
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    # crawlspec depends on psycopg2; SQLAlchemy 2.1 would pick psycopg 3 for a bare postgresql:// URL.
-    base = sa.engine.make_url(server_url).set(drivername="postgresql+psycopg2")
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database on the test server, dropped afterwards."""
@@ -70,68 +46,55 @@ def pg_url() -> Iterator[str]:
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'crawl.db'}"
+    return sqlite_file_url(tmp_path)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for a fresh PostgreSQL database by name (`pg_url`) is slow, as the `db_url` runs are."""
+    for item in items:
+        if "pg_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
+# A fresh PostgreSQL database (created, migrated, dropped) costs a second or more per test: the PostgreSQL
+# runs are `slow`, and the fast lane (`pytest -m "not slow"`) covers SQLite only.
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Both storage back ends: a real SQLite file and a real PostgreSQL database."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'crawl.db'}"
+        return sqlite_file_url(tmp_path)
     return request.getfixturevalue("pg_url")
 
 
-# --- simulator ---------------------------------------------------------------------------------
-SIM_KEY = "test-client-key"
-SIM_SECRET = "test-client-secret-9f3a7c"
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty crawlspec SQLite database at the latest revision, built once and copied by `engine`."""
+    from crawlspec.storage.database import open_database
+
+    path = tmp_path_factory.mktemp("migrated") / "crawl.db"
+    open_database(sqlite_file_url(path.parent)).dispose()
+    return path
+
+
+@pytest.fixture
+def engine(db_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """crawlspec's database on both back ends (`db_url`), migrated, disposed afterwards."""
+    from crawlspec.storage.database import open_database
+
+    if sqlite_path(db_url) is not None:
+        copy_sqlite(request.getfixturevalue("migrated_sqlite"), db_url)
+    engine = open_database(db_url)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture
 def start_sim():
     """Factory: start a seeded simulator on a free port (stopped at teardown)."""
-    from datetime import date
-
-    from crawlspec.sim import SimOptions, start_simulator
-
-    running = []
-
-    def start(**options):
-        options.setdefault("seed", 7)
-        options.setdefault("videos", 3000)
-        options.setdefault("start", date(2024, 3, 1))
-        options.setdefault("days", 31)
-        options.setdefault("client_key", SIM_KEY)
-        options.setdefault("client_secret", SIM_SECRET)
-        sim = start_simulator(SimOptions(**options), host="127.0.0.1", port=0)
-        running.append(sim)
-        return sim
-
-    yield start
-    for sim in running:
-        sim.stop()
+    yield from simulator_factory()
 
 
 @pytest.fixture
-def sim_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def sim_env() -> dict[str, str]:
     """Environment for a `crawlspec` subprocess talking to a test simulator."""
-    env = dict(os.environ)
-    env.update({"CRAWLSPEC_CLIENT_KEY": SIM_KEY, "CRAWLSPEC_CLIENT_SECRET": SIM_SECRET})
-    env.pop("CRAWLSPEC_TODAY", None)
-    return env
-
-
-def read_corpus_dump(path: Path) -> dict[str, list[dict]]:
-    """The simulator's JSON-lines dump, grouped by kind (videos keep their `deleted` flag)."""
-    import json
-
-    kinds: dict[str, list[dict]] = {"video": [], "comment": [], "user": []}
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            record = json.loads(line)
-            item = dict(record["data"])
-            if record["kind"] == "video":
-                item["_deleted"] = record.get("deleted", False)
-            if "username" in record:  # user records: the API does not echo it inside `data`
-                item.setdefault("username", record["username"])
-            kinds.setdefault(record["kind"], []).append(item)
-    return kinds
+    return subprocess_env()

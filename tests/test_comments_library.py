@@ -7,12 +7,15 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from conftest import SIM_KEY, SIM_SECRET
-from test_comments_e2e import COMMENTS_PATH, USER_INFO_PATH, VIDEO_PATH, Corpus
+from support.talk_crawl import COMMENTS_PATH, USER_INFO_PATH, VIDEO_PATH, Corpus
 
 from crawlspec.api_client import ApiClientConfig, TikTokApiClient, VideoQueryConfig
 from crawlspec.spec.query import Cond, Fields, Op, VideoQuery
+
+pytestmark = pytest.mark.slow  # each test takes seconds (a simulator crawl per test)
 
 
 def library_client(sim, tmp_path: Path, db_url: str | None) -> TikTokApiClient:

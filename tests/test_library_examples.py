@@ -38,6 +38,7 @@ def day_of(video: dict) -> str:
     return datetime.fromtimestamp(video["create_time"], timezone.utc).strftime("%Y-%m-%d")
 
 
+@pytest.mark.slow
 def test_high_level_client_iterates_and_fetches_all_with_inclusive_end_date(start_sim, example_dir):
     sim = start_sim(videos=10000)
     dump = example_dir / "corpus.jsonl"
@@ -80,6 +81,7 @@ def test_high_level_client_iterates_and_fetches_all_with_inclusive_end_date(star
     assert any(day_of(v) == "2024-03-02" for v in ns["everything"].videos), "end_date is inclusive"
 
 
+@pytest.mark.slow
 def test_fetch_and_store_all_with_comments_and_user_info(start_sim, example_dir):
     sim = start_sim()
     engine = sa.create_engine(f"sqlite:///{example_dir / 'lib.db'}")
@@ -145,6 +147,7 @@ def test_request_client_pages_with_cursor_and_search_id(start_sim, example_dir):
     assert not {v["id"] for v in first.videos} & {v["id"] for v in second.videos}
 
 
+@pytest.mark.slow
 def test_request_client_comments_and_user_info(start_sim, example_dir):
     sim = start_sim()
     dump = example_dir / "corpus.jsonl"

@@ -56,6 +56,7 @@ def test_structlog_events_mask_secret_keys_values_and_url_passwords(stream):
     assert line["url"] == "postgresql://crawler:***@db:5432/crawls"
 
 
+@pytest.mark.slow
 def test_a_run_without_a_terminal_writes_json_lines_only(crawlspec_exe, start_sim, sim_env, tmp_path: Path):
     sim = start_sim(videos=2000)
     db_url = f"sqlite:///{tmp_path / 'crawl.db'}"

@@ -5,7 +5,7 @@ Revises:
 Create Date: 2026-11-25
 
 Self-contained on purpose (no import of crawlspec.storage.models): a migration describes the schema as it was
-at this revision. tests/test_migrations.py compares it with the models (autogenerate finds nothing).
+at this revision. tests/storage/test_migrations.py compares it with the models (autogenerate finds nothing).
 """
 
 from __future__ import annotations

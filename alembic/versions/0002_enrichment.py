@@ -4,7 +4,7 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-26
 
-Self-contained (no import of crawlspec models), like 0001; tests/test_migrations.py checks that the
+Self-contained (no import of crawlspec models), like 0001; tests/storage/test_migrations.py checks that the
 models and the migrations do not drift.
 """
 

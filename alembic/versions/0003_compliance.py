@@ -4,7 +4,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-25
 
-Self-contained (no import of crawlspec models), like 0001/0002; tests/test_migrations.py checks that the
+Self-contained (no import of crawlspec models), like 0001/0002; tests/storage/test_migrations.py checks that the
 models and the migrations do not drift.
 """
 

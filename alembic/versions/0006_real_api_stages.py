@@ -4,7 +4,7 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-30
 
-Self-contained (no import of crawlspec models); tests/test_migrations.py checks that the models and the
+Self-contained (no import of crawlspec models); tests/storage/test_migrations.py checks that the models and the
 migrations do not drift.
 """
 

@@ -1,0 +1,82 @@
+"""Bad input to `crawlspec run`: a clear message, a documented exit code, no traceback, nothing
+half-written, and never a secret in the output."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import SIM_SECRET
+
+pytestmark = pytest.mark.slow  # every test here starts processes
+
+SPEC = "name: bad\nquery: {include_any_hashtags: [shoes]}\nwindow: {start: '2024-03-01', end: '2024-03-03'}\n"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "bad.yaml").write_text(SPEC)
+    return tmp_path
+
+
+def run(exe: str, cwd: Path, *overrides: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([exe, "run", "+spec=bad", *overrides], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def assert_clean_failure(result: subprocess.CompletedProcess, code: int, *fragments: str) -> None:
+    output = result.stdout + result.stderr
+    assert result.returncode == code, output[-3000:]
+    assert "Traceback" not in output
+    for fragment in fragments:
+        assert fragment in output, f"{fragment!r} missing from: {output[-2000:]}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_missing_secrets_file_exits_2_naming_the_file(crawlspec_exe, workdir):
+    result = run(crawlspec_exe, workdir, "api.credentials_file=nowhere/secrets.yaml",
+                 f"db.url=sqlite:///{workdir}/x.db")
+    assert_clean_failure(result, 2, "nowhere/secrets.yaml")
+    assert not (workdir / "x.db").exists(), "nothing is written when the input is bad"
+
+
+def test_secrets_file_without_a_key_names_the_key(crawlspec_exe, workdir):
+    (workdir / "secrets.yaml").write_text("client_id: 1\nclient_key: abc\n")
+    result = run(crawlspec_exe, workdir, f"db.url=sqlite:///{workdir}/x.db")
+    assert_clean_failure(result, 2, "client_secret", "secrets.yaml")
+
+
+def test_wrong_credentials_exit_77_without_the_secret(crawlspec_exe, workdir, start_sim):
+    sim = start_sim()
+    wrong = "wrong-secret-value-5d1e"
+    (workdir / "secrets.yaml").write_text(f"client_key: someone\nclient_secret: {wrong}\n")
+    result = run(crawlspec_exe, workdir, f"api.base_url={sim.url}", f"db.url=sqlite:///{workdir}/x.db")
+    assert_clean_failure(result, 77, "secrets.yaml")
+    assert wrong not in result.stdout + result.stderr
+    assert SIM_SECRET not in result.stdout + result.stderr
+
+
+def test_database_in_a_missing_directory_exits_2(crawlspec_exe, workdir, start_sim, sim_env):
+    sim = start_sim()
+    result = run(crawlspec_exe, workdir, f"api.base_url={sim.url}", "api.credentials_file=null",
+                 "db.url=sqlite:///no/such/dir/x.db", env=sim_env)
+    assert_clean_failure(result, 2, "no/such/dir")
+    assert sim.stats()["quota_used"] == 0
+
+
+def test_postgres_refusing_connections_exits_75_without_password(crawlspec_exe, workdir, start_sim, sim_env):
+    sim = start_sim()
+    url = f"postgresql://crawler:hunter2-pw@127.0.0.1:{free_port()}/nothing"
+    result = run(crawlspec_exe, workdir, f"api.base_url={sim.url}", "api.credentials_file=null",
+                 f"db.url={url}", env=sim_env)
+    assert_clean_failure(result, 75, "127.0.0.1")
+    assert "hunter2-pw" not in result.stdout + result.stderr
+    assert sim.stats()["quota_used"] == 0
