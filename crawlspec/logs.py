@@ -12,16 +12,25 @@ from __future__ import annotations
 import logging
 import sys
 import warnings
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import structlog
 
-from crawlspec.cli import progress
 from crawlspec.redaction import REDACTED, names_a_secret, redact, register_secret
 
 __all__ = ["REDACTED", "configure_logging", "get_logger", "json_output", "redact_text", "register_secret",
-           "wants_json"]
+           "use_terminal_sink", "wants_json"]
+
+# The live display drawn on a terminal (the CLI's progress line): installed by whoever owns it, so that
+# logging, which every module imports, depends on no display code.
+_terminal_sink: dict[str, Callable[..., Any]] = {}
+
+
+def use_terminal_sink(install: Callable[[Any], Any], uninstall: Callable[[], None]) -> None:
+    """Register the processor factory `install(stream)` that `configure_logging` adds on a terminal with
+    the console format, and `uninstall()` that it calls otherwise (the CLI registers its progress line)."""
+    _terminal_sink.update(install=install, uninstall=uninstall)
 
 
 def redact_text(text: str) -> str:
@@ -76,7 +85,8 @@ def configure_logging(log_format: str = "auto", level: str = "info", stream: Any
     """Configure structlog, and route the standard library's logging into it, once per run.
 
     Every event goes to stderr (stdout is for data) through `redact_secrets`. On a terminal with the
-    console format, `crawlspec.cli.progress` turns the runner's page events into a live status line."""
+    console format, the registered terminal sink (the CLI's progress line) turns the runner's page
+    events into a live status line."""
     as_json = wants_json(log_format, stream if stream is not None else sys.stderr)
     terminal = _is_terminal(stream if stream is not None else sys.stderr)
     # Without an explicit stream, write to whatever sys.stderr is at write time: a library user (or a
@@ -89,10 +99,10 @@ def configure_logging(log_format: str = "auto", level: str = "info", stream: Any
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=terminal)
     finishing: list[Any] = [redact_secrets]
-    if not as_json and terminal:
-        finishing.append(progress.install(stream))
-    else:
-        progress.uninstall()
+    if not as_json and terminal and "install" in _terminal_sink:
+        finishing.append(_terminal_sink["install"](stream))
+    elif "uninstall" in _terminal_sink:
+        _terminal_sink["uninstall"]()
     structlog.configure(
         processors=[*_enrichers(), structlog.processors.format_exc_info, *finishing, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),

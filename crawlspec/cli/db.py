@@ -8,6 +8,7 @@ from pathlib import Path
 
 from crawlspec import exit_codes
 from crawlspec.errors import CrawlspecError, DatabaseLocationError
+from crawlspec.spec.database_url import DB_OPTION_HELP, default_db_url
 from crawlspec.storage.database import (
     create_engine_for,
     current_revision,
@@ -16,7 +17,6 @@ from crawlspec.storage.database import (
     open_database,
     upgrade_database,
 )
-from crawlspec.storage.database_url import DB_OPTION_HELP, default_db_url
 
 
 def _parser() -> argparse.ArgumentParser:

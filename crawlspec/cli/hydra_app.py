@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import shutil
 import sys
 import tempfile
 import traceback
@@ -34,7 +35,12 @@ from typing import Any
 from crawlspec import exit_codes
 from crawlspec.cli import sweep
 from crawlspec.errors import CrawlspecError, SpecError
+from crawlspec.logs import configure_logging, get_logger, redact_text, wants_json
+from crawlspec.redaction import redact, redact_override
 from crawlspec.spec import plan_warnings, resolvers
+from crawlspec.spec.compile import interpolation_message
+from crawlspec.spec.settings import load_settings
+from crawlspec.spec.validate import closest_known_key
 
 CONFIG_MODULE = "crawlspec.conf"
 CONFIG_NAME = "config"
@@ -111,11 +117,10 @@ def _take_cfg_option(argv: list[str]) -> tuple[list[str], bool]:
 def _print_config(overrides: list[str]) -> int:
     """The composed configuration as YAML on stdout, secrets masked (database passwords, keys named like
     a secret); nothing is sent."""
-    from hydra import compose, initialize_config_module
-    from omegaconf import OmegaConf
+    from hydra import compose, initialize_config_module  # lazy: Hydra is slow to import
+    from omegaconf import OmegaConf  # lazy: OmegaConf is slow to import
 
-    from crawlspec.redaction import redact
-    from crawlspec.storage.database import display_url
+    from crawlspec.storage.database import display_url  # lazy: pulls in SQLAlchemy
 
     resolvers.register()
     register_plugins()
@@ -139,8 +144,8 @@ def _parse_args(argv: list[str]) -> tuple[bool, bool, list[str], list[str]]:
 def _guarded(body: Callable[[], int], log_format: str) -> int:
     """Map every failure outside a job to an exit code and one readable message (secrets masked: a
     message may quote the override it failed on)."""
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
+    from hydra.errors import HydraException  # lazy: Hydra is slow to import
+    from omegaconf.errors import OmegaConfBaseException  # lazy: OmegaConf is slow to import
 
     try:
         return body()
@@ -157,7 +162,6 @@ def _guarded(body: Callable[[], int], log_format: str) -> int:
 
 def _complain(message: str, exit_code: int, log_format: str) -> int:
     """One plain line on a terminal; one `command_failed` event under JSON logging. Returns exit_code."""
-    from crawlspec.logs import configure_logging, get_logger, redact_text, wants_json
 
     if wants_json(log_format):
         configure_logging(log_format)
@@ -174,8 +178,8 @@ def _debug_traceback() -> None:
 
 
 def _main(command: str, overrides: list[str], *, multirun: bool, show_help: bool) -> int:
-    from hydra import initialize_config_module
-    from hydra.core.global_hydra import GlobalHydra
+    from hydra import initialize_config_module  # lazy: Hydra is slow to import
+    from hydra.core.global_hydra import GlobalHydra  # lazy: Hydra is slow to import
 
     resolvers.register()
     register_plugins()
@@ -196,10 +200,11 @@ def register_plugins() -> None:
     """Register crawlspec's Hydra plugins explicitly. Hydra finds plugins by scanning the
     `hydra_plugins` namespace package, which misses packages installed in editable mode;
     registering is idempotent, so a regular install (where the scan works) is unaffected."""
-    from hydra.core.plugins import Plugins
+    from hydra.core.plugins import Plugins  # lazy: Hydra is slow to import
 
+    # lazy: the plugins import Hydra, slow to import
     from hydra_plugins.crawlspec_plugins.search_path import CrawlspecSearchPathPlugin
-    from hydra_plugins.crawlspec_plugins.spec_source import SpecDirConfigSource
+    from hydra_plugins.crawlspec_plugins.spec_source import SpecDirConfigSource  # lazy: Hydra
 
     for plugin in (SpecDirConfigSource, CrawlspecSearchPathPlugin):
         Plugins.instance().register(plugin)
@@ -209,9 +214,8 @@ def _sweep(hydra: Any, task: CommandTask, overrides: list[str]) -> int:
     """Run the jobs; the sweep directory (a temporary one unless `hydra.sweep.dir` is given) is removed
     afterwards unless a job failed (exit 1) or never returned: then its path is printed, for the jobs' results
     (`.crawlspec/job-<n>.json`) and launcher logs (`.submitit/<job id>/`)."""
-    import shutil
 
-    from crawlspec.cli.sweep_launch import tolerant_launchers
+    from crawlspec.cli.sweep_launch import tolerant_launchers  # lazy: pulls in Hydra, SQLAlchemy
 
     given = any(o.lstrip("+~").startswith("hydra.sweep.dir=") for o in overrides)
     sweep_dir = None if given else tempfile.mkdtemp(prefix="crawlspec-sweep-")
@@ -234,7 +238,7 @@ def _sweep(hydra: Any, task: CommandTask, overrides: list[str]) -> int:
 
 
 def _job_result(job: Any) -> JobResult:
-    from hydra.core.utils import JobStatus
+    from hydra.core.utils import JobStatus  # lazy: Hydra is slow to import
 
     if job.status != JobStatus.COMPLETED:  # the task catches everything; this is a safety net
         return JobResult(exit_codes.FAILURE, message=f"job failed: {job._return_value}")
@@ -262,7 +266,7 @@ class CommandTask:
     launcher_pid: int = field(default_factory=os.getpid)
 
     def __call__(self, cfg: Any) -> JobResult:
-        from hydra.core.hydra_config import HydraConfig
+        from hydra.core.hydra_config import HydraConfig  # lazy: Hydra is slow to import
 
         resolvers.register()  # sweep workers may be fresh processes
         hydra_cfg = HydraConfig.get() if HydraConfig.initialized() else None
@@ -294,7 +298,7 @@ class CommandTask:
 
 def _save_result(result: JobResult, sweep_dir: str, job_number: int) -> None:
     """Leave the job's result in the sweep directory: read back if the launcher loses the job's return."""
-    from crawlspec.cli.sweep_launch import save_job_result
+    from crawlspec.cli.sweep_launch import save_job_result  # lazy: pulls in Hydra, SQLAlchemy
 
     try:
         save_job_result(result, sweep_dir, job_number)
@@ -304,7 +308,7 @@ def _save_result(result: JobResult, sweep_dir: str, job_number: int) -> None:
 
 def _job_number(hydra_cfg: Any) -> int | None:
     """The job's number in a sweep; None for a single run."""
-    from hydra.types import RunMode
+    from hydra.types import RunMode  # lazy: Hydra is slow to import
 
     if hydra_cfg is None or hydra_cfg.mode != RunMode.MULTIRUN:
         return None
@@ -323,9 +327,8 @@ def error_message(error: CrawlspecError) -> str:
 def _job_overrides(hydra_cfg: Any) -> tuple[str, ...]:
     """This job's overrides as Hydra records them (unresolved: `${days_ago:x}` must not be evaluated
     here), with their secrets masked."""
-    from omegaconf import OmegaConf
+    from omegaconf import OmegaConf  # lazy: OmegaConf is slow to import
 
-    from crawlspec.redaction import redact_override
 
     if hydra_cfg is None:
         return ()
@@ -335,10 +338,9 @@ def _job_overrides(hydra_cfg: Any) -> tuple[str, ...]:
 
 def plain_config(cfg: Any) -> dict[str, Any]:
     """The composed config as a plain, resolved dict without the `hydra` node."""
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
+    from omegaconf import OmegaConf  # lazy: OmegaConf is slow to import
+    from omegaconf.errors import OmegaConfBaseException  # lazy: OmegaConf is slow to import
 
-    from crawlspec.spec.compile import interpolation_message
 
     try:
         config = OmegaConf.to_container(cfg, resolve=True)
@@ -353,7 +355,6 @@ def run_command(command: str, config: dict[str, Any], overrides: list[str],
                 job: sweep.JobContext | None = None) -> JobResult:
     """Validate and compile once (`load_settings`), then do the command. Invalid input raises
     `SpecError` before anything is sent."""
-    from crawlspec.spec.settings import load_settings
 
     if command == "test":  # checks credentials and database: no spec needed
         load_settings(config, with_spec=False)
@@ -398,14 +399,14 @@ def _run_or_test(command: str, config: dict[str, Any], overrides: list[str]) -> 
 
 def group_options(group: str) -> list[str]:
     """The options of a config group on the current search path (`spec`: local and packaged)."""
-    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.global_hydra import GlobalHydra  # lazy: Hydra is slow to import
 
     return sorted(GlobalHydra.instance().config_loader().get_group_options(group))
 
 
 def describe_composition_error(error: Exception) -> str:
     """One readable message for a Hydra/OmegaConf error raised while composing the config."""
-    from hydra.errors import MissingConfigException, OverrideParseException
+    from hydra.errors import MissingConfigException, OverrideParseException  # lazy: Hydra is slow to import
 
     if isinstance(error, MissingConfigException) and error.missing_cfg_file:
         return _missing_option_message(error.missing_cfg_file, list(error.options or []))
@@ -448,7 +449,6 @@ def _missing_option_message(missing: str, options: list[str]) -> str:
 
 
 def _unknown_override_message(key: str) -> str:
-    from crawlspec.spec.validate import closest_known_key
 
     if key == "spec":
         return "spec=NAME: a spec is chosen with a leading +, e.g. +spec=shoes"
@@ -462,7 +462,7 @@ def _unknown_override_message(key: str) -> str:
 
 
 def command_help(command: str, hydra: Any) -> str:
-    from omegaconf import OmegaConf
+    from omegaconf import OmegaConf  # lazy: OmegaConf is slow to import
 
     cfg = hydra.compose_config(config_name=CONFIG_NAME, overrides=[], run_mode=_run_mode())
     with _open(cfg):
@@ -493,12 +493,12 @@ def command_help(command: str, hydra: Any) -> str:
 
 
 def _run_mode() -> Any:
-    from hydra.types import RunMode
+    from hydra.types import RunMode  # lazy: Hydra is slow to import
 
     return RunMode.RUN
 
 
 def _open(cfg: Any) -> Any:
-    from omegaconf import open_dict
+    from omegaconf import open_dict  # lazy: OmegaConf is slow to import
 
     return open_dict(cfg)

@@ -12,7 +12,7 @@ from crawlspec import exit_codes
 from crawlspec.compliance.status import render_data_quality, render_refresh, render_spec_failures
 from crawlspec.errors import CrawlspecError
 from crawlspec.export.overview import collect_status
-from crawlspec.storage.database_url import DB_OPTION_HELP, default_db_url
+from crawlspec.spec.database_url import DB_OPTION_HELP, default_db_url
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

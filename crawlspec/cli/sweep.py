@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from crawlspec import exit_codes
+from crawlspec.cli import progress
 from crawlspec.errors import CrawlspecError
+from crawlspec.logs import configure_logging, get_logger, redact_text, wants_json
 
 if TYPE_CHECKING:
     from crawlspec.spec.settings import Settings
@@ -87,7 +89,7 @@ def _anchored_path(value: str, start_dir: Path) -> str:
 def _anchored_db_url(url: str, start_dir: Path) -> str:
     """A relative SQLite path made absolute; anything else (PostgreSQL, a malformed URL that the run
     reports with its own message) unchanged."""
-    from crawlspec.storage.database import resolve_db_url
+    from crawlspec.storage.database import resolve_db_url  # lazy: pulls in SQLAlchemy
 
     if not url.startswith("sqlite"):
         return url
@@ -113,13 +115,11 @@ class JobContext:
 def begin_progress(settings: Settings, job: JobContext) -> None:
     """On a terminal (console logs), start this job's progress line with the number of windows the
     runner will crawl (planned on the crawl side, read from the database); elsewhere nothing happens."""
-    from crawlspec.cli import progress
-    from crawlspec.logs import configure_logging
 
     configure_logging(settings.log.format, settings.log.level)
     if not progress.active():
         return
-    from crawlspec.crawl.session import pending_window_count
+    from crawlspec.crawl.session import pending_window_count  # lazy: pulls in OmegaConf, PyYAML, SQLAlchemy
 
     plan = settings.spec
     total = pending_window_count(plan, settings.db.url, refetch=settings.run.refetch)
@@ -130,9 +130,7 @@ def begin_progress(settings: Settings, job: JobContext) -> None:
 def summarised_run(result: R, config: dict[str, Any] | None, job: JobContext) -> R:
     """End the job's progress line; under JSON logging, log the job's one `run_summary` event (its
     message included, so stderr stays JSON lines only)."""
-    from crawlspec.cli import progress
-    from crawlspec.logs import configure_logging, wants_json
-    from crawlspec.spec.settings import LogSettings
+    from crawlspec.spec.settings import LogSettings  # lazy: pulls in OmegaConf, PyYAML, jsonschema
 
     progress.end_job()
     log = LogSettings.from_mapping((config or {}).get("log"))   # the job may have been rejected as invalid
@@ -147,7 +145,7 @@ def summarised_run(result: R, config: dict[str, Any] | None, job: JobContext) ->
 
 
 def _display_db(config: dict[str, Any]) -> str | None:
-    from crawlspec.storage.database import display_url
+    from crawlspec.storage.database import display_url  # lazy: pulls in SQLAlchemy
 
     try:
         return display_url(config["db"]["url"])
@@ -166,7 +164,6 @@ def job_label(job_number: int | None, spec_name: str, overrides: Sequence[str]) 
 def log_run_summary(result: JobLike, *, spec: str | None, job_number: int | None, database: str | None,
                     message: str) -> None:
     """The one `run_summary` event a job logs under cron/CI (JSON lines), whatever its outcome."""
-    from crawlspec.logs import get_logger
 
     fields: dict[str, Any] = {"spec": spec, "videos": result.videos or 0, "requests": result.requests or 0,
                               "outcome": outcome_label(result.exit_code), "exit_code": result.exit_code,
@@ -218,7 +215,6 @@ def log_at_level(log: Any, outcome_code: int, event: str, /, **fields: Any) -> N
 def report_jobs(results: Sequence[ReportedJob], command: str, *, is_sweep: bool) -> int:
     """Documents on stdout; messages not logged yet on stderr (`[job N]` in a sweep), secrets masked;
     after `run -m` the summary table. Returns the worst exit code."""
-    from crawlspec.logs import redact_text
 
     for number, result in enumerate(results):
         if result.document is not None:
@@ -238,7 +234,6 @@ def report_jobs(results: Sequence[ReportedJob], command: str, *, is_sweep: bool)
 def _report_sweep(results: Sequence[ReportedJob]) -> None:
     """The table after `run -m` on stderr; under cron/CI (JSON lines) one `sweep_summary` event at the
     level of the worst job's outcome."""
-    from crawlspec.logs import configure_logging, get_logger, redact_text, wants_json
 
     log_format = results[0].log_format if results else "auto"
     configure_logging(log_format)  # workers may have run every job
@@ -254,7 +249,6 @@ def _report_sweep(results: Sequence[ReportedJob]) -> None:
 def report_kept_sweep_dir(path: str, log_format: str) -> None:
     """Say where the sweep directory of a sweep that lost or failed a job was kept: a line on a
     terminal, a `sweep_dir_kept` event under JSON logging."""
-    from crawlspec.logs import configure_logging, get_logger, wants_json
 
     note = "each job's result is in .crawlspec/job-<n>.json, submitit's logs in .submitit/<job id>/"
     if wants_json(log_format):
@@ -266,7 +260,6 @@ def report_kept_sweep_dir(path: str, log_format: str) -> None:
 
 def _logged_as_json(result: ReportedJob, command: str, job_number: int | None) -> bool:
     """Under JSON logging, a job's message is one `command_failed` event; False on a terminal."""
-    from crawlspec.logs import configure_logging, get_logger, wants_json
 
     if not wants_json(result.log_format):
         return False

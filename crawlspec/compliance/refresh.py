@@ -23,7 +23,7 @@ from typing import Any
 from crawlspec import exit_codes
 from crawlspec.clock import utc_now
 from crawlspec.errors import ApiError, CrawlspecError, Interrupted, QuotaExhausted
-from crawlspec.storage.database_url import DB_OPTION_HELP, default_db_url
+from crawlspec.spec.database_url import DB_OPTION_HELP, default_db_url
 
 MAX_POLL_WAIT_S = 300.0
 MAX_POLLS_PER_CALL = 20

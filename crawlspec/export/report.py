@@ -23,9 +23,9 @@ from typing import Any
 from crawlspec import exit_codes
 from crawlspec.errors import CrawlspecError
 from crawlspec.export.overview import collect_status
+from crawlspec.spec.database_url import DB_OPTION_HELP, default_db_url
 from crawlspec.storage import stage_progress
 from crawlspec.storage.database import open_database, resolve_db_url
-from crawlspec.storage.database_url import DB_OPTION_HELP, default_db_url
 
 STATE_COLOURS = {"covered": "#2e7d32", "pending": "#bdbdbd", "failing": "#c62828", "empty-unconfirmed": "#f9a825"}
 

@@ -37,8 +37,8 @@ from crawlspec.export.query import (
     plan_export,
     spec_names,
 )
+from crawlspec.spec.database_url import DB_OPTION_HELP, default_db_url
 from crawlspec.storage.database import display_url, open_existing_database, resolve_db_url
-from crawlspec.storage.database_url import DB_OPTION_HELP, default_db_url
 
 Warn = Callable[[str], None]
 

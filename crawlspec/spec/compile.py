@@ -26,6 +26,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from crawlspec.api import fields as api_fields
+from crawlspec.clock import utc_today
 from crawlspec.errors import SpecError
 from crawlspec.spec import resolvers
 from crawlspec.spec.query import generate_query
@@ -125,7 +126,6 @@ def compile_spec(spec: Mapping[str, Any], *, today: date | None = None, validate
 
 def compile_users_spec(full: Mapping[str, Any], *, today: date | None = None) -> CompiledSpec:
     """A validated users spec (defaults merged): start = end = today (UTC), no query, no windows."""
-    from crawlspec.clock import utc_today
 
     users = compile_users(full["users"])
     day = today or utc_today()

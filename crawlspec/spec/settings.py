@@ -22,7 +22,9 @@ from crawlspec.api.fields import DAILY_QUOTA, DAILY_QUOTA_FOLLOW, quota_pool_lim
 from crawlspec.errors import SpecError
 from crawlspec.spec import compile as spec_compile
 from crawlspec.spec.compile import CompiledSpec, StageFlags
-from crawlspec.storage.database_url import default_db_url
+from crawlspec.spec.database_url import default_db_url
+from crawlspec.spec.schema import with_spec_defaults
+from crawlspec.spec.validate import validate_config
 
 __all__ = ["ApiSettings", "DbSettings", "LogSettings", "RetrySettings", "RunSettings", "Settings", "StageFlags",
            "StorageSettings", "load_settings", "settings_for"]
@@ -194,8 +196,6 @@ def load_settings(config: Mapping[str, Any], *, with_spec: bool = True, today: d
     """Validate the whole composed config once (every problem at once, as `SpecError`) and build its
     settings; the spec is compiled without being validated a second time. `with_spec=False` (`crawlspec
     test`) ignores the spec's problems and compiles nothing."""
-    from crawlspec.spec.schema import with_spec_defaults
-    from crawlspec.spec.validate import validate_config
 
     global _last
     if with_spec and isinstance(config.get("spec"), Mapping):

@@ -4,6 +4,7 @@ flags; `crawlspec run` validates and compiles once, whatever path the config tak
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -88,12 +89,15 @@ def test_crawlspec_run_validates_and_compiles_once(tmp_path: Path, monkeypatch: 
     calls: Counter[str] = Counter()
 
     def counted(module, name):
+        """Count calls through every module that bound the function (`from x import f` binds it at import)."""
         real = getattr(module, name)
 
         def wrapper(*args, **kwargs):
             calls[name] += 1
             return real(*args, **kwargs)
-        monkeypatch.setattr(module, name, wrapper)
+        for bound in [m for n, m in list(sys.modules.items()) if n.startswith("crawlspec")]:
+            if getattr(bound, name, None) is real:
+                monkeypatch.setattr(bound, name, wrapper)
 
     counted(validate, "validate_config")
     counted(spec_compile, "compile_spec")
