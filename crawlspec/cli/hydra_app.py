@@ -34,6 +34,7 @@ from typing import Any
 
 from crawlspec import exit_codes
 from crawlspec.cli import sweep
+from crawlspec.cli.sweep import JobResult
 from crawlspec.errors import CrawlspecError, SpecError
 from crawlspec.logs import configure_logging, get_logger, redact_text, wants_json
 from crawlspec.redaction import redact, redact_override
@@ -53,21 +54,6 @@ COMMAND_HELP = {
     "run": "validate, compile and run the spec: fetch every pending window into the database",
     "test": "one-request smoke test of the credentials and the database",
 }
-
-
-@dataclass(frozen=True)
-class JobResult:
-    """What one job (one composed config) produced; picklable, so launchers may run jobs elsewhere."""
-
-    exit_code: int
-    document: dict[str, Any] | None = None
-    message: str = ""
-    videos: int | None = None
-    requests: int | None = None
-    overrides: tuple[str, ...] = field(default=())
-    stored: dict[str, int] = field(default_factory=dict)   # records stored per stage (videos, comments, ...)
-    log_format: str = "auto"
-    summary_logged: bool = False  # the job logged its outcome as a `run_summary` event (JSON lines)
 
 
 # ---- entry point ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import os
 import socket
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -100,6 +100,21 @@ def _anchored_db_url(url: str, start_dir: Path) -> str:
 
 
 # ---- per-job reporting ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What one job (one composed config) produced; picklable, so launchers may run jobs elsewhere."""
+
+    exit_code: int
+    document: dict[str, Any] | None = None
+    message: str = ""
+    videos: int | None = None
+    requests: int | None = None
+    overrides: tuple[str, ...] = field(default=())
+    stored: dict[str, int] = field(default_factory=dict)   # records stored per stage (videos, comments, ...)
+    log_format: str = "auto"
+    summary_logged: bool = False  # the job logged its outcome as a `run_summary` event (JSON lines)
 
 
 @dataclass(frozen=True)

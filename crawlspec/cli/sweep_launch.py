@@ -31,7 +31,7 @@ from omegaconf import OmegaConf
 from sqlalchemy.engine import make_url
 
 from crawlspec import exit_codes
-from crawlspec.cli.hydra_app import JobResult
+from crawlspec.cli.sweep import JobResult
 from crawlspec.errors import CrawlspecError, SpecError
 from crawlspec.redaction import redact_override
 
