@@ -315,11 +315,12 @@ def _job_overrides(hydra_cfg: Any) -> tuple[str, ...]:
     here), with their secrets masked."""
     from omegaconf import OmegaConf  # lazy: OmegaConf is slow to import
 
-
     if hydra_cfg is None:
         return ()
     # masked here, at the source: overrides are logged, tabulated and stored in `crawl.overrides`
-    return tuple(redact_override(str(o)) for o in OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False))
+    task = OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)
+    assert isinstance(task, list)
+    return tuple(redact_override(str(o)) for o in task)
 
 
 def plain_config(cfg: Any) -> dict[str, Any]:
@@ -327,14 +328,13 @@ def plain_config(cfg: Any) -> dict[str, Any]:
     from omegaconf import OmegaConf  # lazy: OmegaConf is slow to import
     from omegaconf.errors import OmegaConfBaseException  # lazy: OmegaConf is slow to import
 
-
     try:
         config = OmegaConf.to_container(cfg, resolve=True)
     except (OmegaConfBaseException, ValueError) as error:
         raise SpecError(interpolation_message(error)) from None
     assert isinstance(config, dict)
     config.pop("hydra", None)
-    return config
+    return {str(key): value for key, value in config.items()}
 
 
 def run_command(command: str, config: dict[str, Any], overrides: list[str],

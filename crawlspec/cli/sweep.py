@@ -35,17 +35,29 @@ OUTCOMES = {
 
 
 class JobLike(Protocol):
-    exit_code: int
-    videos: int | None
-    requests: int | None
-    overrides: tuple[str, ...]
+    """What the sweep table needs of a job's result (read only)."""
+
+    @property
+    def exit_code(self) -> int: ...
+    @property
+    def videos(self) -> int | None: ...
+    @property
+    def requests(self) -> int | None: ...
+    @property
+    def overrides(self) -> tuple[str, ...]: ...
 
 
 class ReportedJob(JobLike, Protocol):
-    document: dict[str, Any] | None
-    message: str
-    log_format: str
-    summary_logged: bool
+    """What the end-of-sweep report needs of a job's result (read only)."""
+
+    @property
+    def document(self) -> dict[str, Any] | None: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def log_format(self) -> str: ...
+    @property
+    def summary_logged(self) -> bool: ...
 
 
 R = TypeVar("R", bound=Any)

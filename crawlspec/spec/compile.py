@@ -74,7 +74,7 @@ class CompiledSpec:
         `{spec, fingerprint, users, info, lists, max_per_list}` instead of query and windows."""
         if self.users is not None:
             return {"spec": self.name, "fingerprint": self.fingerprint, **self.users.to_document()}
-        document = {
+        document: dict[str, Any] = {
             "spec": self.name,
             "fingerprint": self.fingerprint,
             "query": self.query,
@@ -145,9 +145,11 @@ def resolve_interpolations(spec: Any, *, today: date | None = None) -> Any:
     resolvers.register()
     try:
         with resolvers.pinned_today(today):
-            return OmegaConf.to_container(OmegaConf.create({"spec": spec}), resolve=True)["spec"]
+            resolved = OmegaConf.to_container(OmegaConf.create({"spec": spec}), resolve=True)
     except (OmegaConfBaseException, ValueError) as error:
         raise SpecError(f"spec: {interpolation_message(error)}") from None
+    assert isinstance(resolved, dict)
+    return resolved["spec"]
 
 
 def interpolation_message(error: Exception) -> str:
