@@ -12,42 +12,19 @@ Read-only: never creates or migrates a database. Needs the `report` extra (`pip 
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 from crawlspec import exit_codes
 from crawlspec.errors import CrawlspecError
 from crawlspec.export.overview import collect_status
-from crawlspec.spec.database_url import DB_OPTION_HELP, default_db_url
 from crawlspec.storage import stage_progress
 from crawlspec.storage.database import open_database, resolve_db_url
 
 STATE_COLOURS = {"covered": "#2e7d32", "pending": "#bdbdbd", "failing": "#c62828", "empty-unconfirmed": "#f9a825"}
-
-
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="crawlspec report", description=__doc__.split("\n")[0])
-    parser.add_argument("--db", default=default_db_url(), help=DB_OPTION_HELP)
-    parser.add_argument("--out", default="report.html", help="the HTML file to write (default report.html)")
-    parser.add_argument("--daily-quota", type=int, default=1000, help="the research requests/day budget (1000)")
-    return parser.parse_args(argv)
-
-
-def main(argv: list[str]) -> int:
-    args = parse_args(argv)
-    try:
-        page = build_report(args.db, daily_quota=args.daily_quota)
-        write_atomically(Path(args.out), page)
-    except CrawlspecError as err:
-        print(f"crawlspec report: {err}", file=sys.stderr)
-        return err.exit_code
-    print(f"crawlspec report: wrote {args.out}", file=sys.stderr)
-    return exit_codes.OK
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -1,6 +1,5 @@
-"""`crawlspec export`: stream a stored table to csv, JSON lines or Parquet.
-
-    crawlspec export --db URL --table video --format csv --out video.csv [--tag T] [--spec NAME]
+"""One stored table to a file: csv, JSON lines or Parquet (`crawlspec export`'s work; its command line
+is `crawlspec.cli.export`).
 
 Rows are streamed in batches (a server-side cursor on PostgreSQL), so memory stays flat whatever the
 table size; the file is written to `OUT.tmp` and renamed into place at the end, so a failure never leaves
@@ -10,12 +9,9 @@ Never imports Hydra (or pandas): it starts fast.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
-import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,8 +21,8 @@ from typing import IO, Any
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
-from crawlspec import exit_codes
-from crawlspec.errors import CrawlspecError, DatabaseUnavailable, SpecError
+from crawlspec.errors import DatabaseUnavailable, SpecError
+from crawlspec.export import DEFAULT_BATCH_SIZE
 from crawlspec.export.formats import make_writer, require_pyarrow
 from crawlspec.export.query import (
     ExportPlan,
@@ -37,12 +33,10 @@ from crawlspec.export.query import (
     plan_export,
     spec_names,
 )
-from crawlspec.spec.database_url import DB_OPTION_HELP, default_db_url
 from crawlspec.storage.database import display_url, open_existing_database, resolve_db_url
 
 Warn = Callable[[str], None]
 
-DEFAULT_BATCH_SIZE = 10_000
 STDOUT = "-"
 FORMATS: tuple[str, ...] = ("csv", "jsonl", "parquet")
 _SUFFIX_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
@@ -60,70 +54,6 @@ class ExportResult:
         where = "stdout" if self.out == STDOUT else self.out
         return (f"crawlspec export: {self.rows} {self.table} rows -> {where} ({self.format}) "
                 f"in {self.seconds:.2f} s")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="crawlspec export", description="Stream a stored table to csv, JSON lines or Parquet.",
-        epilog="Tables: video (with hashtag_names, effect_ids, crawl_tags), comment, user_info, crawl, "
-               "crawl_tag, hashtag, ... --tag/--spec keep the videos carrying that crawl tag / found by "
-               "crawls of that spec; for comment: the comments of those videos; for user_info: their "
-               "creators; for crawl: the crawls with that tag / spec.")
-    parser.add_argument("--db", default=default_db_url(), help=DB_OPTION_HELP)
-    parser.add_argument("--table", default="video", help="table to export (default video)")
-    parser.add_argument("--format", dest="fmt", metavar="{csv,jsonl,parquet}",
-                        help="output format (default: from the --out suffix; csv for stdout)")
-    parser.add_argument("--out", required=True, help="output file, or - for stdout (csv / jsonl)")
-    parser.add_argument("--tag", help="only rows linked to videos carrying this crawl tag")
-    parser.add_argument("--spec", help="only rows linked to videos found by crawls of this spec name")
-    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
-                        help=f"rows fetched per round trip (default {DEFAULT_BATCH_SIZE})")
-    return parser
-
-
-def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        with _sigterm_interrupts():
-            result = export_table(args.db, args.table, args.out, fmt=args.fmt, tag=args.tag, spec=args.spec,
-                                  batch_size=args.batch_size, warn=_warn)
-    except KeyboardInterrupt:
-        _warn(f"interrupted; {args.out} was not written (run the export again)")
-        return exit_codes.RESUMABLE
-    except CrawlspecError as err:
-        _warn(str(err))
-        return err.exit_code
-    except BrokenPipeError:
-        # `crawlspec export --out - | head`: the reader went away; say nothing more on a dead pipe.
-        with contextlib.suppress(OSError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return exit_codes.FAILURE
-    except OSError as err:
-        _warn(f"cannot write {args.out}: {err.strerror or err}")
-        return exit_codes.FAILURE
-    print(result.summary(), file=sys.stderr)
-    return exit_codes.OK
-
-
-def _warn(message: str) -> None:
-    print(f"crawlspec export: {message}", file=sys.stderr)
-
-
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM unwinds like Ctrl-C, so that the partial `OUT.tmp` is removed (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def resolve_format(fmt: str | None, out: str) -> str:

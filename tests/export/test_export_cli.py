@@ -192,8 +192,8 @@ def test_failure_mid_export_leaves_no_file(crawl_db: str, tmp_path: Path, monkey
 
 def test_interrupt_exits_75_and_leaves_no_file(crawl_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from crawlspec.cli import export
     from crawlspec.export import formats as export_formats
-    from crawlspec.export import table as export
 
     def interrupted(self: export_formats.JsonlWriter, rows: list[tuple[object, ...]]) -> None:
         raise KeyboardInterrupt
