@@ -11,6 +11,8 @@ the other jobs. Here:
   are read back; anything the launcher raises before a job ran (no `sbatch`, a bad launcher key) becomes
   `LauncherSetupError` (exit 2, the launcher's own message).
 
+Ctrl-C in the process that started the sweep stops the jobs it launched (`crawlspec.cli.sweep_cancel`).
+
 A job that stopped without its result is resumable: pages are committed with their checkpoints and
 the next run of the same command takes over the windows of a process that is gone.
 """
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from crawlspec import exit_codes
+from crawlspec.cli.sweep_cancel import CancellableTask, SweepCancellation
 from crawlspec.errors import CrawlspecError, SpecError
 
 RESULTS_DIR = ".crawlspec"
@@ -144,7 +147,7 @@ class TolerantLauncher:
                 self._check_cluster_database(overrides)
         lost: list[Any] = [None] * len(job_overrides)
         try:
-            with _tolerant_submitit_results():
+            with _tolerant_submitit_results(), self._cancellable():
                 returns = list(self.inner.launch(job_overrides, initial_job_idx))
         except Exception as error:
             if type(error).__name__ not in WORKER_DEATHS:
@@ -159,6 +162,19 @@ class TolerantLauncher:
         return [job if lost[index] is None else self._recovered(
                     initial_job_idx + index, job_overrides[index], lost[index])
                 for index, job in enumerate(returns)]
+
+    @contextlib.contextmanager
+    def _cancellable(self) -> Iterator[None]:
+        """Jobs in other processes stop on Ctrl-C here (jobs of the basic launcher run in this process and
+        handle the signal themselves)."""
+        if type(self.inner).__name__ == "BasicLauncher" or getattr(self.inner, "task_function", None) is None:
+            yield
+            return
+        sweep_dir = os.path.abspath(self.sweep_dir)   # the same directory for a job that changed its own
+        cancellation = SweepCancellation(sweep_dir, self._log_format())
+        self.inner.task_function = CancellableTask(self.inner.task_function, sweep_dir)
+        with cancellation.recording_submitted_jobs(), cancellation.on_interrupt():
+            yield
 
     def _log_format(self) -> str:
         """The sweep's `log.format` (as the jobs that did return report it)."""
