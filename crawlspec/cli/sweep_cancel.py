@@ -6,8 +6,9 @@ the sweep process:
 
 - writes `<sweep dir>/.crawlspec/cancelled`: a job that has not started yet returns 75 at once, without
   sending a request;
-- sends SIGTERM to every running job (unless the Ctrl-C of the terminal reached it already): the job
-  commits its page in flight, releases its leases and ends with 75, like a single run;
+- sends SIGTERM to every running job: the job commits its page in flight, releases its leases and
+  ends with 75, like a single run (the jobs do not see a terminal's Ctrl-C themselves: they start with
+  SIGINT blocked, see `SweepCancellation.on_interrupt`);
 - waits for the launcher to collect the jobs as usual (the table and exit code follow), killing the
   jobs still running after `STOP_GRACE_S` seconds; a second SIGINT kills them at once.
 
@@ -21,6 +22,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,8 @@ STOP_GRACE_S = 30.0
 """How long jobs asked to stop may take (their page in flight, with one request's timeout) before they
 are killed."""
 CANCEL_MARKER = "cancelled"
+WATCH_TICK_S = 0.25
+DEFERRED_STOP_TICK_S = 0.05
 
 
 def _results_dir(sweep_dir: str | Path) -> Path:
@@ -57,6 +61,8 @@ class CancellableTask:
     sweep_dir: str
 
     def __call__(self, cfg: Any) -> Any:
+        if threading.current_thread() is threading.main_thread():   # first of all (see below)
+            signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])
         from hydra.core.hydra_config import HydraConfig
 
         number = int(HydraConfig.get().job.num)
@@ -68,26 +74,59 @@ class CancellableTask:
         try:   # the pid file first, then the marker: the sweep process sees the one or the other
             if cancelled(self.sweep_dir):
                 return _not_started(cfg, HydraConfig.get())
-            with _sigterm_outside_the_crawl():
+            with _signals_from_the_sweep_process_only():
                 return self.inner(cfg)
         finally:
             path.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
-def _sigterm_outside_the_crawl() -> Iterator[None]:
-    """The crawl handles SIGTERM itself (commit the page in flight, exit 75); before and after it (the
-    job composing its config, reporting its result), a SIGTERM from the sweep process must not kill
-    the worker (joblib would then give up the other jobs too): it is ignored there. A job that was
-    still starting when the sweep was interrupted is killed after the grace time."""
+def _signals_from_the_sweep_process_only() -> Iterator[None]:
+    """A job is stopped by the sweep process, once, with SIGTERM:
+
+    - SIGINT stays blocked in the job's process (also after the job: a joblib worker waiting for its
+      next job must survive a terminal's Ctrl-C, or joblib gives up every job); the terminal sends
+      its Ctrl-C to the sweep process, which relays it;
+    - the crawl handles SIGTERM itself (commit the page in flight, exit 75). A SIGTERM that arrives
+      before the crawl installed its handler (the job still composing its config, opening the
+      database) is kept by `_DeferredStop` and delivered again once the crawl listens; one that
+      arrives after the crawl (the job reporting its result) changes nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])
+    deferred = _DeferredStop()
+    previous = signal.signal(signal.SIGTERM, deferred.handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        with deferred.lock:
+            deferred.job_done = True
+            signal.signal(signal.SIGTERM, previous)
+
+
+class _DeferredStop:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.job_done = False
+        self._pending = False
+
+    def handler(self, _signum: int, _frame: Any) -> None:
+        if not self._pending:
+            self._pending = True
+            threading.Thread(target=self._deliver_when_the_crawl_listens, name="crawlspec-deferred-stop",
+                             daemon=True).start()
+
+    def _deliver_when_the_crawl_listens(self) -> None:
+        while True:
+            with self.lock:
+                if self.job_done:
+                    return
+                if signal.getsignal(signal.SIGTERM) != self.handler:   # the crawl's own handler
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    self._pending = False
+                    return
+            time.sleep(DEFERRED_STOP_TICK_S)   # polling for the crawl to install its handler
 
 
 def _process_identity(pid: int) -> str:
@@ -118,6 +157,7 @@ class SweepCancellation:
         self.requested = threading.Event()
         self._finished = threading.Event()
         self.submitted: list[Any] = []   # submitit jobs (their scheduler cancels the cluster ones)
+        self._helpers: list[threading.Thread] = []
 
     def running_jobs(self) -> dict[int, int]:
         """Job number -> pid of every job process still running."""
@@ -144,9 +184,8 @@ class SweepCancellation:
         marker.touch()
         jobs = self.running_jobs()
         for pid in jobs.values():
-            if not _reached_by_terminal_interrupt(pid):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGTERM)
         self._cancel_cluster_jobs()
         self._say("sweep_interrupted", jobs_stopping=sorted(jobs), grace_s=self.grace_s,
                   note="the running jobs commit their page in flight and stop (exit 75); jobs not started "
@@ -202,38 +241,50 @@ class SweepCancellation:
             print(f"crawlspec: {event.replace('_', ' ')}: {fields.pop('note')} "
                   f"({', '.join(f'{k}={v}' for k, v in fields.items())})", file=sys.stderr, flush=True)
 
+    def interrupted(self) -> None:
+        """One SIGINT: the first stops the jobs, the next kills them (on helper threads: the main thread
+        may hold locks the work needs)."""
+        target = self.kill_jobs if self.requested.is_set() else self.stop_jobs
+        self.requested.set()
+        thread = threading.Thread(target=target, name="crawlspec-sweep-cancel", daemon=True)
+        self._helpers.append(thread)
+        thread.start()
+
+    def _watch(self) -> None:
+        while not self._finished.is_set():
+            if signal.sigtimedwait([signal.SIGINT], WATCH_TICK_S) is not None:
+                self.interrupted()
+
     @contextlib.contextmanager
     def on_interrupt(self) -> Iterator[None]:
-        """While the block runs (the launcher waiting for its jobs), SIGINT stops the jobs instead of
-        raising KeyboardInterrupt in the middle of the launcher; a second SIGINT kills them."""
+        """While the block runs (the launcher starting and waiting for its jobs), SIGINT stops the jobs
+        instead of raising KeyboardInterrupt in the middle of the launcher; a second SIGINT kills them.
+
+        SIGINT is blocked in this thread and taken by a watcher thread: the job processes started
+        meanwhile inherit the blocked signal, so a terminal's Ctrl-C (sent to every process of its
+        foreground group) reaches only this process, which stops each job exactly once with SIGTERM.
+        The handler serves a thread started earlier that does not block it."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
-
-        def handler(_signum: int, _frame: Any) -> None:
-            # the work happens on helper threads: the main thread may hold locks the handler would need
-            target = self.kill_jobs if self.requested.is_set() else self.stop_jobs
-            self.requested.set()
-            threading.Thread(target=target, name="crawlspec-sweep-cancel", daemon=True).start()
-
         self._clear()   # a sweep directory used again: an earlier sweep's marker must not stop this one
-        previous = signal.signal(signal.SIGINT, handler)
+        previous = signal.signal(signal.SIGINT, lambda _signum, _frame: self.interrupted())
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])
+        watcher = threading.Thread(target=self._watch, name="crawlspec-sweep-interrupts", daemon=True)
+        watcher.start()
         try:
             yield
         finally:
             self._finished.set()
+            watcher.join()
+            for helper in self._helpers:
+                helper.join(timeout=10)   # its message is printed before the table
+            while signal.sigtimedwait([signal.SIGINT], 0) is not None:
+                pass   # the jobs are done: a Ctrl-C in the last instant has nothing left to stop
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             signal.signal(signal.SIGINT, previous)
             self._clear()
 
     def _clear(self) -> None:
         (_results_dir(self.sweep_dir) / CANCEL_MARKER).unlink(missing_ok=True)
 
-
-def _reached_by_terminal_interrupt(pid: int) -> bool:
-    """The job is in the terminal's foreground process group: the terminal sent it the SIGINT too (a
-    second signal would make it exit without committing its page in flight)."""
-    for fd in (0, 1, 2):
-        with contextlib.suppress(OSError):
-            if os.isatty(fd):
-                return os.getpgid(pid) == os.tcgetpgrp(fd)
-    return False

@@ -36,6 +36,7 @@ RESULTS_DIR = ".crawlspec"
 LOCAL_LAUNCHERS = frozenset({"BasicLauncher", "JoblibLauncher", "LocalLauncher"})
 # joblib (loky) and concurrent.futures name a worker that died this way
 WORKER_DEATHS = ("TerminatedWorkerError", "BrokenProcessPool")
+INTERRUPTED = "the sweep was interrupted (Ctrl-C) and the job stopped or was stopped before it returned"
 
 
 class LauncherSetupError(CrawlspecError):
@@ -133,6 +134,11 @@ class TolerantLauncher:
     def __init__(self, inner: Any, lost_jobs: list[int]):
         self.inner = inner
         self.lost_jobs = lost_jobs   # numbers of the jobs that never returned, for the caller
+        self.cancellation: SweepCancellation | None = None
+
+    @property
+    def interrupted(self) -> bool:
+        return self.cancellation is not None and self.cancellation.requested.is_set()
 
     @property
     def sweep_dir(self) -> str:
@@ -149,12 +155,14 @@ class TolerantLauncher:
         try:
             with _tolerant_submitit_results(), self._cancellable():
                 returns = list(self.inner.launch(job_overrides, initial_job_idx))
+        except KeyboardInterrupt:   # Ctrl-C reached a job before it could handle it; joblib raises it here
+            returns = [_LostJob(INTERRUPTED, exit_codes.RESUMABLE)] * len(job_overrides)
         except Exception as error:
             if type(error).__name__ not in WORKER_DEATHS:
                 raise LauncherSetupError(f"the launcher could not run the sweep: {type(error).__name__}: "
                                          f"{_first_line(error)}") from error
-            reason = (f"a worker process died ({type(error).__name__}); the launcher stopped the jobs "
-                      "still running")
+            reason = INTERRUPTED if self.interrupted else (
+                f"a worker process died ({type(error).__name__}); the launcher stopped the jobs still running")
             returns = [_LostJob(reason, exit_codes.RESUMABLE)] * len(job_overrides)
         for index, job in enumerate(returns):
             if isinstance(job, _LostJob):
@@ -171,7 +179,7 @@ class TolerantLauncher:
             yield
             return
         sweep_dir = os.path.abspath(self.sweep_dir)   # the same directory for a job that changed its own
-        cancellation = SweepCancellation(sweep_dir, self._log_format())
+        cancellation = self.cancellation = SweepCancellation(sweep_dir, self._log_format())
         self.inner.task_function = CancellableTask(self.inner.task_function, sweep_dir)
         with cancellation.recording_submitted_jobs(), cancellation.on_interrupt():
             yield
