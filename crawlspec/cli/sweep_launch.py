@@ -153,7 +153,7 @@ class TolerantLauncher:
                 self._check_cluster_database(overrides)
         lost: list[Any] = [None] * len(job_overrides)
         try:
-            with _tolerant_submitit_results(), self._cancellable():
+            with _tolerant_submitit_results(), self._cancellable(len(job_overrides)):
                 returns = list(self.inner.launch(job_overrides, initial_job_idx))
         except KeyboardInterrupt:   # Ctrl-C reached a job before it could handle it; joblib raises it here
             returns = [_LostJob(INTERRUPTED, exit_codes.RESUMABLE)] * len(job_overrides)
@@ -172,7 +172,7 @@ class TolerantLauncher:
                 for index, job in enumerate(returns)]
 
     @contextlib.contextmanager
-    def _cancellable(self) -> Iterator[None]:
+    def _cancellable(self, jobs: int) -> Iterator[None]:
         """Jobs in other processes stop on Ctrl-C here (jobs of the basic launcher run in this process and
         handle the signal themselves)."""
         if type(self.inner).__name__ == "BasicLauncher" or getattr(self.inner, "task_function", None) is None:
@@ -180,9 +180,22 @@ class TolerantLauncher:
             return
         sweep_dir = os.path.abspath(self.sweep_dir)   # the same directory for a job that changed its own
         cancellation = self.cancellation = SweepCancellation(sweep_dir, self._log_format())
+        self._no_idle_workers(jobs)
         self.inner.task_function = CancellableTask(self.inner.task_function, sweep_dir)
         with cancellation.recording_submitted_jobs(), cancellation.on_interrupt():
             yield
+
+    def _no_idle_workers(self, jobs: int) -> None:
+        """joblib starts `n_jobs` workers (all cores by default): no more than there are jobs. A worker
+        that never ran a job does not block SIGINT (`CancellableTask`): a terminal's Ctrl-C kills it, and
+        joblib then kills every worker instead of letting the jobs stop cleanly."""
+        settings = getattr(self.inner, "joblib", None)
+        if type(self.inner).__name__ != "JoblibLauncher" or not isinstance(settings, dict):
+            return
+        from joblib import effective_n_jobs
+
+        with contextlib.suppress(TypeError, ValueError):
+            settings["n_jobs"] = max(1, min(effective_n_jobs(settings.get("n_jobs", -1)), jobs))
 
     def _log_format(self) -> str:
         """The sweep's `log.format` (as the jobs that did return report it)."""
