@@ -184,7 +184,10 @@ class VideoCrawler:
     def _close_crawl_row(self) -> None:
         """An error ends the run: its crawl row says so now, because its leases (which would let the next
         run find the row of a process that is gone) are released on the way out."""
-        interrupted = isinstance(sys.exc_info()[1], KeyboardInterrupt)
+        error = sys.exc_info()[1]
+        lost_server = isinstance(error, sa.exc.DBAPIError) and self.ctx.engine.dialect.name != "sqlite"
+        interrupted = isinstance(error, KeyboardInterrupt) or lost_server or \
+            getattr(error, "exit_code", None) == exit_codes.RESUMABLE   # as the run's own exit code says
         try:
             with self.ctx.engine.begin() as conn:
                 crawls.finish_crawl(conn, self.ctx.crawl_id, outcome="interrupted" if interrupted else "failed",

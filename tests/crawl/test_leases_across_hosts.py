@@ -180,8 +180,11 @@ def test_a_window_of_a_job_killed_on_another_host_is_resumed_once_its_lease_expi
     assert _video_ids(db_url) == _video_ids(reference)
 
 
+@pytest.mark.parametrize("error", [RuntimeError("a bug on the second page"),
+                                   sa.exc.OperationalError("INSERT", {}, Exception("connection lost"))],
+                         ids=["bug", "database-error"])
 def test_a_run_ended_by_an_error_releases_its_leases_and_closes_its_crawl_row(
-        start_sim, db_url, credentials, monkeypatch) -> None:
+        start_sim, db_url, credentials, monkeypatch, error) -> None:
     from crawlspec.crawl import videos
 
     sim = start_sim(videos=3000)
@@ -191,12 +194,18 @@ def test_a_run_ended_by_an_error_releases_its_leases_and_closes_its_crawl_row(
     def store_then_fail(*args: Any, **kwargs: Any) -> None:
         pages.append(1)
         if len(pages) == 2:
-            raise RuntimeError("a bug on the second page")
+            raise error
         store(*args, **kwargs)
 
     monkeypatch.setattr(videos, "store_video_page", store_then_fail)
-    with pytest.raises(RuntimeError):
-        run(_config(sim.url, db_url))
+    if isinstance(error, RuntimeError):
+        with pytest.raises(RuntimeError):
+            run(_config(sim.url, db_url))
+        outcome = ("failed", 1)
+    else:   # what the run exits with: a lost server is resumable, a failing SQLite file is not
+        code = run(_config(sim.url, db_url)).exit_code
+        assert code == (exit_codes.FAILURE if db_url.startswith("sqlite") else exit_codes.RESUMABLE)
+        outcome = ("failed" if code == exit_codes.FAILURE else "interrupted", code)
 
     ((_id, status, _cursor, window_pages, owner, until),) = _windows(db_url)
     assert (status, window_pages, owner, until) == ("in_progress", 1, None, None)
@@ -204,4 +213,4 @@ def test_a_run_ended_by_an_error_releases_its_leases_and_closes_its_crawl_row(
     with engine.connect() as conn:
         (row,) = conn.execute(sa.text("SELECT outcome, exit_code, finished_at FROM crawl")).all()
     engine.dispose()
-    assert (row.outcome, row.exit_code) == ("failed", 1) and row.finished_at is not None
+    assert (row.outcome, row.exit_code) == outcome and row.finished_at is not None
