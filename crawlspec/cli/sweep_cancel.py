@@ -7,8 +7,8 @@ the sweep process:
 - writes `<sweep dir>/.crawlspec/cancelled`: a job that has not started yet returns 75 at once, without
   sending a request;
 - sends SIGTERM to every running job: the job commits its page in flight, releases its leases and
-  ends with 75, like a single run (the jobs do not see a terminal's Ctrl-C themselves: they start with
-  SIGINT blocked, see `SweepCancellation.on_interrupt`);
+  ends with 75, like a single run (a job never takes a terminal's Ctrl-C itself: SIGINT is blocked in
+  its process, so it gets exactly one stop signal); SLURM jobs are cancelled with `scancel`;
 - waits for the launcher to collect the jobs as usual (the table and exit code follow), killing the
   jobs still running after `STOP_GRACE_S` seconds; a second SIGINT kills them at once.
 
