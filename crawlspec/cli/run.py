@@ -216,16 +216,11 @@ def _crawl(settings: Settings, overrides: list[str], db_url: str, endpoint: ApiE
 
 
 def lease_holder_gone(owner: str, until: Any) -> bool:
-    """A window lease's process is gone: on this machine, its pid no longer exists; on another one, the
-    lease expired (the owner is `host:pid:token`)."""
-    import socket
+    """A window lease's process is gone: on this machine, its pid no longer exists (or belongs to a later
+    process); on another one, the lease expired without a heartbeat (`crawlspec.crawl.leases`)."""
+    from crawlspec.crawl.leases import holder_gone
 
-    from crawlspec.crawl.videos import lease_holder_is_dead
-
-    if lease_holder_is_dead(owner):
-        return True
-    host = owner.split(":", 1)[0]
-    return host != socket.gethostname() and until is not None and until < utc_now()
+    return holder_gone(owner, until, now=utc_now())
 
 
 def quota_limits(api: ApiSettings | Mapping[str, Any]) -> dict[str, int]:

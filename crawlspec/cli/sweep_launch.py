@@ -11,6 +11,8 @@ the other jobs. Here:
   are read back; anything the launcher raises before a job ran (no `sbatch`, a bad launcher key) becomes
   `LauncherSetupError` (exit 2, the launcher's own message).
 
+Ctrl-C in the process that started the sweep stops the jobs it launched (`crawlspec.cli.sweep_cancel`).
+
 A job that stopped without its result is resumable: pages are committed with their checkpoints and
 the next run of the same command takes over the windows of a process that is gone.
 """
@@ -32,6 +34,7 @@ from sqlalchemy.engine import make_url
 
 from crawlspec import exit_codes
 from crawlspec.cli.sweep import JobResult
+from crawlspec.cli.sweep_cancel import CancellableTask, SweepCancellation
 from crawlspec.errors import CrawlspecError, SpecError
 from crawlspec.redaction import redact_override
 
@@ -40,6 +43,7 @@ RESULTS_DIR = ".crawlspec"
 LOCAL_LAUNCHERS = frozenset({"BasicLauncher", "JoblibLauncher", "LocalLauncher"})
 # joblib (loky) and concurrent.futures name a worker that died this way
 WORKER_DEATHS = ("TerminatedWorkerError", "BrokenProcessPool")
+INTERRUPTED = "the sweep was interrupted (Ctrl-C) and the job stopped or was stopped before it returned"
 
 
 class LauncherSetupError(CrawlspecError):
@@ -133,6 +137,11 @@ class TolerantLauncher:
     def __init__(self, inner: Any, lost_jobs: list[int]):
         self.inner = inner
         self.lost_jobs = lost_jobs   # numbers of the jobs that never returned, for the caller
+        self.cancellation: SweepCancellation | None = None
+
+    @property
+    def interrupted(self) -> bool:
+        return self.cancellation is not None and self.cancellation.requested.is_set()
 
     @property
     def sweep_dir(self) -> str:
@@ -147,14 +156,16 @@ class TolerantLauncher:
                 self._check_cluster_database(overrides)
         lost: list[Any] = [None] * len(job_overrides)
         try:
-            with _tolerant_submitit_results():
+            with _tolerant_submitit_results(), self._cancellable(len(job_overrides)):
                 returns = list(self.inner.launch(job_overrides, initial_job_idx))
+        except KeyboardInterrupt:   # Ctrl-C reached a job before it could handle it; joblib raises it here
+            returns = [_LostJob(INTERRUPTED, exit_codes.RESUMABLE)] * len(job_overrides)
         except Exception as error:
             if type(error).__name__ not in WORKER_DEATHS:
                 raise LauncherSetupError(f"the launcher could not run the sweep: {type(error).__name__}: "
                                          f"{_first_line(error)}") from error
-            reason = (f"a worker process died ({type(error).__name__}); the launcher stopped the jobs "
-                      "still running")
+            reason = INTERRUPTED if self.interrupted else (
+                f"a worker process died ({type(error).__name__}); the launcher stopped the jobs still running")
             returns = [_LostJob(reason, exit_codes.RESUMABLE)] * len(job_overrides)
         for index, job in enumerate(returns):
             if isinstance(job, _LostJob):
@@ -162,6 +173,32 @@ class TolerantLauncher:
         return [job if lost[index] is None else self._recovered(
                     initial_job_idx + index, job_overrides[index], lost[index])
                 for index, job in enumerate(returns)]
+
+    @contextlib.contextmanager
+    def _cancellable(self, jobs: int) -> Iterator[None]:
+        """Jobs in other processes stop on Ctrl-C here (jobs of the basic launcher run in this process and
+        handle the signal themselves)."""
+        if type(self.inner).__name__ == "BasicLauncher" or getattr(self.inner, "task_function", None) is None:
+            yield
+            return
+        sweep_dir = os.path.abspath(self.sweep_dir)   # the same directory for a job that changed its own
+        cancellation = self.cancellation = SweepCancellation(sweep_dir, self._log_format())
+        self._no_idle_workers(jobs)
+        self.inner.task_function = CancellableTask(self.inner.task_function, sweep_dir)
+        with cancellation.recording_submitted_jobs(), cancellation.on_interrupt():
+            yield
+
+    def _no_idle_workers(self, jobs: int) -> None:
+        """joblib starts `n_jobs` workers (all cores by default): no more than there are jobs. A worker
+        that never ran a job does not block SIGINT (`CancellableTask`): a terminal's Ctrl-C kills it, and
+        joblib then kills every worker instead of letting the jobs stop cleanly."""
+        settings = getattr(self.inner, "joblib", None)
+        if type(self.inner).__name__ != "JoblibLauncher" or not isinstance(settings, dict):
+            return
+        from joblib import effective_n_jobs
+
+        with contextlib.suppress(TypeError, ValueError):
+            settings["n_jobs"] = max(1, min(effective_n_jobs(settings.get("n_jobs", -1)), jobs))
 
     def _log_format(self) -> str:
         """The sweep's `log.format` (as the jobs that did return report it)."""

@@ -13,10 +13,8 @@ Rules it keeps:
 
 from __future__ import annotations
 
-import os
-import socket
+import sys
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -26,7 +24,7 @@ from sqlalchemy.engine import Engine
 
 from crawlspec import exit_codes
 from crawlspec.clock import utc_now
-from crawlspec.crawl import empty_windows, provisional
+from crawlspec.crawl import empty_windows, leases, provisional
 from crawlspec.crawl import failing_days as failing
 from crawlspec.crawl.quota import QuotaWaiter, RequestBudget
 from crawlspec.errors import (
@@ -39,13 +37,13 @@ from crawlspec.errors import (
 from crawlspec.logs import get_logger
 from crawlspec.spec.compile import CompiledSpec
 from crawlspec.spec.windows import Window, group_days, split_window
-from crawlspec.storage import checkpoints
+from crawlspec.storage import checkpoints, crawls
 from crawlspec.storage.models import Crawl, CrawlWindow
 from crawlspec.storage.videos import store_video_page
 
-LEASE = timedelta(minutes=15)
-"""How long a window stays reserved for the process crawling it without a committed page; a crashed
-holder's windows become free again after that (each committed page renews the lease)."""
+LEASE = leases.LEASE_LIFETIME
+"""How long a window stays reserved for the process crawling it without a renewal (`crawlspec.crawl.leases`:
+a heartbeat renews it while the process works, and it is released when the process stops)."""
 SPLIT_STREAK_LIMIT = 8
 """After this many failed windows in a row (no success between), a failing window's days are recorded as
 failing at once instead of split further: an API failing broadly costs one call per window, not 2n-1."""
@@ -161,7 +159,7 @@ class VideoCrawler:
         self.ctx = ctx
         self.settings = settings
         self.stats = CrawlStats()
-        self.lease_owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease_owner = leases.new_lease_owner()
         self.failure_streak = 0
         self.last_fetch_failed_requests = 0
         self.matured_days: set[date] = set()
@@ -170,14 +168,33 @@ class VideoCrawler:
     def run(self) -> CrawlStats:
         windows = self._prepare_windows()
         self.stats.windows_left = len(windows)
-        try:
-            for state in windows:
-                if self._crawl_window(state):
-                    self.stats.windows_left -= 1
-        except _StopRun as stop:
-            self.stats.stopped = stop.reason
+        with leases.LeaseHeartbeat(self.ctx.engine, self.lease_owner, clock=self.ctx.clock):
+            try:
+                for state in windows:
+                    if self._crawl_window(state):
+                        self.stats.windows_left -= 1
+            except _StopRun as stop:
+                self.stats.stopped = stop.reason
+            except (Exception, KeyboardInterrupt):
+                self._close_crawl_row()
+                raise
         self.stats.requests = self.ctx.budget.used
         return self.stats
+
+    def _close_crawl_row(self) -> None:
+        """An error ends the run: its crawl row says so now, because its leases (which would let the next
+        run find the row of a process that is gone) are released on the way out."""
+        error = sys.exc_info()[1]
+        lost_server = isinstance(error, sa.exc.DBAPIError) and self.ctx.engine.dialect.name != "sqlite"
+        interrupted = isinstance(error, KeyboardInterrupt) or lost_server or \
+            getattr(error, "exit_code", None) == exit_codes.RESUMABLE   # as the run's own exit code says
+        try:
+            with self.ctx.engine.begin() as conn:
+                crawls.finish_crawl(conn, self.ctx.crawl_id, outcome="interrupted" if interrupted else "failed",
+                                    exit_code=exit_codes.RESUMABLE if interrupted else exit_codes.FAILURE,
+                                    requests=self.ctx.budget.used, videos=self.stats.videos, now=self.ctx.clock())
+        except Exception as error:   # the database is away: its leases expire, the next run closes the row
+            self.log.warning("crawl_row_not_closed", error=f"{type(error).__name__}: {error}")
 
     def _prepare_windows(self) -> list[checkpoints.WindowState]:
         plan = self.plan
@@ -433,20 +450,9 @@ class VideoCrawler:
 
 
 def lease_holder_is_dead(owner: str | None) -> bool:
-    """A lease held by a process of this machine that no longer exists (killed, crashed) is free now;
-    other machines' leases are free when they expire."""
-    if not owner or owner.count(":") < 2:
-        return False
-    host, pid, _token = owner.rsplit(":", 2)
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    """A lease held by a process of this machine that no longer exists (killed, crashed, its pid reused)
+    is free now; other machines' leases are free when they expire."""
+    return leases.holder_is_dead(owner)
 
 
 def _window_label(state: checkpoints.WindowState) -> str:

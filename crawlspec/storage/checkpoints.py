@@ -189,6 +189,21 @@ def claim_window(conn: Connection, window: WindowState, *, owner: str, until: da
     return result.rowcount == 1
 
 
+def renew_leases(conn: Connection, owner: str, *, until: datetime) -> int:
+    """Extend every lease `owner` holds to `until` (its heartbeat); the number of windows renewed."""
+    result = conn.execute(sa.update(WINDOW_TABLE).where(WINDOW_TABLE.c.lease_owner == owner)
+                          .values(lease_until=until))
+    return int(result.rowcount)
+
+
+def release_leases(conn: Connection, owner: str) -> int:
+    """Give up every lease `owner` holds (its process stops); the number of windows released. Their
+    checkpoints stay as committed: the next process resumes them from their cursor."""
+    result = conn.execute(sa.update(WINDOW_TABLE).where(WINDOW_TABLE.c.lease_owner == owner)
+                          .values(lease_owner=None, lease_until=None))
+    return int(result.rowcount)
+
+
 def covered_days(conn: Connection, fingerprint: str, start: date, end: date) -> set[date]:
     """Days in [start, end] already fully delivered for this fingerprint."""
     table = COVERED_TABLE
