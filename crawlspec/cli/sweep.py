@@ -25,6 +25,9 @@ from crawlspec.logs import configure_logging, get_logger, redact_text, wants_jso
 if TYPE_CHECKING:
     from crawlspec.spec.settings import Settings
 
+# where a sweep's jobs leave their results (`job-<n>.json`) and pid files, inside the sweep directory
+RESULTS_DIR = ".crawlspec"
+
 OUTCOMES = {
     exit_codes.OK: "complete",
     exit_codes.RESUMABLE: "resumable",

@@ -28,7 +28,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf
+
 from crawlspec import exit_codes
+from crawlspec.cli.sweep import RESULTS_DIR, JobResult
+from crawlspec.crawl.leases import process_start
+from crawlspec.logs import configure_logging, get_logger, wants_json
+from crawlspec.redaction import redact_override
 
 STOP_GRACE_S = 30.0
 """How long jobs asked to stop may take (their page in flight, with one request's timeout) before they
@@ -39,7 +46,6 @@ DEFERRED_STOP_TICK_S = 0.05
 
 
 def _results_dir(sweep_dir: str | Path) -> Path:
-    from crawlspec.cli.sweep_launch import RESULTS_DIR
 
     return Path(sweep_dir) / RESULTS_DIR
 
@@ -63,7 +69,6 @@ class CancellableTask:
     def __call__(self, cfg: Any) -> Any:
         if threading.current_thread() is threading.main_thread():   # first of all (see below)
             signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])
-        from hydra.core.hydra_config import HydraConfig
 
         number = int(HydraConfig.get().job.num)
         path = pid_path(self.sweep_dir, number)
@@ -130,16 +135,11 @@ class _DeferredStop:
 
 
 def _process_identity(pid: int) -> str:
-    from crawlspec.crawl.leases import process_start
 
     return f"{pid} {process_start(pid) or ''}".strip()
 
 
 def _not_started(cfg: Any, hydra_cfg: Any) -> Any:
-    from omegaconf import OmegaConf
-
-    from crawlspec.cli.hydra_app import JobResult
-    from crawlspec.redaction import redact_override
 
     return JobResult(exit_codes.RESUMABLE, overrides=tuple(redact_override(str(o)) for o in hydra_cfg.overrides.task),
                      message="crawlspec: the sweep was interrupted before this job started; nothing was sent; "
@@ -161,7 +161,6 @@ class SweepCancellation:
 
     def running_jobs(self) -> dict[int, int]:
         """Job number -> pid of every job process still running."""
-        from crawlspec.crawl.leases import process_start
 
         jobs = {}
         for path in _results_dir(self.sweep_dir).glob("job-*.pid"):
@@ -205,7 +204,7 @@ class SweepCancellation:
     def recording_submitted_jobs(self) -> Iterator[None]:
         """Note the jobs submitit's executors submit while the block runs."""
         try:
-            from submitit.core import core
+            from submitit.core import core  # lazy: submitit is an optional extra (the SLURM launcher)
         except ImportError:
             yield
             return
@@ -216,7 +215,7 @@ class SweepCancellation:
             self.submitted.extend(jobs)
             return jobs
 
-        core.Executor.map_array = map_array  # type: ignore[method-assign]
+        core.Executor.map_array = map_array  # type: ignore[method-assign, assignment]
         try:
             yield
         finally:
@@ -232,7 +231,6 @@ class SweepCancellation:
                       note="pages committed before are safe; run the same command again to resume")
 
     def _say(self, event: str, **fields: Any) -> None:
-        from crawlspec.logs import configure_logging, get_logger, wants_json
 
         if wants_json(self.log_format):
             configure_logging(self.log_format)

@@ -33,12 +33,11 @@ from omegaconf import OmegaConf
 from sqlalchemy.engine import make_url
 
 from crawlspec import exit_codes
-from crawlspec.cli.sweep import JobResult
+from crawlspec.cli.sweep import RESULTS_DIR, JobResult
 from crawlspec.cli.sweep_cancel import CancellableTask, SweepCancellation
 from crawlspec.errors import CrawlspecError, SpecError
 from crawlspec.redaction import redact_override
 
-RESULTS_DIR = ".crawlspec"
 # launchers whose jobs run on this machine: they share its files
 LOCAL_LAUNCHERS = frozenset({"BasicLauncher", "JoblibLauncher", "LocalLauncher"})
 # joblib (loky) and concurrent.futures name a worker that died this way
@@ -195,7 +194,7 @@ class TolerantLauncher:
         settings = getattr(self.inner, "joblib", None)
         if type(self.inner).__name__ != "JoblibLauncher" or not isinstance(settings, dict):
             return
-        from joblib import effective_n_jobs
+        from joblib import effective_n_jobs  # lazy: joblib comes with the optional joblib launcher
 
         with contextlib.suppress(TypeError, ValueError):
             settings["n_jobs"] = max(1, min(effective_n_jobs(settings.get("n_jobs", -1)), jobs))
