@@ -42,6 +42,7 @@ def test_a_sigterm_after_the_crawl_changes_nothing(sigterm_noted) -> None:
     assert signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []), "an idle worker survives a Ctrl-C"
 
 
+@pytest.mark.slow  # starts a short-lived process for a pid that is gone
 def test_the_sweep_process_finds_only_the_job_processes_still_running(tmp_path) -> None:
     import subprocess
 

@@ -75,6 +75,7 @@ def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 # ---- owners --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # starts a short-lived process for a pid that is gone
 def test_an_owner_is_unique_per_process_and_survives_pid_reuse() -> None:
     here = leases.new_lease_owner()
     assert here != leases.new_lease_owner(), "a random token per owner"
