@@ -154,26 +154,30 @@ class TikTokApiClient:
     def api_results_iter(self, query_config: VideoQueryConfig) -> Iterator[TikTokApiClientFetchResult]:
         """One parsed result per API page, window after window, until every window is delivered or
         `max_api_requests` is reached (then iteration just stops, as in the older tool)."""
+        from crawlspec.api.fields import VIDEO_QUERY_PATH
+        from crawlspec.crawl.paging import Paginator
+
         start, end = query_config.dates()
         asked: set[str] = set()  # creators already asked about in this iteration: one request each
         for window in split_window(start, end, query_config.days_per_query):
             start_date, end_date = window.api_dates()
-            cursor: int | None = None
+            pages = Paginator(f"videos {start_date}-{end_date}", endpoint=VIDEO_QUERY_PATH)  # the one paging rule
             search_id: str | None = None
             while True:
                 request = TikTokVideoRequest(query=query_config.query_dict(), start_date=start_date,
                                              end_date=end_date, max_count=query_config.max_count,
-                                             cursor=cursor, search_id=search_id,
+                                             cursor=pages.cursor, search_id=search_id,
                                              fields=tuple(query_config.fields))
                 response = self._call(self.request_client.fetch_videos, request)
                 if response is None:
                     return
+                more = pages.advance(response.cursor, response.has_more)
                 result = TikTokApiClientFetchResult(videos=list(response.videos), data=response.data)
                 self._add_extras(result, query_config, asked)
                 yield result
-                if not response.has_more:
+                if not more:
                     break
-                cursor, search_id = response.cursor, response.search_id or search_id
+                search_id = response.search_id or search_id
 
     def fetch_all(self, query_config: VideoQueryConfig,
                   store_results_after_each_response: bool = False) -> TikTokApiClientFetchResult:
@@ -251,19 +255,23 @@ class TikTokApiClient:
                 if response is not None:
                     result.user_info.extend(response.user_info.values())
         if query_config.fetch_comments:
+            from crawlspec.api.fields import COMMENTS_PATH
+            from crawlspec.crawl.paging import Paginator
+
             for video in result.videos:
                 if video.get("comment_count", 1) == 0:
                     continue  # the API has nothing to give: spend no request
-                cursor = 0
-                while cursor < MAX_COMMENTS_PER_VIDEO:
+                pages = Paginator(f"comments of video {video['id']}", cursor=0, ceiling=MAX_COMMENTS_PER_VIDEO,
+                                  endpoint=COMMENTS_PATH)
+                while True:
                     response = self._call(self.request_client.fetch_comments,
-                                          TikTokCommentsRequest(video_id=video["id"], cursor=cursor))
+                                          TikTokCommentsRequest(video_id=video["id"], cursor=pages.cursor))
                     if response is None:
                         return
+                    more = pages.advance(response.cursor, response.has_more)   # the one paging rule
                     result.comments.extend(response.comments)
-                    if not response.has_more or response.cursor is None or response.cursor <= cursor:
+                    if not more:
                         break
-                    cursor = response.cursor
 
 
 def _chain_hooks(first: Callable[[str], None],

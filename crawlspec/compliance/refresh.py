@@ -22,7 +22,7 @@ from typing import Any
 
 from crawlspec import exit_codes
 from crawlspec.clock import utc_now
-from crawlspec.errors import ApiError, CrawlspecError, Interrupted, QuotaExhausted
+from crawlspec.errors import ApiError, CrawlspecError, Interrupted, QuotaExhausted, RunStopped
 from crawlspec.storage.database_url import DB_OPTION_HELP, default_db_url
 
 MAX_POLL_WAIT_S = 300.0
@@ -81,7 +81,9 @@ class Refresher:
         except QuotaExhausted as err:
             self.report.stopped = "quota"
             self.log.warning("stopping", reason=str(err), resumable=True)
-        except (_Interrupted, Interrupted):   # a signal, between polls or during a client's retry wait
+        except RunStopped as stop:            # a signal between polls
+            self.report.stopped = stop.reason
+        except Interrupted:                   # a signal during a client's retry wait
             self.report.stopped = "interrupted"
         return self.report
 
@@ -175,11 +177,7 @@ class Refresher:
 
     def _check_stop(self) -> None:
         if self.stop_event.is_set():
-            raise _Interrupted()
-
-
-class _Interrupted(Exception):
-    pass
+            raise RunStopped("interrupted")
 
 
 # --- command line ------------------------------------------------------------------------------------
