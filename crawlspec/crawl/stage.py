@@ -125,10 +125,10 @@ class Stage:
         """One API call through the quota rules (see `call_with_quota`)."""
         return call_with_quota(self.ctx, fetch, self.log)
 
-    def failed(self, unit: str, err: ApiError, event: str, **fields: Any) -> None:
-        """One unit of work failed: counted, kept for the summary, logged as `event`."""
+    def failed(self, what: str, err: ApiError, event: str, /, **fields: Any) -> None:
+        """One unit of work (`what`: "playlist 42") failed: counted, kept for the summary, logged as `event`."""
         self.stats.failed += 1
-        self.stats.errors.append(f"{unit}: {err}")
+        self.stats.errors.append(f"{what}: {err}")
         self.log.error(event, **fields, error=str(err), log_id=getattr(err, "log_id", None))
 
 

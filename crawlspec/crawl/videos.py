@@ -321,7 +321,7 @@ class VideoCrawler:
                           log=self.log)
         # a sample: one request per window; the paginator refuses a cursor that does not advance
         has_more = pages.advance(response.cursor, bool(response.has_more) and not self.plan.sample)
-        cursor = pages.cursor if response.cursor is not None else state.cursor + len(videos)
+        cursor = pages.cursor
         with self.ctx.engine.begin() as conn:
             store_video_page(conn, videos, crawl_id=self.ctx.crawl_id, tags=self.plan.tags, now=now,
                              log_id=response.log_id)

@@ -171,7 +171,7 @@ class CommentCrawler(Stage):
         pages = Paginator(f"{listing.target} {listing.target_id} comments", cursor=listing.cursor,
                           ceiling=MAX_COMMENTS_PER_VIDEO, endpoint=COMMENTS_PATH, log=self.log)
         has_more = pages.advance(page.cursor, page.has_more)   # refuses a cursor that does not advance
-        cursor = pages.cursor if page.cursor is not None else listing.cursor + len(comments)
+        cursor = pages.cursor
         advanced = Listing(listing.target, listing.target_id, listing.video_id, cursor, listing.pages + 1,
                            listing.comments + len(comments))
         now = self.ctx.clock()
