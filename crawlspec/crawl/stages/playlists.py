@@ -3,9 +3,8 @@
 
 A playlist's video ids are paged (cursor = start index, by the rules of `crawlspec.crawl.paging`); each
 page commits the row with the ids gathered so far and `next_cursor`, so a killed run continues where it
-stopped. A complete playlist is
-never asked again (re-running the same spec costs nothing). "cannot find the playlist" is stored as a
-complete row without a name: not an error, and not asked again.
+stopped. A complete playlist is never asked again (re-running the same spec costs nothing). "cannot find
+the playlist" is stored as a complete row without a name: not an error, and not asked again.
 """
 
 from __future__ import annotations
