@@ -162,24 +162,28 @@ class TikTokApiClient:
         return self._pages(self.plan(query_config), query_config)
 
     def _pages(self, plan: CompiledSpec, query_config: VideoQueryConfig) -> Iterator[TikTokApiClientFetchResult]:
+        from crawlspec.api.fields import VIDEO_QUERY_PATH
+        from crawlspec.crawl.paging import Paginator
+
         asked: set[str] = set()  # creators already asked about in this iteration: one request each
         for window in plan.windows:
             start_date, end_date = window.api_dates()
-            cursor: int | None = None
+            pages = Paginator(f"videos {start_date}-{end_date}", endpoint=VIDEO_QUERY_PATH)  # the one paging rule
             search_id: str | None = None
             while True:
                 request = TikTokVideoRequest(query=plan.query, start_date=start_date,
                                              end_date=end_date, max_count=plan.max_count,
-                                             cursor=cursor, search_id=search_id, fields=plan.fields)
+                                             cursor=pages.cursor, search_id=search_id, fields=plan.fields)
                 response = self._call(self.request_client.fetch_videos, request)
                 if response is None:
                     return
+                more = pages.advance(response.cursor, response.has_more)
                 result = TikTokApiClientFetchResult(videos=list(response.videos), data=response.data)
                 self._add_extras(result, query_config, asked)
                 yield result
-                if not response.has_more:
+                if not more:
                     break
-                cursor, search_id = response.cursor, response.search_id or search_id
+                search_id = response.search_id or search_id
 
     def fetch_all(self, query_config: VideoQueryConfig,
                   store_results_after_each_response: bool = False) -> TikTokApiClientFetchResult:
@@ -230,19 +234,23 @@ class TikTokApiClient:
                 if response is not None:
                     result.user_info.extend(response.user_info.values())
         if query_config.fetch_comments:
+            from crawlspec.api.fields import COMMENTS_PATH
+            from crawlspec.crawl.paging import Paginator
+
             for video in result.videos:
                 if video.get("comment_count", 1) == 0:
                     continue  # the API has nothing to give: spend no request
-                cursor = 0
-                while cursor < MAX_COMMENTS_PER_VIDEO:
+                pages = Paginator(f"comments of video {video['id']}", cursor=0, ceiling=MAX_COMMENTS_PER_VIDEO,
+                                  endpoint=COMMENTS_PATH)
+                while True:
                     response = self._call(self.request_client.fetch_comments,
-                                          TikTokCommentsRequest(video_id=video["id"], cursor=cursor))
+                                          TikTokCommentsRequest(video_id=video["id"], cursor=pages.cursor))
                     if response is None:
                         return
+                    more = pages.advance(response.cursor, response.has_more)   # the one paging rule
                     result.comments.extend(response.comments)
-                    if not response.has_more or response.cursor is None or response.cursor <= cursor:
+                    if not more:
                         break
-                    cursor = response.cursor
 
 
 LIBRARY_NAMES: tuple[tuple[str, str], ...] = (   # spec keys -> the library's names, longest first

@@ -6,7 +6,11 @@ Every error a user can cause ends as one of these, is printed as one readable me
 
 from __future__ import annotations
 
+from typing import Literal
+
 from crawlspec import exit_codes
+
+StopReason = Literal["interrupted", "quota", "limit"]
 
 
 class CrawlspecError(Exception):
@@ -74,6 +78,23 @@ class Interrupted(CrawlspecError):
     exit_code = exit_codes.RESUMABLE
 
 
+class RunStopped(CrawlspecError):
+    """No request may be sent any more: a signal (`interrupted`), the daily quota with
+    `on_quota_exhausted: exit` (`quota`) or `limits.max_api_requests` (`limit`). Every loop that sends
+    requests ends on it; the committed checkpoints stay, so the run is resumable (exit 75)."""
+
+    exit_code = exit_codes.RESUMABLE
+
+    def __init__(self, reason: StopReason, detail: str = ""):
+        self.reason: StopReason = reason
+        super().__init__(detail or f"stopped ({reason})")
+
+    @classmethod
+    def for_quota(cls, err: QuotaExhausted) -> RunStopped:
+        """The stop an exhausted quota that may not be waited out leads to."""
+        return cls("limit" if err.source == "limit" else "quota", str(err))
+
+
 class ApiError(CrawlspecError):
     """The API answered with an error that retrying will not fix (fatal for the window)."""
 
@@ -98,6 +119,11 @@ class RetriesExhausted(ApiError):
 
 class SearchIdRejected(ApiError):
     """The API kept rejecting a search_id/cursor it issued; the window must restart from cursor 0."""
+
+
+class CursorNotAdvancing(ApiError):
+    """A page said `has_more` but its cursor repeats or moves back: following it would ask for pages
+    already delivered, possibly forever. The listing stops at its last committed cursor and fails."""
 
 
 class UserNotFound(ApiError):

@@ -22,7 +22,7 @@ from typing import Any
 
 from crawlspec import exit_codes
 from crawlspec.clock import utc_now
-from crawlspec.errors import ApiError, CrawlspecError, Interrupted, QuotaExhausted
+from crawlspec.errors import ApiError, CrawlspecError, Interrupted, QuotaExhausted, RunStopped
 from crawlspec.spec.database_url import DB_OPTION_HELP, default_db_url
 
 MAX_POLL_WAIT_S = 300.0
@@ -78,11 +78,10 @@ class Refresher:
                 with self.engine.begin() as conn:
                     self.report.totals = store.finish_run(conn, run_id, self.clock())
                 self.report.complete = True
-        except QuotaExhausted as err:
-            self.report.stopped = "quota"
-            self.log.warning("stopping", reason=str(err), resumable=True)
-        except (_Interrupted, Interrupted):   # a signal, between polls or during a client's retry wait
-            self.report.stopped = "interrupted"
+        except RunStopped as stop:   # a signal, or the quota: resumable
+            self.report.stopped = stop.reason
+            if stop.reason != "interrupted":
+                self.log.warning("stopping", reason=str(stop), resumable=True)
         return self.report
 
     def _category(self, run_id: int, category: str) -> bool:
@@ -157,13 +156,18 @@ class Refresher:
         return "Processing"
 
     def _request(self, run_id: int, call: Callable[[], Any]) -> Any:
-        """One client call; its requests (retries included) are added to the run's count."""
+        """One client call; its requests (retries included) are added to the run's count. A signal
+        (before the call or during one of the client's waits) or an exhausted quota is RunStopped."""
         from crawlspec.storage import compliance as store
 
         self._check_stop()
         before = self._sent()
         try:
             return call()
+        except Interrupted as err:
+            raise RunStopped("interrupted", str(err)) from err
+        except QuotaExhausted as err:
+            raise RunStopped("quota", str(err)) from err
         finally:
             spent = self._sent() - before
             self.report.requests += spent
@@ -175,11 +179,7 @@ class Refresher:
 
     def _check_stop(self) -> None:
         if self.stop_event.is_set():
-            raise _Interrupted()
-
-
-class _Interrupted(Exception):
-    pass
+            raise RunStopped("interrupted")
 
 
 # --- command line ------------------------------------------------------------------------------------

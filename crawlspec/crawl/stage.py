@@ -1,5 +1,6 @@
-"""What the enrichment stages (comments, creator info, user lists, playlists) share: the videos a spec
-has stored, a quota-aware call, stage statistics and how stage outcomes combine into one exit code.
+"""What the enrichment stages (comments, creator info, user lists, playlists) share: the `Stage` base
+(a quota-aware call, stop handling, failure bookkeeping), the result every stage reports
+(`StageStats`), how stage outcomes combine into one exit code, and the videos a spec has stored.
 
 Stages run after `VideoCrawler.run()` and read what they need from the database, not from the video
 pages in memory: a resumed run (whose video windows are already covered) finds the same work, minus
@@ -11,26 +12,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from crawlspec import exit_codes
-from crawlspec.errors import Interrupted, QuotaExhausted
+from crawlspec.errors import ApiError, Interrupted, QuotaExhausted, RunStopped
+from crawlspec.logs import get_logger
 from crawlspec.storage.models import Crawl, Video, videos_to_crawls
 
 T = TypeVar("T")
 VIDEO = Video.__table__
 CRAWL = Crawl.__table__
-
-
-class StageStopped(Exception):
-    """No request may be sent any more (quota/limit exhausted with on_quota_exhausted=exit, or a signal)."""
-
-    def __init__(self, reason: str):
-        self.reason = reason
-        super().__init__(reason)
 
 
 @dataclass
@@ -86,18 +80,56 @@ def combined_exit_code(codes: Iterable[int]) -> int:
 
 
 def call_with_quota(ctx: Any, fetch: Callable[[], T], log: Any) -> T:
-    """`fetch()`, waiting out an exhausted quota per `api.on_quota_exhausted`, or StageStopped."""
+    """`fetch()`, waiting out an exhausted quota per `api.on_quota_exhausted`; raises RunStopped when no
+    request may be sent any more (a signal, or a quota/limit that may not be waited out)."""
     while True:
         if ctx.stop_event.is_set():
-            raise StageStopped("interrupted")
+            raise RunStopped("interrupted")
         try:
             return fetch()
         except Interrupted as err:   # a signal during one of the client's waits
-            raise StageStopped("interrupted") from err
+            raise RunStopped("interrupted", str(err)) from err
         except QuotaExhausted as err:
             if not ctx.waiter.wait_or_stop(err):
+                if ctx.stop_event.is_set():   # a signal ended the quota wait
+                    raise RunStopped("interrupted", str(err)) from err
                 log.warning("stopping", reason=str(err), resumable=True)
-                raise StageStopped("limit" if err.source == "limit" else "quota") from err
+                raise RunStopped.for_quota(err) from err
+
+
+class Stage:
+    """The base of every enrichment stage: `run()` calls `work()`, ends it cleanly on RunStopped
+    (`stats.stopped` says why) and counts the requests it cost. A subclass names itself (`name`) and
+    says what is special about it in `work()`, sending each request through `call()`."""
+
+    name: ClassVar[str]
+
+    def __init__(self, ctx: Any) -> None:
+        self.ctx = ctx
+        self.stats = StageStats(self.name)
+        self.log = get_logger(type(self).__module__)
+
+    def run(self) -> StageStats:
+        used_before = self.ctx.budget.used
+        try:
+            self.work()
+        except RunStopped as stop:
+            self.stats.stopped = stop.reason
+        self.stats.requests = self.ctx.budget.used - used_before
+        return self.stats
+
+    def work(self) -> None:
+        raise NotImplementedError
+
+    def call(self, fetch: Callable[[], T]) -> T:
+        """One API call through the quota rules (see `call_with_quota`)."""
+        return call_with_quota(self.ctx, fetch, self.log)
+
+    def failed(self, what: str, err: ApiError, event: str, /, **fields: Any) -> None:
+        """One unit of work (`what`: "playlist 42") failed: counted, kept for the summary, logged as `event`."""
+        self.stats.failed += 1
+        self.stats.errors.append(f"{what}: {err}")
+        self.log.error(event, **fields, error=str(err), log_id=getattr(err, "log_id", None))
 
 
 def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:

@@ -23,15 +23,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from crawlspec import exit_codes
+from crawlspec.api.fields import VIDEO_QUERY_PATH
 from crawlspec.clock import utc_now
 from crawlspec.crawl import empty_windows, leases, provisional
 from crawlspec.crawl import failing_days as failing
+from crawlspec.crawl.paging import Paginator
 from crawlspec.crawl.quota import QuotaWaiter, RequestBudget
+from crawlspec.crawl.stage import call_with_quota
 from crawlspec.errors import (
     ApiError,
-    Interrupted,
-    QuotaExhausted,
+    CursorNotAdvancing,
     RetriesExhausted,
+    RunStopped,
     SearchIdRejected,
 )
 from crawlspec.logs import get_logger
@@ -125,12 +128,6 @@ class RunContext:
     clock: Callable[[], datetime] = utc_now
 
 
-class _StopRun(Exception):
-    def __init__(self, reason: str):
-        self.reason = reason
-        super().__init__(reason)
-
-
 def plan_windows(plan: CompiledSpec, covered: set[date], unfinished: list[checkpoints.WindowState],
                  *, retrying: set[date] | frozenset[date] = frozenset(),
                  ) -> tuple[list[checkpoints.WindowState], list[Window]]:
@@ -173,7 +170,7 @@ class VideoCrawler:
                 for state in windows:
                     if self._crawl_window(state):
                         self.stats.windows_left -= 1
-            except _StopRun as stop:
+            except RunStopped as stop:
                 self.stats.stopped = stop.reason
             except (Exception, KeyboardInterrupt):
                 self._close_crawl_row()
@@ -258,7 +255,7 @@ class VideoCrawler:
         restarted = False
         while True:
             if self.ctx.stop_event.is_set():
-                raise _StopRun("interrupted")
+                raise RunStopped("interrupted")
             try:
                 response = self._fetch_page(state)
             except SearchIdRejected as err:
@@ -278,6 +275,9 @@ class VideoCrawler:
                 return True
             try:
                 state = self._commit_page(state, response)
+            except CursorNotAdvancing as err:   # the window stays at its last committed cursor
+                self._fail(state, err)
+                return True
             except checkpoints.CheckpointConflict as err:
                 self.stats.windows_leased_elsewhere += 1
                 self.log.warning("window_taken_over", window=_window_label(state), reason=str(err))
@@ -314,22 +314,13 @@ class VideoCrawler:
             query=self.plan.query, start_date=start, end_date=end, max_count=self.plan.max_count,
             cursor=state.cursor if state.search_id or state.cursor else None,
             search_id=state.search_id, fields=self.plan.fields, is_random=self.plan.sample)
-        while True:
-            sent_before, delivered = self.ctx.budget.sent_by_this_thread(), False
-            try:
-                response = self.ctx.client.fetch_videos(request)
-                delivered = True
-                return response
-            except Interrupted as err:   # a signal during a retry wait: nothing more is sent
-                raise _StopRun("interrupted") from err
-            except QuotaExhausted as err:
-                if not self.ctx.waiter.wait_or_stop(err):
-                    if self.ctx.stop_event.is_set():
-                        raise _StopRun("interrupted") from err
-                    self.log.warning("stopping", reason=str(err), resumable=True)
-                    raise _StopRun("limit" if err.source == "limit" else "quota") from err
-            finally:
-                self._count_failed(self.ctx.budget.sent_by_this_thread() - sent_before - int(delivered))
+        sent_before, delivered = self.ctx.budget.sent_by_this_thread(), False
+        try:
+            response = call_with_quota(self.ctx, lambda: self.ctx.client.fetch_videos(request), self.log)
+            delivered = True
+            return response
+        finally:
+            self._count_failed(self.ctx.budget.sent_by_this_thread() - sent_before - int(delivered))
 
     def _count_failed(self, requests: int) -> None:
         """Attempts of one call that did not deliver a page: charged by the API, shown by `status`."""
@@ -343,11 +334,11 @@ class VideoCrawler:
     def _commit_page(self, state: checkpoints.WindowState, response) -> checkpoints.WindowState:
         videos = response.videos
         now = self.ctx.clock()
-        cursor = response.cursor if response.cursor is not None else state.cursor + len(videos)
-        has_more = bool(response.has_more) and not self.plan.sample   # a sample: one request per window
-        if has_more and cursor <= state.cursor:
-            raise ApiError(f"the API returned has_more with a cursor that does not advance ({cursor})",
-                           endpoint="video query")
+        pages = Paginator(f"videos {_window_label(state)}", cursor=state.cursor, endpoint=VIDEO_QUERY_PATH,
+                          log=self.log)
+        # a sample: one request per window; the paginator refuses a cursor that does not advance
+        has_more = pages.advance(response.cursor, bool(response.has_more) and not self.plan.sample)
+        cursor = pages.cursor
         with self.ctx.engine.begin() as conn:
             store_video_page(conn, videos, crawl_id=self.ctx.crawl_id, tags=self.plan.tags, now=now,
                              log_id=response.log_id)

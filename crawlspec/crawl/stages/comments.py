@@ -2,8 +2,9 @@
 
 - Which videos: those the spec's crawls stored (any run of the same fingerprint, inside the window),
   read from the database, with `comment_count > 0`: a video without comments costs no request.
-- Paging: `video_id` + `max_count` 100 + cursor, until `has_more` is false, the cursor stops
-  advancing or reaches the API's 1,000-comment limit (the 11th page is never asked for).
+- Paging: `video_id` + `max_count` 100 + cursor, by the rules of `crawlspec.crawl.paging`: until
+  `has_more` is false, the cursor is missing or reaches the API's 1,000-comment limit (the 11th page is
+  never asked for); a cursor that does not advance fails the listing at its committed cursor.
 - Checkpoints: one transaction per page holds its comments and the advanced `comment_progress` row,
   so a killed run resumes at the committed cursor and a `done` video is never asked for again.
 - Replies: the `video_id` listing contains replies too (each after its comment; the 1,000-item cap
@@ -22,10 +23,10 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from crawlspec.api.fields import MAX_COMMENTS_PER_VIDEO, MAX_COUNT
-from crawlspec.crawl.stage import VIDEO, StageStats, StageStopped, call_with_quota, spec_videos_query
+from crawlspec.api.fields import COMMENTS_PATH, MAX_COMMENTS_PER_VIDEO, MAX_COUNT
+from crawlspec.crawl.paging import Paginator
+from crawlspec.crawl.stage import VIDEO, Stage, spec_videos_query
 from crawlspec.errors import ApiError
-from crawlspec.logs import get_logger
 from crawlspec.storage.bulk import upsert_rows
 from crawlspec.storage.models import Comment
 from crawlspec.storage.models.enrichment import CommentProgress
@@ -99,27 +100,21 @@ def _save_progress(conn: Connection, listing: Listing, *, status: str, has_more:
                                           "crawl_id", "updated_at", "last_error")})
 
 
-class CommentCrawler:
+class CommentCrawler(Stage):
     """Pages the comments (and optionally replies) of a scope's videos; see the module docstring."""
 
+    name = "comments"
+
     def __init__(self, ctx, scope: CommentScope, *, replies: bool = False, max_count: int = MAX_COUNT):
-        self.ctx = ctx
+        super().__init__(ctx)
         self.scope = scope
         self.replies = replies
         self.max_count = max_count
-        self.stats = StageStats("comments")
-        self.log = get_logger("crawlspec.crawl.stages.comments")
 
-    def run(self) -> StageStats:
-        used_before = self.ctx.budget.used
-        try:
-            self._run_target(VIDEO_TARGET)
-            if self.replies:
-                self._run_target(REPLIES_TARGET)
-        except StageStopped as stop:
-            self.stats.stopped = stop.reason
-        self.stats.requests = self.ctx.budget.used - used_before
-        return self.stats
+    def work(self) -> None:
+        self._run_target(VIDEO_TARGET)
+        if self.replies:
+            self._run_target(REPLIES_TARGET)
 
     def _run_target(self, target: str) -> None:
         with self.ctx.engine.connect() as conn:
@@ -153,11 +148,11 @@ class CommentCrawler:
     def _page_listing(self, listing: Listing) -> None:
         while True:
             try:
-                page = call_with_quota(self.ctx, lambda current=listing: self._fetch(current), self.log)
+                page = self.call(lambda current=listing: self._fetch(current))
+                listing, has_more = self._commit(listing, page)
             except ApiError as err:
                 self._fail(listing, err)
                 return
-            listing, has_more = self._commit(listing, page)
             if not has_more:
                 self.stats.done += 1
                 return
@@ -173,10 +168,10 @@ class CommentCrawler:
 
     def _commit(self, listing: Listing, page) -> tuple[Listing, bool]:
         comments = page.comments
-        cursor = page.cursor if page.cursor is not None else listing.cursor + len(comments)
-        # Stop at the API's limit, on a missing cursor (C4D 1d5e0be) or one that does not advance.
-        has_more = (bool(page.has_more) and page.cursor is not None and cursor > listing.cursor
-                    and cursor < MAX_COMMENTS_PER_VIDEO)
+        pages = Paginator(f"{listing.target} {listing.target_id} comments", cursor=listing.cursor,
+                          ceiling=MAX_COMMENTS_PER_VIDEO, endpoint=COMMENTS_PATH, log=self.log)
+        has_more = pages.advance(page.cursor, page.has_more)   # refuses a cursor that does not advance
+        cursor = pages.cursor
         advanced = Listing(listing.target, listing.target_id, listing.video_id, cursor, listing.pages + 1,
                            listing.comments + len(comments))
         now = self.ctx.clock()
@@ -191,10 +186,8 @@ class CommentCrawler:
         return advanced, has_more
 
     def _fail(self, listing: Listing, err: ApiError) -> None:
-        self.stats.failed += 1
-        self.stats.errors.append(f"comments of {listing.target} {listing.target_id}: {err}")
-        self.log.error("comments_failed", target=listing.target, id=listing.target_id, error=str(err),
-                       log_id=getattr(err, "log_id", None))
+        self.failed(f"comments of {listing.target} {listing.target_id}", err, "comments_failed",
+                    target=listing.target, id=listing.target_id)
         with self.ctx.engine.begin() as conn:
             _save_progress(conn, listing, status="failed", has_more=True, crawl_id=self.ctx.crawl_id,
                            now=self.ctx.clock(), error=str(err))

@@ -16,9 +16,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from crawlspec.crawl.stage import StageStats, StageStopped, call_with_quota, utc_midnight
+from crawlspec.crawl.stage import Stage, utc_midnight
 from crawlspec.errors import ApiError
-from crawlspec.logs import get_logger
 from crawlspec.storage.bulk import chunked, upsert_rows
 from crawlspec.storage.models.enrichment import UserLookup
 from crawlspec.storage.videos import store_user_info, stored_usernames
@@ -51,41 +50,32 @@ def record_lookup(conn: Connection, username: str, *, status: str, message: str 
                                                                            "crawl_id")})
 
 
-class CreatorInfoFetcher:
+class CreatorInfoFetcher(Stage):
     """Fetches and stores the info of `usernames` that the database does not know (see module doc)."""
 
+    name = "user_info"
+
     def __init__(self, ctx, usernames: Sequence[str], *, max_age_days: int = DEFAULT_MAX_AGE_DAYS):
-        self.ctx = ctx
+        super().__init__(ctx)
         self.usernames = [name for name in dict.fromkeys(usernames) if name]
         self.max_age_days = max_age_days
-        self.stats = StageStats("user_info")
-        self.log = get_logger("crawlspec.crawl.stages.creators")
 
-    def run(self) -> StageStats:
-        used_before = self.ctx.budget.used
+    def work(self) -> None:
         with self.ctx.engine.connect() as conn:
             wanted = creators_to_ask(conn, self.usernames, now=self.ctx.clock(), max_age_days=self.max_age_days)
         self.stats.skipped = len(self.usernames) - len(wanted)
         if wanted:
             self.log.info("user_info_start", creators=len(wanted), already_known=self.stats.skipped)
-        try:
-            for username in wanted:
-                self._fetch_one(username)
-        except StageStopped as stop:
-            self.stats.stopped = stop.reason
-        self.stats.requests = self.ctx.budget.used - used_before
-        return self.stats
+        for username in wanted:
+            self._fetch_one(username)
 
     def _fetch_one(self, username: str) -> None:
         from crawlspec.client import TikTokUserInfoRequest
 
         try:
-            response = call_with_quota(
-                self.ctx, lambda: self.ctx.client.fetch_user_info(TikTokUserInfoRequest(username)), self.log)
+            response = self.call(lambda: self.ctx.client.fetch_user_info(TikTokUserInfoRequest(username)))
         except ApiError as err:
-            self.stats.failed += 1
-            self.stats.errors.append(f"user info of {username}: {err}")
-            self.log.error("user_info_failed", username=username, error=str(err), log_id=getattr(err, "log_id", None))
+            self.failed(f"user info of {username}", err, "user_info_failed", username=username)
             return
         now = self.ctx.clock()
         with self.ctx.engine.begin() as conn:

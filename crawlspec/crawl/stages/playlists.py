@@ -1,10 +1,10 @@
 """The playlist stage (`fetch.playlists: true` on a video spec): playlist info once per distinct
 `playlist_id` of the spec's stored videos that the `playlist` table does not hold complete yet.
 
-A playlist's video ids are paged (cursor = start index); each page commits the row with the ids
-gathered so far and `next_cursor`, so a killed run continues where it stopped. A complete playlist is
-never asked again (re-running the same spec costs nothing). "cannot find the playlist" is stored as a
-complete row without a name: not an error, and not asked again.
+A playlist's video ids are paged (cursor = start index, by the rules of `crawlspec.crawl.paging`); each
+page commits the row with the ids gathered so far and `next_cursor`, so a killed run continues where it
+stopped. A complete playlist is never asked again (re-running the same spec costs nothing). "cannot find
+the playlist" is stored as a complete row without a name: not an error, and not asked again.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from crawlspec.api.fields import MAX_COUNT
-from crawlspec.crawl.stage import VIDEO, StageStats, StageStopped, call_with_quota, spec_videos_query
+from crawlspec.api.fields import MAX_COUNT, PLAYLIST_INFO_PATH
+from crawlspec.crawl.paging import Paginator
+from crawlspec.crawl.stage import VIDEO, Stage, spec_videos_query
 from crawlspec.errors import ApiError
-from crawlspec.logs import get_logger
 from crawlspec.storage.bulk import chunked, upsert_rows
 from crawlspec.storage.models.enrichment import Playlist
 
@@ -46,27 +46,24 @@ def save_playlist(conn: Connection, row: dict[str, Any]) -> None:
     upsert_rows(conn, PLAYLIST, [row], keys=("id",), update=lambda excluded: {c: excluded[c] for c in COLUMNS})
 
 
-class PlaylistFetcher:
-    def __init__(self, ctx: Any, playlist_ids: Sequence[int]) -> None:
-        self.ctx, self.playlist_ids = ctx, list(dict.fromkeys(playlist_ids))
-        self.stats = StageStats("playlists")
-        self.log = get_logger("crawlspec.crawl.stages.playlists")
+class PlaylistFetcher(Stage):
+    """Fetches the playlists of `playlist_ids` not stored complete yet (see the module doc)."""
 
-    def run(self) -> StageStats:
-        used_before = self.ctx.budget.used
+    name = "playlists"
+
+    def __init__(self, ctx: Any, playlist_ids: Sequence[int]) -> None:
+        super().__init__(ctx)
+        self.playlist_ids = list(dict.fromkeys(playlist_ids))
+
+    def work(self) -> None:
         with self.ctx.engine.connect() as conn:
             stored = unfinished(conn, self.playlist_ids)
-        try:
-            for playlist_id in self.playlist_ids:
-                row = stored.get(playlist_id)
-                if row is not None and row["complete"]:
-                    self.stats.skipped += 1
-                else:
-                    self._fetch(playlist_id, row or self._new_row(playlist_id))
-        except StageStopped as stop:
-            self.stats.stopped = stop.reason
-        self.stats.requests = self.ctx.budget.used - used_before
-        return self.stats
+        for playlist_id in self.playlist_ids:
+            row = stored.get(playlist_id)
+            if row is not None and row["complete"]:
+                self.stats.skipped += 1
+            else:
+                self._fetch(playlist_id, row or self._new_row(playlist_id))
 
     def _new_row(self, playlist_id: int) -> dict[str, Any]:
         now = self.ctx.clock()
@@ -77,17 +74,16 @@ class PlaylistFetcher:
     def _fetch(self, playlist_id: int, row: dict[str, Any]) -> None:
         from crawlspec.client.user_requests import TikTokPlaylistRequest
 
+        pages = Paginator(f"playlist {playlist_id}", cursor=int(row["next_cursor"]), endpoint=PLAYLIST_INFO_PATH,
+                          log=self.log)
         while not row["complete"]:
-            request = TikTokPlaylistRequest(playlist_id, max_count=MAX_COUNT, cursor=int(row["next_cursor"]))
+            request = TikTokPlaylistRequest(playlist_id, max_count=MAX_COUNT, cursor=pages.cursor)
             try:
-                response = call_with_quota(self.ctx, lambda req=request: self.ctx.client.fetch_playlist_info(req),
-                                           self.log)
+                response = self.call(lambda req=request: self.ctx.client.fetch_playlist_info(req))
+                _apply_page(row, response, pages)
             except ApiError as err:
-                self.stats.failed += 1
-                self.stats.errors.append(f"playlist {playlist_id}: {err}")
-                self.log.error("playlist_failed", playlist_id=playlist_id, error=str(err))
+                self.failed(f"playlist {playlist_id}", err, "playlist_failed", playlist_id=playlist_id)
                 return
-            _apply_page(row, response)
             row.update(crawl_id=self.ctx.crawl_id, crawled_updated_at=self.ctx.clock())
             with self.ctx.engine.begin() as conn:
                 save_playlist(conn, row)
@@ -96,17 +92,18 @@ class PlaylistFetcher:
         self.log.info("playlist", playlist_id=playlist_id, videos=len(row["playlist_video_ids"] or []))
 
 
-def _apply_page(row: dict[str, Any], response: Any) -> None:
-    """Merge one page into the row; a page that does not move the cursor ends the paging."""
+def _apply_page(row: dict[str, Any], response: Any, pages: Paginator) -> None:
+    """Merge one page into the row; the paginator decides whether another page follows (and refuses a
+    cursor that does not advance before the row changes)."""
     if response.not_found:
         row.update(complete=True)
         return
+    more = pages.advance(response.cursor, response.has_more)
     data = response.data
     for column in ("playlist_name", "playlist_item_total", "playlist_last_updated"):
         if data.get(column) is not None:
             row[column] = data[column]
     ids = list(row["playlist_video_ids"] or [])
     row["playlist_video_ids"] = ids + [i for i in response.video_ids if i not in set(ids)]
-    moved = response.cursor is not None and response.cursor > int(row["next_cursor"])
-    row["next_cursor"] = response.cursor if moved else row["next_cursor"]
-    row["complete"] = not (response.has_more and moved)
+    row["next_cursor"] = pages.cursor
+    row["complete"] = not more

@@ -8,6 +8,8 @@ killed run resumes at the stored cursor. Freshness, per list:
 - `unavailable` (hidden likes, private following, unknown or refused user): recorded with the API's
   message, not an error, and asked again from the next UTC day;
 - `in_progress`: continued from its cursor; `failed`: tried again by the next run.
+Paging follows `crawlspec.crawl.paging`: liked videos, followers and following page down a unix-seconds
+cursor ("on or before"), reposted videos up a start index; pinned videos are one answer.
 An endpoint answering 401 `scope_not_authorized` (the project is not approved for it) leaves its lists
 untouched, is recorded in `endpoint_access` and asked again from the next UTC day; the stage exits 77.
 Followers/following draw from the separate "follow" quota pool (the client's `before_request`
@@ -26,11 +28,11 @@ from sqlalchemy.engine import Connection
 from crawlspec.api import fields as api_fields
 from crawlspec.api.fields import MAX_COUNT
 from crawlspec.crawl.endpoint_access import EndpointGate, guarded_stage, refused_endpoints
-from crawlspec.crawl.stage import StageStats, StageStopped, call_with_quota, utc_midnight
+from crawlspec.crawl.paging import Direction, Paginator
+from crawlspec.crawl.stage import Stage, StageStats, utc_midnight
 from crawlspec.crawl.stages.creators import DEFAULT_MAX_AGE_DAYS
 from crawlspec.crawl.videos import RunContext
 from crawlspec.errors import ApiError, EndpointNotAuthorized
-from crawlspec.logs import get_logger
 from crawlspec.spec.compile import CompiledSpec
 from crawlspec.spec.users import UsersPlan
 from crawlspec.storage.bulk import chunked, upsert_rows
@@ -44,6 +46,7 @@ LIST_PATHS = {"liked_videos": api_fields.LIKED_VIDEOS_PATH, "pinned_videos": api
               "following": api_fields.FOLLOWING_PATH}
 VIDEO_LISTS = ("liked_videos", "pinned_videos", "reposted_videos")
 PEOPLE_COLUMNS = {"followers": "follower_username", "following": "following_username"}
+SECONDS_CURSOR_LISTS = ("liked_videos", "followers", "following")
 
 
 @dataclass
@@ -122,51 +125,45 @@ def list_request(state: ListState, max_count: int) -> Any:
     return kind(state.username, max_count=max_count, cursor=state.cursor)
 
 
-class UserListCrawler:
+class UserListCrawler(Stage):
     """Fetches the lists of a users plan (see the module doc)."""
+
+    name = "user_lists"
 
     def __init__(self, ctx: Any, plan: UsersPlan, *, tags: tuple[str, ...] = (), max_age_days: int = 30,
                  max_count: int = MAX_COUNT) -> None:
-        self.ctx, self.plan, self.tags = ctx, plan, tags
+        super().__init__(ctx)
+        self.plan, self.tags = plan, tags
         self.max_age_days, self.max_count = max_age_days, max_count
-        self.stats = StageStats("user_lists")
-        self.log = get_logger("crawlspec.crawl.stages.user_lists")
 
-    def run(self) -> StageStats:
-        used_before = self.ctx.budget.used
+    def work(self) -> None:
         now = self.ctx.clock()
         with self.ctx.engine.connect() as conn:
             states = load_states(conn, self.plan.names, self.plan.lists)
             self.gate = EndpointGate(refused_endpoints(conn), since=utc_midnight(now))
-        try:
-            for username in self.plan.names:
-                for name in self.plan.lists:
-                    state = states.get((username, name))
-                    if is_fresh(state, now=now, max_age_days=self.max_age_days):
-                        self.stats.skipped += 1
-                    elif self.gate.is_closed(LIST_PATHS[name]):
-                        self.stats.not_authorized(LIST_PATHS[name])
-                    else:
-                        self._crawl_list(_restart(state) if state else ListState(username, name))
-        except StageStopped as stop:
-            self.stats.stopped = stop.reason
-        self.stats.requests = self.ctx.budget.used - used_before
-        return self.stats
+        for username in self.plan.names:
+            for name in self.plan.lists:
+                state = states.get((username, name))
+                if is_fresh(state, now=now, max_age_days=self.max_age_days):
+                    self.stats.skipped += 1
+                elif self.gate.is_closed(LIST_PATHS[name]):
+                    self.stats.not_authorized(LIST_PATHS[name])
+                else:
+                    self._crawl_list(_restart(state) if state else ListState(username, name))
 
     def _crawl_list(self, state: ListState) -> None:
         while state.status == "in_progress":
             left = None if self.plan.max_per_list is None else self.plan.max_per_list - state.records
             request = list_request(state, min(self.max_count, left or self.max_count))
             try:
-                response = call_with_quota(self.ctx, lambda req=request: self.ctx.client.fetch_user_list(req),
-                                           self.log)
+                response = self.call(lambda req=request: self.ctx.client.fetch_user_list(req))
+                self._commit_page(state, response)
             except EndpointNotAuthorized as err:
                 self._refused(err)
                 return
             except ApiError as err:
                 self._fail(state, err)
                 return
-            self._commit_page(state, response)
         self.stats.done += 1
 
     def _refused(self, err: EndpointNotAuthorized) -> None:
@@ -177,6 +174,7 @@ class UserListCrawler:
         self.log.warning("endpoint_not_authorized", endpoint=err.endpoint, error=str(err))
 
     def _commit_page(self, state: ListState, response: Any) -> None:
+        more = _next_page(state, response, self.log)   # refuses a cursor that does not advance, first
         now = self.ctx.clock()
         records = response.records
         if self.plan.max_per_list is not None:
@@ -188,7 +186,9 @@ class UserListCrawler:
             written = store_list_page(conn, state, records, crawl_id=self.ctx.crawl_id, tags=self.tags, now=now,
                                       log_id=response.log_id)
             state.records += written
-            _advance(state, response, self.plan.max_per_list)
+            full = self.plan.max_per_list is not None and state.records >= self.plan.max_per_list
+            if state.status == "in_progress" and (not more or full):
+                state.status = "done"
             save_checkpoint(conn, state, crawl_id=self.ctx.crawl_id, now=now)
             self.gate.answered(conn, LIST_PATHS[state.list])
         self.stats.records += written
@@ -199,9 +199,8 @@ class UserListCrawler:
         state.status, state.message = "failed", str(err)
         with self.ctx.engine.begin() as conn:
             save_checkpoint(conn, state, crawl_id=self.ctx.crawl_id, now=self.ctx.clock())
-        self.stats.failed += 1
-        self.stats.errors.append(f"{state.list} of {state.username}: {err}")
-        self.log.error("user_list_failed", username=state.username, list=state.list, error=str(err))
+        self.failed(f"{state.list} of {state.username}", err, "user_list_failed", username=state.username,
+                    list=state.list)
 
 
 def _restart(state: ListState) -> ListState:
@@ -212,15 +211,19 @@ def _restart(state: ListState) -> ListState:
     return ListState(state.username, state.list)
 
 
-def _advance(state: ListState, response: Any, max_per_list: int | None) -> None:
-    """The list's status and cursor after a page; a page that does not move the cursor ends it."""
-    if state.status != "in_progress":
-        return
-    moved = response.cursor is not None and response.cursor != state.cursor
-    full = max_per_list is not None and state.records >= max_per_list
-    if state.list == "pinned_videos" or not response.has_more or not moved or full:
-        state.status = "done"
-    state.cursor = response.cursor if response.cursor is not None else state.cursor
+def _next_page(state: ListState, response: Any, log: Any) -> bool:
+    """Whether the list has another page, with `state.cursor` moved to it (see `crawlspec.crawl.paging`).
+    Pinned videos are one answer; an unavailable list ends without moving its cursor."""
+    if response.unavailable:
+        return False
+    if state.list == "pinned_videos":
+        state.cursor = response.cursor if response.cursor is not None else state.cursor
+        return False
+    pages = Paginator(f"{state.list} of {state.username}", cursor=state.cursor, endpoint=LIST_PATHS[state.list],
+                      direction=Direction.DOWN if state.list in SECONDS_CURSOR_LISTS else Direction.UP, log=log)
+    more = pages.advance(response.cursor, response.has_more)
+    state.cursor = pages.cursor
+    return more
 
 
 def run_user_stages(plan: CompiledSpec, ctx: RunContext, *, max_age_days: int = DEFAULT_MAX_AGE_DAYS) -> list[StageStats]:
