@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from test_client_stub import StubApi, ok
+from support.api_stub import StubApi, ok
 
 from crawlspec import exit_codes
 from crawlspec.api.fields import COMMENTS_PATH, FOLLOWERS_PATH, USER_INFO_PATH, VIDEO_QUERY_PATH
