@@ -21,7 +21,13 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crawlspec.api.fields import MAX_COMMENTS_PER_VIDEO, VIDEO_FIELDS_DEFAULT, quota_pool_limits
+from crawlspec.api.fields import (
+    COMMENTS_PATH,
+    MAX_COMMENTS_PER_VIDEO,
+    VIDEO_FIELDS_DEFAULT,
+    VIDEO_QUERY_PATH,
+    quota_pool_limits,
+)
 from crawlspec.client import (
     RawArchive,
     TikTokApiRequestClient,
@@ -31,6 +37,8 @@ from crawlspec.client import (
     default_api_base_url,
     load_credentials,
 )
+from crawlspec.crawl.paging import Paginator
+from crawlspec.crawl.quota import QuotaWaiter, RequestBudget
 from crawlspec.errors import QuotaExhausted, SpecError
 from crawlspec.spec.query import Cond, Fields, Op, VideoQuery
 from crawlspec.spec.windows import split_window
@@ -122,13 +130,12 @@ class TikTokApiClient:
     """Pagination, token management, retries, quota and (optionally) storage, for library users."""
 
     def __init__(self, config: ApiClientConfig, request_client: TikTokApiRequestClient | None = None):
-        from crawlspec.crawl.quota import QuotaWaiter, RequestBudget
 
         self.config = config
         limits = quota_pool_limits(config.daily_quota)
         if config.engine is not None:
-            from crawlspec.storage.database import upgrade_database
-            from crawlspec.storage.ledger import QuotaLedger
+            from crawlspec.storage.database import upgrade_database  # lazy: pulls in SQLAlchemy
+            from crawlspec.storage.ledger import QuotaLedger  # lazy: pulls in SQLAlchemy
 
             upgrade_database(config.engine)
             self.ledger: Any = QuotaLedger(config.engine, limits=limits)
@@ -162,8 +169,6 @@ class TikTokApiClient:
         return self._pages(self.plan(query_config), query_config)
 
     def _pages(self, plan: CompiledSpec, query_config: VideoQueryConfig) -> Iterator[TikTokApiClientFetchResult]:
-        from crawlspec.api.fields import VIDEO_QUERY_PATH
-        from crawlspec.crawl.paging import Paginator
 
         asked: set[str] = set()  # creators already asked about in this iteration: one request each
         for window in plan.windows:
@@ -198,8 +203,8 @@ class TikTokApiClient:
     def fetch_and_store_all(self, query_config: VideoQueryConfig) -> TikTokApiClientFetchResult:
         """Run the checkpointed crawl session of `crawlspec run` into `config.engine`; returns counts, not
         the rows (they are in the database), so memory stays flat whatever the crawl's size."""
-        from crawlspec.crawl.session import CrawlSession
-        from crawlspec.crawl.videos import RunnerSettings
+        from crawlspec.crawl.session import CrawlSession  # lazy: pulls in OmegaConf, SQLAlchemy, jsonschema
+        from crawlspec.crawl.videos import RunnerSettings  # lazy: pulls in OmegaConf, SQLAlchemy, jsonschema
 
         if self.config.engine is None:
             raise ValueError("fetch_and_store_all needs ApiClientConfig(engine=...)")
@@ -234,8 +239,6 @@ class TikTokApiClient:
                 if response is not None:
                     result.user_info.extend(response.user_info.values())
         if query_config.fetch_comments:
-            from crawlspec.api.fields import COMMENTS_PATH
-            from crawlspec.crawl.paging import Paginator
 
             for video in result.videos:
                 if video.get("comment_count", 1) == 0:
@@ -277,8 +280,12 @@ def library_plan(query_config: VideoQueryConfig, *, max_api_requests: int | None
     each naming the `VideoQueryConfig` field (`end_date` before `start_date`, `days_per_query` outside
     1..30, an unknown region code in the query, ...). The query and fields are sent as given, and the
     fingerprint is that of the query and fields as given (earlier library crawls resume)."""
-    from crawlspec.spec.compile import CompiledSpec, StageFlags, fingerprint
-    from crawlspec.spec.validate import validate_spec
+    from crawlspec.spec.compile import (  # lazy: pulls in OmegaConf, jsonschema
+        CompiledSpec,
+        StageFlags,
+        fingerprint,
+    )
+    from crawlspec.spec.validate import validate_spec  # lazy: pulls in jsonschema
 
     query = query_config.query_dict()
     spec = {"name": query_config.name, "query": {"raw": query},

@@ -5,8 +5,8 @@ the import or the line above it).
 Measured from the source with `ast` (nothing is imported). Every import counts, also those inside
 functions (they are circles all the same, merely deferred); imports under `if TYPE_CHECKING:` count for
 the layering but not for circles, except in a package's `__init__`, where they name the lazily exported
-submodules (`crawlspec.client`, `crawlspec.sim`). Known breaks in code being rewritten elsewhere are
-listed below by name; each entry is meant to be deleted, and a stale entry fails the last tests.
+submodules (`crawlspec.client`, `crawlspec.sim`). There is no allow-list: a new circle, layering break
+or unexplained in-function import fails here.
 """
 
 from __future__ import annotations
@@ -17,27 +17,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / "crawlspec"
 LAZY_MARKER = re.compile(r"#\s*lazy:\s*\S")
 # Top-level modules every stage may import.
 HELPERS = frozenset({"crawlspec", "crawlspec.clock", "crawlspec.text", "crawlspec.redaction",
                      "crawlspec.exit_codes", "crawlspec.errors", "crawlspec.logs"})
-
-# Import edges (importer, imported) known to close a circle, each with why it is still there.
-CIRCLE_EDGES_ALLOWED: dict[tuple[str, str], str] = {
-}
-# Layering breaks (importer, imported) in files owned elsewhere, each with why it is still there.
-LAYERING_ALLOWED: dict[tuple[str, str], str] = {
-    ("crawlspec.compliance.refresh", "crawlspec.cli.run"):
-        "refresh-uses-run-helpers: database_errors/stop_on_signals belong outside cli/",
-}
-# Files whose in-function imports are not checked yet (being rewritten in parallel).
-IN_FUNCTION_ALLOWED: dict[str, str] = {
-    path: "rewritten elsewhere; mark or hoist its in-function imports, then delete this entry"
-    for path in ("api_client.py", "cli/run.py", "compliance/refresh.py", "crawl/")
-}
 
 
 @dataclass(frozen=True)
@@ -188,26 +172,20 @@ def unmarked_in_function_imports(path: Path) -> list[int]:
     return found
 
 
-def _allowed_file(relative: str) -> bool:
-    return any(relative == entry or (entry.endswith("/") and relative.startswith(entry))
-               for entry in IN_FUNCTION_ALLOWED)
-
-
 # --- the rules ------------------------------------------------------------------------------------
 
 def test_no_import_circles() -> None:
-    edges = runtime_edges(all_imports()) - set(CIRCLE_EDGES_ALLOWED)
+    edges = runtime_edges(all_imports())
     assert circles(edges) == []
 
 
 def test_layering_holds() -> None:
-    assert layering_breaks(all_imports()) - set(LAYERING_ALLOWED) == set()
+    assert layering_breaks(all_imports()) == set()
 
 
 def test_imports_inside_functions_say_why_they_are_lazy() -> None:
     unmarked = {str(path.relative_to(PACKAGE_DIR)): lines for path in sorted(PACKAGE_DIR.rglob("*.py"))
-                if not _allowed_file(str(path.relative_to(PACKAGE_DIR)))
-                and (lines := unmarked_in_function_imports(path))}
+                if (lines := unmarked_in_function_imports(path))}
     assert unmarked == {}, "move these imports to the top of their module, or mark them `# lazy: <reason>`"
 
 
@@ -248,25 +226,3 @@ def test_a_layering_break_is_reported() -> None:
                          "sim/x.py", False, known)
     assert layering_breaks(imports) == {("crawlspec.sim.x", "crawlspec.storage"),
                                         ("crawlspec.sim.x", "crawlspec.cli.status")}
-
-
-# --- allow-list entries are deleted once their reason is gone -----------------------------------
-
-@pytest.mark.parametrize("edge", sorted(CIRCLE_EDGES_ALLOWED))
-def test_allowed_circle_edge_still_closes_a_circle(edge: tuple[str, str]) -> None:
-    edges = runtime_edges(all_imports())
-    assert edge in edges and any(set(edge) <= set(c) for c in circles(edges)), (
-        f"{CIRCLE_EDGES_ALLOWED[edge]}: fixed; delete the entry")
-
-
-@pytest.mark.parametrize("edge", sorted(LAYERING_ALLOWED))
-def test_allowed_layering_break_still_exists(edge: tuple[str, str]) -> None:
-    assert edge in layering_breaks(all_imports()), f"{LAYERING_ALLOWED[edge]}: fixed; delete the entry"
-
-
-@pytest.mark.parametrize("entry", sorted(IN_FUNCTION_ALLOWED))
-def test_allowed_file_still_has_unmarked_in_function_imports(entry: str) -> None:
-    paths = [p for p in sorted(PACKAGE_DIR.rglob("*.py")) if _allowed_file(str(p.relative_to(PACKAGE_DIR)))
-             and (str(p.relative_to(PACKAGE_DIR)) == entry or entry.endswith("/"))
-             and str(p.relative_to(PACKAGE_DIR)).startswith(entry)]
-    assert any(unmarked_in_function_imports(p) for p in paths), f"{entry}: all marked or hoisted; delete the entry"

@@ -26,7 +26,7 @@ PLAIN_COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("crawlspec.cli.status", "crawls, windows done/pending, videos stored, quota used today"),
     "export": ("crawlspec.cli.export", "stream stored data to csv / jsonl / parquet"),
     "report": ("crawlspec.cli.report", "one self-contained HTML page picturing every crawl (calendar, quota, stages)"),
-    "refresh": ("crawlspec.compliance.refresh", "15-day compliance refresh: delete what the API no longer serves"),
+    "refresh": ("crawlspec.cli.refresh", "15-day compliance refresh: delete what the API no longer serves"),
     "sim": ("crawlspec.sim.cli", "run the local Research API simulator"),
     "db": ("crawlspec.cli.db", "database maintenance (`crawlspec db upgrade` applies migrations)"),
     "init": ("crawlspec.cli.init", "write a commented starter spec to ./specs/NAME.yaml"),

@@ -3,23 +3,38 @@ runner and a summary a researcher can act on. `hydra_app` calls `run` once per (
 
 from __future__ import annotations
 
-import contextlib
-import os
 import secrets
-import signal
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from crawlspec import exit_codes
-from crawlspec.clock import utc_now
+from crawlspec.cli.sweep import log_at_level
+from crawlspec.client import (
+    Credentials,
+    RawArchive,
+    RetryPolicy,
+    TikTokApiRequestClient,
+    TikTokVideoRequest,
+    load_credentials,
+)
+from crawlspec.clock import utc_now, utc_today
+from crawlspec.crawl.failing_days import summary_lines
+from crawlspec.crawl.leases import holder_gone
+from crawlspec.crawl.quota import QuotaWaiter, RequestBudget
+from crawlspec.crawl.session import CrawlSession, runner_settings
+from crawlspec.crawl.signals import stop_on_signals
 from crawlspec.errors import CrawlspecError
 from crawlspec.logs import configure_logging, get_logger, json_output, redact_text
+from crawlspec.sim import SimOptions, start_simulator
 from crawlspec.spec.settings import ApiSettings, LogSettings, Settings, settings_for
+from crawlspec.storage.database import display_url, open_database, open_existing_database, resolve_db_url
+from crawlspec.storage.failures import database_errors
+from crawlspec.storage.ledger import QuotaLedger
 
 
 @dataclass
@@ -46,12 +61,10 @@ class ApiEndpoint:
 
 def open_endpoint(api: ApiSettings | Mapping[str, Any]) -> ApiEndpoint:
     """The API to talk to: `api.simulator` set (api=sim) starts an embedded simulator in-process."""
-    from crawlspec.client import Credentials, load_credentials
 
     api = ApiSettings.coerce(api)
     sim_options = api.simulator_options()
     if sim_options:
-        from crawlspec.sim import SimOptions, start_simulator
 
         key, secret = "crawlspec-embedded", secrets.token_hex(16)
         options = {k: v for k, v in sim_options.items() if v is not None}
@@ -64,68 +77,6 @@ def open_endpoint(api: ApiSettings | Mapping[str, Any]) -> ApiEndpoint:
     if not api.base_url:
         raise CrawlspecError("api.base_url: missing; set the Research API's address (or api=sim)")
     return ApiEndpoint(api.base_url, load_credentials(api.credentials_file))
-
-
-@contextlib.contextmanager
-def database_errors(db_url: str) -> Iterator[None]:
-    """A database that fails mid-run becomes a clear message and an exit code, never a traceback:
-    a lost PostgreSQL connection is resumable (75: committed pages are safe); a SQLite write error
-    (disk full, read-only file) is 1, naming the file."""
-    from sqlalchemy import exc
-
-    from crawlspec.errors import DatabaseUnavailable
-    from crawlspec.storage.database import display_url
-
-    try:
-        yield
-    except (exc.OperationalError, exc.InterfaceError) as err:
-        detail = str(getattr(err, "orig", err)).strip().splitlines()[0] if str(err).strip() else "error"
-        if db_url.startswith("sqlite"):
-            raise CrawlspecError(f"the SQLite database {display_url(db_url)} failed: {detail}; pages "
-                                 "committed before are safe; fix the file or disk and run again") from None
-        raise DatabaseUnavailable(f"lost the connection to {display_url(db_url)}: {detail}; pages committed "
-                                  "before are safe; run the same command again to resume") from None
-
-
-# SIGUSR2: what submitit asks SLURM to send shortly before a job's time limit
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR2)
-
-
-@contextlib.contextmanager
-def stop_on_signals(stop_event: threading.Event) -> Iterator[None]:
-    """SIGINT, SIGTERM and SIGUSR2 (the time-limit warning SLURM sends through submitit) set
-    `stop_event`: every wait ends at once, no further request is sent, the in-flight page is
-    committed, then the run exits 75. A second signal exits 75 immediately (pages
-    committed before are safe; an uncommitted one is rolled back by the database)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    log = get_logger("crawlspec.run")
-    received: list[str] = []
-
-    def stop(name: str) -> None:
-        log.warning("signal_received", signal=name,
-                    note="no new request is sent; finishing the in-flight page (signal again to exit now)")
-        stop_event.set()
-
-    def handler(signum: int, _frame: Any) -> None:
-        # The handler runs on the main thread, which may hold the event's own lock (inside
-        # `stop_event.wait`) or be writing to stderr: setting the event and logging happen on a
-        # helper thread, and the second signal writes with os.write only.
-        name = signal.Signals(signum).name
-        if received or stop_event.is_set():
-            os.write(2, f"crawlspec: second {name}: exiting now (exit 75); committed pages are safe, "
-                        "run the same command again to resume\n".encode())
-            os._exit(exit_codes.RESUMABLE)
-        received.append(name)
-        threading.Thread(target=stop, args=(name,), name="crawlspec-stop", daemon=True).start()
-
-    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def run(config: Mapping[str, Any], *, overrides: list[str] | tuple[str, ...] = ()) -> RunOutcome:
@@ -146,7 +97,6 @@ def _configure_logging(config: Mapping[str, Any]) -> None:
 
 
 def _run(settings: Settings, overrides: list[str]) -> RunOutcome:
-    from crawlspec.storage.database import resolve_db_url
 
     plan = settings.spec
     if plan.users is None:   # a users spec has no window
@@ -162,7 +112,6 @@ def _run(settings: Settings, overrides: list[str]) -> RunOutcome:
 
 def client_options(api: ApiSettings | Mapping[str, Any]) -> dict[str, Any]:
     """The client's timeouts, retry policy and pacing (keyword arguments of `TikTokApiRequestClient`)."""
-    from crawlspec.client import RetryPolicy
 
     api = ApiSettings.coerce(api)
     retry = api.retry.given()
@@ -175,7 +124,6 @@ def client_options(api: ApiSettings | Mapping[str, Any]) -> dict[str, Any]:
 
 def warn_about_index_lag(end: date, index_lag_days: int) -> None:
     """The API indexes new videos up to 48 h late: say so when a window reaches into that lag."""
-    from crawlspec.clock import utc_today
 
     newest_complete = utc_today() - timedelta(days=index_lag_days)
     if end > newest_complete:
@@ -186,11 +134,6 @@ def warn_about_index_lag(end: date, index_lag_days: int) -> None:
 
 
 def _crawl(settings: Settings, overrides: list[str], db_url: str, endpoint: ApiEndpoint) -> RunOutcome:
-    from crawlspec.client import RawArchive, TikTokApiRequestClient
-    from crawlspec.crawl.quota import QuotaWaiter, RequestBudget
-    from crawlspec.crawl.session import CrawlSession, runner_settings
-    from crawlspec.storage.database import open_database
-    from crawlspec.storage.ledger import QuotaLedger
 
     plan = settings.spec
     engine = open_database(db_url)
@@ -218,7 +161,6 @@ def _crawl(settings: Settings, overrides: list[str], db_url: str, endpoint: ApiE
 def lease_holder_gone(owner: str, until: Any) -> bool:
     """A window lease's process is gone: on this machine, its pid no longer exists (or belongs to a later
     process); on another one, the lease expired without a heartbeat (`crawlspec.crawl.leases`)."""
-    from crawlspec.crawl.leases import holder_gone
 
     return holder_gone(owner, until, now=utc_now())
 
@@ -244,7 +186,6 @@ def _print_stages(stages: list[Any], exit_code: int) -> None:
 
 
 def _log_stages(stages: list[Any]) -> None:
-    from crawlspec.cli.sweep import log_at_level
 
     log = get_logger("crawlspec.run")
     for stage in stages:
@@ -263,7 +204,6 @@ def stored_summary(stats: Any, stages: list[Any]) -> str:
 def _print_summary(name: str, stats: Any, db_url: str, quota_left: int, *, requests: int,
                    stages: list[Any]) -> None:
     """The run's summary on a terminal: what every stage stored and every request the run used."""
-    from crawlspec.storage.database import display_url
 
     if json_output():  # cron/CI: stderr is JSON lines only; hydra_app logs the `run_summary` event
         return
@@ -271,7 +211,6 @@ def _print_summary(name: str, stats: Any, db_url: str, quota_left: int, *, reque
     lines = [f"crawlspec: spec '{name}' {stats.outcome}: {stored_summary(stats, stages)}{requests} API requests "
              f"used ({quota_left} left today)", f"  database: {db_url}"]
     lines += [f"  failed: {error}" for error in stats.errors]
-    from crawlspec.crawl.failing_days import summary_lines
 
     lines += summary_lines(stats)
     if getattr(stats, "parked_only", False):
@@ -293,11 +232,6 @@ def smoke_test(config: Mapping[str, Any]) -> RunOutcome:
 
 
 def _smoke_test(settings: Settings) -> RunOutcome:
-    from crawlspec.client import TikTokApiRequestClient, TikTokVideoRequest
-    from crawlspec.crawl.quota import RequestBudget
-    from crawlspec.storage.database import display_url, open_existing_database, resolve_db_url
-    from crawlspec.storage.ledger import QuotaLedger
-
     db_url = resolve_db_url(settings.db.url)
     engine = open_existing_database(db_url, upgrade=True)
     _report_check("database_ok", f"database OK: {display_url(db_url)}")

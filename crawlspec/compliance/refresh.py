@@ -1,19 +1,16 @@
-"""`crawlspec refresh [--db URL]`: the 15-day compliance refresh (Research API terms, section 3.d).
+"""The 15-day compliance refresh the Research API terms require (section 3.d of the terms), the work of
+`crawlspec refresh` (its command line: `crawlspec.cli.refresh`).
 
 Sends every stored video id (then every stored comment id) to the batch compliance endpoints in tasks
 of at most 10,000 ids, polls each task with a growing wait, downloads the still-valid ids and deletes
 the rest with every row that refers to them: one transaction per task. The tasks and their API task
 ids are stored first, so a refresh killed at any point continues on the next call; a task the API
 reports `Failed` is submitted again on the next call (nothing is deleted for it). Every request is
-reserved in the quota ledger like `run`'s. Exit codes as for `run`: 0 complete, 75 resumable work left
-(a Failed or still-processing task, quota, SIGINT/SIGTERM), 77 credentials rejected, 2 bad arguments,
-1 anything else. Never imports Hydra.
+reserved in the quota ledger like `run`'s. Never imports Hydra.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,9 +18,18 @@ from datetime import datetime
 from typing import Any
 
 from crawlspec import exit_codes
+from crawlspec.api.fields import quota_pool_limits
+from crawlspec.client import default_api_base_url, load_credentials
+from crawlspec.client.compliance import ComplianceClient
 from crawlspec.clock import utc_now
-from crawlspec.errors import ApiError, CrawlspecError, Interrupted, QuotaExhausted, RunStopped
-from crawlspec.spec.database_url import DB_OPTION_HELP, default_db_url
+from crawlspec.crawl.quota import RequestBudget
+from crawlspec.crawl.signals import stop_on_signals
+from crawlspec.errors import ApiError, Interrupted, QuotaExhausted, RunStopped
+from crawlspec.logs import get_logger
+from crawlspec.storage import compliance as store
+from crawlspec.storage.database import display_url, open_existing_database, resolve_db_url
+from crawlspec.storage.failures import database_errors
+from crawlspec.storage.ledger import QuotaLedger
 
 MAX_POLL_WAIT_S = 300.0
 MAX_POLLS_PER_CALL = 20
@@ -53,7 +59,6 @@ class Refresher:
     def __init__(self, engine: Any, client: Any, *, poll_wait_s: float = 10.0,
                  sleep: Callable[[float], None] | None = None, clock: Callable[[], datetime] = utc_now,
                  stop_event: threading.Event | None = None, log: Any = None, task_size: int | None = None):
-        from crawlspec.logs import get_logger
 
         self.engine, self.client, self.poll_wait_s, self.clock = engine, client, poll_wait_s, clock
         self.stop_event = stop_event or threading.Event()
@@ -63,7 +68,6 @@ class Refresher:
         self.task_size = task_size   # ids per task; None: the API's 10,000 (smaller only in tests)
 
     def run(self) -> RefreshReport:
-        from crawlspec.storage import compliance as store
 
         with self.engine.begin() as conn:
             run_id, created = store.open_run(conn, self.clock(), task_size=self.task_size)
@@ -86,7 +90,6 @@ class Refresher:
 
     def _category(self, run_id: int, category: str) -> bool:
         """Every task of `category` done (True), or something left for a later call (False)."""
-        from crawlspec.storage import compliance as store
 
         with self.engine.begin() as conn:
             tasks = store.tasks(conn, run_id, category)
@@ -100,7 +103,6 @@ class Refresher:
         return all_done
 
     def _task(self, run_id: int, task: Any) -> bool:
-        from crawlspec.storage import compliance as store
 
         if task.status == "pending":
             api_task_id = self._request(run_id, lambda: self.client.create_task(task.category, task.ids_text))
@@ -139,7 +141,6 @@ class Refresher:
 
     def _poll(self, run_id: int, task: Any) -> str:
         """Poll until the task ends, waiting poll_wait_s, then twice as long each time (capped)."""
-        from crawlspec.storage import compliance as store
 
         wait = self.poll_wait_s
         for _ in range(MAX_POLLS_PER_CALL):
@@ -158,7 +159,6 @@ class Refresher:
     def _request(self, run_id: int, call: Callable[[], Any]) -> Any:
         """One client call; its requests (retries included) are added to the run's count. A signal
         (before the call or during one of the client's waits) or an exhausted quota is RunStopped."""
-        from crawlspec.storage import compliance as store
 
         self._check_stop()
         before = self._sent()
@@ -182,60 +182,21 @@ class Refresher:
             raise RunStopped("interrupted")
 
 
-# --- command line ------------------------------------------------------------------------------------
-
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="crawlspec refresh", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add = parser.add_argument
-    add("--db", default=default_db_url(), help=DB_OPTION_HELP)
-    add("--base-url", default=None, help="API base URL (default $CRAWLSPEC_API_BASE_URL, else the real API)")
-    add("--credentials-file", default="secrets.yaml",
-        help="client key/secret YAML (default secrets.yaml); CRAWLSPEC_CLIENT_KEY/SECRET take precedence")
-    add("--daily-quota", type=int, default=1000, help="research requests/day shared with `run` (default 1000)")
-    add("--poll-wait", type=float, default=10.0,
-        help="seconds before the first status poll is repeated; doubles up to 300 (default 10)")
-    add("--log-format", default="auto", choices=("auto", "console", "json"))
-    add("--log-level", default="info", choices=("debug", "info", "warning", "error"))
-    return parser.parse_args(argv)
+def refresh(db: str, *, base_url: str | None, credentials_file: str | None, daily_quota: int,
+            poll_wait_s: float) -> tuple[RefreshReport, str]:
+    """One call of the refresh against the database `db` (an existing one, migrated first); returns the
+    report and the database's display name (password masked)."""
 
 
-def main(argv: list[str]) -> int:
-    try:
-        args = parse_args(argv)
-    except SystemExit as stop:
-        return int(stop.code or 0)
-    from crawlspec.logs import configure_logging, redact_text
-
-    configure_logging(args.log_format, args.log_level)
-    try:
-        report, db_display = refresh(args)
-    except CrawlspecError as err:
-        print(f"crawlspec refresh: {redact_text(str(err))}", file=sys.stderr)
-        return err.exit_code
-    print(summary(report, db_display), file=sys.stderr)
-    return report.exit_code
-
-
-def refresh(args: argparse.Namespace) -> tuple[RefreshReport, str]:
-    from crawlspec.api.fields import quota_pool_limits
-    from crawlspec.cli.run import database_errors, stop_on_signals
-    from crawlspec.client import default_api_base_url, load_credentials
-    from crawlspec.client.compliance import ComplianceClient
-    from crawlspec.crawl.quota import RequestBudget
-    from crawlspec.storage.database import display_url, open_existing_database, resolve_db_url
-    from crawlspec.storage.ledger import QuotaLedger
-
-    db_url = resolve_db_url(args.db)
-    credentials = load_credentials(args.credentials_file)
+    db_url = resolve_db_url(db)
+    credentials = load_credentials(credentials_file)
     with database_errors(db_url):
         engine = open_existing_database(db_url, upgrade=True)
-        budget = RequestBudget(QuotaLedger(engine, limits=quota_pool_limits(args.daily_quota)))
+        budget = RequestBudget(QuotaLedger(engine, limits=quota_pool_limits(daily_quota)))
         stop = threading.Event()
-        base_url = args.base_url or default_api_base_url()
-        with ComplianceClient(credentials, base_url, before_request=budget, stop_event=stop) as client, \
+        with ComplianceClient(credentials, base_url or default_api_base_url(), before_request=budget, stop_event=stop) as client, \
                 stop_on_signals(stop):
-            report = Refresher(engine, client, poll_wait_s=args.poll_wait, stop_event=stop).run()
+            report = Refresher(engine, client, poll_wait_s=poll_wait_s, stop_event=stop).run()
         engine.dispose()
     return report, display_url(db_url)
 

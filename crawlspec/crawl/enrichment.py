@@ -13,7 +13,9 @@ from collections.abc import Callable
 from crawlspec.api import fields as api_fields
 from crawlspec.crawl.endpoint_access import guarded_stage
 from crawlspec.crawl.stage import StageStats, spec_creators
-from crawlspec.crawl.stages.creators import DEFAULT_MAX_AGE_DAYS
+from crawlspec.crawl.stages.comments import CommentCrawler, CommentScope
+from crawlspec.crawl.stages.creators import DEFAULT_MAX_AGE_DAYS, CreatorInfoFetcher
+from crawlspec.crawl.stages.playlists import PlaylistFetcher, spec_playlist_ids
 from crawlspec.crawl.videos import RunContext
 from crawlspec.spec.compile import CompiledSpec
 
@@ -34,8 +36,6 @@ def run_stages(plan: CompiledSpec, ctx: RunContext, *, max_age_days: int = DEFAU
 
 
 def _stages(plan: CompiledSpec, ctx: RunContext, max_age_days: int) -> list[Stage]:
-    from crawlspec.crawl.stages.comments import CommentCrawler, CommentScope
-    from crawlspec.crawl.stages.creators import CreatorInfoFetcher
 
     flags = plan.stages
     stages: list[Stage] = []
@@ -51,7 +51,6 @@ def _stages(plan: CompiledSpec, ctx: RunContext, max_age_days: int) -> list[Stag
         stages.append(("user_info", api_fields.USER_INFO_PATH, creators))
     if flags.playlists:
         def playlists() -> StageStats:
-            from crawlspec.crawl.stages.playlists import PlaylistFetcher, spec_playlist_ids
 
             with ctx.engine.connect() as conn:
                 ids = spec_playlist_ids(conn, plan.fingerprint, plan.start, plan.end)

@@ -25,15 +25,18 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Engine
 
 from crawlspec.clock import utc_now
+from crawlspec.crawl.enrichment import run_stages
 from crawlspec.crawl.failing_days import DEFAULT_MAX_SPACING_DAYS
 from crawlspec.crawl.quota import QuotaWaiter, RequestBudget
 from crawlspec.crawl.stage import StageStats, combined_exit_code
 from crawlspec.crawl.stages.creators import DEFAULT_MAX_AGE_DAYS
+from crawlspec.crawl.stages.user_lists import run_user_stages
 from crawlspec.crawl.videos import CrawlStats, RunContext, RunnerSettings, VideoCrawler, plan_windows
 from crawlspec.logs import get_logger
 from crawlspec.spec.compile import CompiledSpec
 from crawlspec.spec.settings import ApiSettings, RunSettings
 from crawlspec.storage import crawls
+from crawlspec.storage.window_state import stored_windows
 
 if TYPE_CHECKING:
     from crawlspec.client import TikTokApiRequestClient
@@ -128,13 +131,11 @@ class CrawlSession:
     def _crawl(self, ctx: RunContext) -> tuple[CrawlStats, list[StageStats]]:
         """Steps 4-5."""
         if self.plan.users is not None:   # a users spec: no video query, only the user stages
-            from crawlspec.crawl.stages.user_lists import run_user_stages
 
             stages = run_user_stages(self.plan, ctx, max_age_days=self.user_info_max_age_days)
             videos = CrawlStats()
             videos.requests = self.budget.used
             return videos, stages
-        from crawlspec.crawl.enrichment import run_stages
 
         videos = VideoCrawler(self.plan, ctx, self.runner).run()
         if videos.stopped:
@@ -145,7 +146,6 @@ class CrawlSession:
 def pending_window_count(plan: CompiledSpec, db_url: str, *, refetch: bool = False) -> int | None:
     """How many windows a run of `plan` will crawl, planned the way the video crawl plans them (covered
     days skipped, unfinished windows resumed). For a display only: None when the database cannot tell."""
-    from crawlspec.storage.window_state import stored_windows
 
     try:
         stored = stored_windows(db_url, plan.fingerprint, plan.start, plan.end, refetch=refetch)

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from crawlspec import exit_codes
 from crawlspec.api.fields import VIDEO_QUERY_PATH
+from crawlspec.client import TikTokVideoRequest
 from crawlspec.clock import utc_now
 from crawlspec.crawl import empty_windows, leases, provisional
 from crawlspec.crawl import failing_days as failing
@@ -307,7 +308,6 @@ class VideoCrawler:
         return "claimed" if claimed else "elsewhere"
 
     def _fetch_page(self, state: checkpoints.WindowState):
-        from crawlspec.client import TikTokVideoRequest
 
         start, end = Window(state.start_date, state.end_date).api_dates()
         request = TikTokVideoRequest(

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from crawlspec.api.fields import COMMENTS_PATH, MAX_COMMENTS_PER_VIDEO, MAX_COUNT
+from crawlspec.client import TikTokCommentRepliesRequest, TikTokCommentsRequest
 from crawlspec.crawl.paging import Paginator
 from crawlspec.crawl.stage import VIDEO, Stage, spec_videos_query
 from crawlspec.errors import ApiError
@@ -158,7 +159,6 @@ class CommentCrawler(Stage):
                 return
 
     def _fetch(self, listing: Listing):
-        from crawlspec.client import TikTokCommentRepliesRequest, TikTokCommentsRequest
 
         if listing.target == VIDEO_TARGET:
             return self.ctx.client.fetch_comments(TikTokCommentsRequest(

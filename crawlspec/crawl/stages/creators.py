@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from crawlspec.client import TikTokUserInfoRequest
 from crawlspec.crawl.stage import Stage, utc_midnight
 from crawlspec.errors import ApiError
 from crawlspec.storage.bulk import chunked, upsert_rows
@@ -70,7 +71,6 @@ class CreatorInfoFetcher(Stage):
             self._fetch_one(username)
 
     def _fetch_one(self, username: str) -> None:
-        from crawlspec.client import TikTokUserInfoRequest
 
         try:
             response = self.call(lambda: self.ctx.client.fetch_user_info(TikTokUserInfoRequest(username)))

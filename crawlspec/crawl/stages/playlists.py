@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from crawlspec.api.fields import MAX_COUNT, PLAYLIST_INFO_PATH
+from crawlspec.client.user_requests import TikTokPlaylistRequest
 from crawlspec.crawl.paging import Paginator
 from crawlspec.crawl.stage import VIDEO, Stage, spec_videos_query
 from crawlspec.errors import ApiError
@@ -72,7 +73,6 @@ class PlaylistFetcher(Stage):
                 "crawled_at": now, "crawled_updated_at": now}
 
     def _fetch(self, playlist_id: int, row: dict[str, Any]) -> None:
-        from crawlspec.client.user_requests import TikTokPlaylistRequest
 
         pages = Paginator(f"playlist {playlist_id}", cursor=int(row["next_cursor"]), endpoint=PLAYLIST_INFO_PATH,
                           log=self.log)

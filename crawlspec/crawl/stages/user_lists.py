@@ -27,10 +27,11 @@ from sqlalchemy.engine import Connection
 
 from crawlspec.api import fields as api_fields
 from crawlspec.api.fields import MAX_COUNT
+from crawlspec.client import user_requests as r
 from crawlspec.crawl.endpoint_access import EndpointGate, guarded_stage, refused_endpoints
 from crawlspec.crawl.paging import Direction, Paginator
 from crawlspec.crawl.stage import Stage, StageStats, utc_midnight
-from crawlspec.crawl.stages.creators import DEFAULT_MAX_AGE_DAYS
+from crawlspec.crawl.stages.creators import DEFAULT_MAX_AGE_DAYS, CreatorInfoFetcher
 from crawlspec.crawl.videos import RunContext
 from crawlspec.errors import ApiError, EndpointNotAuthorized
 from crawlspec.spec.compile import CompiledSpec
@@ -116,7 +117,6 @@ def store_list_page(conn: Connection, state: ListState, records: list[dict[str, 
 
 
 def list_request(state: ListState, max_count: int) -> Any:
-    from crawlspec.client import user_requests as r
 
     if state.list == "pinned_videos":
         return r.TikTokPinnedVideosRequest(state.username)
@@ -229,7 +229,6 @@ def _next_page(state: ListState, response: Any, log: Any) -> bool:
 def run_user_stages(plan: CompiledSpec, ctx: RunContext, *, max_age_days: int = DEFAULT_MAX_AGE_DAYS) -> list[StageStats]:
     """A users spec's stages: the users' info (creator-info cache), then their lists; `max_age_days`
     (api.user_info_max_age_days): how long a stored profile or a finished list counts as fresh."""
-    from crawlspec.crawl.stages.creators import CreatorInfoFetcher
 
     users: UsersPlan = plan.users
     results: list[StageStats] = []
