@@ -72,7 +72,7 @@ class ApiClientConfig:
 
 @dataclass
 class VideoQueryConfig:
-    query: VideoQuery | dict
+    query: VideoQuery | dict[str, Any]
     start_date: datetime | date
     end_date: datetime | date  # inclusive
     max_count: int = 100
@@ -83,8 +83,8 @@ class VideoQueryConfig:
     days_per_query: int = 7
     name: str = "library"
 
-    def query_dict(self) -> dict:
-        return self.query.as_dict() if hasattr(self.query, "as_dict") else dict(self.query)
+    def query_dict(self) -> dict[str, Any]:
+        return self.query.as_dict() if isinstance(self.query, VideoQuery) else dict(self.query)
 
     def dates(self) -> tuple[date, date]:
         return _as_date(self.start_date), _as_date(self.end_date)
@@ -92,10 +92,10 @@ class VideoQueryConfig:
 
 @dataclass
 class TikTokApiClientFetchResult:
-    videos: list[dict] = field(default_factory=list)
-    user_info: list[dict] = field(default_factory=list)
-    comments: list[dict] = field(default_factory=list)
-    data: dict | None = None  # the last page's raw `data` (has_more, cursor, search_id)
+    videos: list[dict[str, Any]] = field(default_factory=list)
+    user_info: list[dict[str, Any]] = field(default_factory=list)
+    comments: list[dict[str, Any]] = field(default_factory=list)
+    data: dict[str, Any] | None = None  # the last page's raw `data` (has_more, cursor, search_id)
 
     def extend(self, other: TikTokApiClientFetchResult) -> None:
         self.videos.extend(other.videos)
@@ -130,7 +130,6 @@ class TikTokApiClient:
     """Pagination, token management, retries, quota and (optionally) storage, for library users."""
 
     def __init__(self, config: ApiClientConfig, request_client: TikTokApiRequestClient | None = None):
-
         self.config = config
         limits = quota_pool_limits(config.daily_quota)
         if config.engine is not None:
@@ -169,7 +168,6 @@ class TikTokApiClient:
         return self._pages(self.plan(query_config), query_config)
 
     def _pages(self, plan: CompiledSpec, query_config: VideoQueryConfig) -> Iterator[TikTokApiClientFetchResult]:
-
         asked: set[str] = set()  # creators already asked about in this iteration: one request each
         for window in plan.windows:
             start_date, end_date = window.api_dates()
@@ -247,7 +245,7 @@ class TikTokApiClient:
                                   endpoint=COMMENTS_PATH)
                 while True:
                     response = self._call(self.request_client.fetch_comments,
-                                          TikTokCommentsRequest(video_id=video["id"], cursor=pages.cursor))
+                                          TikTokCommentsRequest(video_id=video["id"], cursor=pages.cursor or 0))
                     if response is None:
                         return
                     more = pages.advance(response.cursor, response.has_more)   # the one paging rule

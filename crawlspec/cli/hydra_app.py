@@ -435,7 +435,6 @@ def _missing_option_message(missing: str, options: list[str]) -> str:
 
 
 def _unknown_override_message(key: str) -> str:
-
     if key == "spec":
         return "spec=NAME: a spec is chosen with a leading +, e.g. +spec=shoes"
     suggestion = closest_known_key(key)

@@ -97,7 +97,6 @@ def _configure_logging(config: Mapping[str, Any]) -> None:
 
 
 def _run(settings: Settings, overrides: list[str]) -> RunOutcome:
-
     plan = settings.spec
     if plan.users is None:   # a users spec has no window
         warn_about_index_lag(plan.end, settings.api.index_lag_days)
@@ -134,7 +133,6 @@ def warn_about_index_lag(end: date, index_lag_days: int) -> None:
 
 
 def _crawl(settings: Settings, overrides: list[str], db_url: str, endpoint: ApiEndpoint) -> RunOutcome:
-
     plan = settings.spec
     engine = open_database(db_url)
     ledger = QuotaLedger(engine, limits=quota_limits(settings.api))
@@ -186,7 +184,6 @@ def _print_stages(stages: list[Any], exit_code: int) -> None:
 
 
 def _log_stages(stages: list[Any]) -> None:
-
     log = get_logger("crawlspec.run")
     for stage in stages:
         log_at_level(log, stage.exit_code, "stage_summary", stage=stage.name, records=stage.records,

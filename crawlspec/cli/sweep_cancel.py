@@ -46,7 +46,6 @@ DEFERRED_STOP_TICK_S = 0.05
 
 
 def _results_dir(sweep_dir: str | Path) -> Path:
-
     return Path(sweep_dir) / RESULTS_DIR
 
 
@@ -135,12 +134,10 @@ class _DeferredStop:
 
 
 def _process_identity(pid: int) -> str:
-
     return f"{pid} {process_start(pid) or ''}".strip()
 
 
 def _not_started(cfg: Any, hydra_cfg: Any) -> Any:
-
     return JobResult(exit_codes.RESUMABLE, overrides=tuple(redact_override(str(o)) for o in hydra_cfg.overrides.task),
                      message="crawlspec: the sweep was interrupted before this job started; nothing was sent; "
                              "run the same command again to crawl it",
@@ -231,7 +228,6 @@ class SweepCancellation:
                       note="pages committed before are safe; run the same command again to resume")
 
     def _say(self, event: str, **fields: Any) -> None:
-
         if wants_json(self.log_format):
             configure_logging(self.log_format)
             get_logger("crawlspec.cli.sweep").warning(event, **fields)

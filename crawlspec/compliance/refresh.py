@@ -59,7 +59,6 @@ class Refresher:
     def __init__(self, engine: Any, client: Any, *, poll_wait_s: float = 10.0,
                  sleep: Callable[[float], None] | None = None, clock: Callable[[], datetime] = utc_now,
                  stop_event: threading.Event | None = None, log: Any = None, task_size: int | None = None):
-
         self.engine, self.client, self.poll_wait_s, self.clock = engine, client, poll_wait_s, clock
         self.stop_event = stop_event or threading.Event()
         self.sleep = sleep or (lambda seconds: self.stop_event.wait(seconds))
@@ -68,7 +67,6 @@ class Refresher:
         self.task_size = task_size   # ids per task; None: the API's 10,000 (smaller only in tests)
 
     def run(self) -> RefreshReport:
-
         with self.engine.begin() as conn:
             run_id, created = store.open_run(conn, self.clock(), task_size=self.task_size)
             again = store.retry_failed_tasks(conn, run_id, self.clock())
@@ -103,7 +101,6 @@ class Refresher:
         return all_done
 
     def _task(self, run_id: int, task: Any) -> bool:
-
         if task.status == "pending":
             api_task_id = self._request(run_id, lambda: self.client.create_task(task.category, task.ids_text))
             with self.engine.begin() as conn:
@@ -141,10 +138,9 @@ class Refresher:
 
     def _poll(self, run_id: int, task: Any) -> str:
         """Poll until the task ends, waiting poll_wait_s, then twice as long each time (capped)."""
-
         wait = self.poll_wait_s
         for _ in range(MAX_POLLS_PER_CALL):
-            status = self._request(run_id, lambda: self.client.task_status(task.api_task_id))
+            status = str(self._request(run_id, lambda: self.client.task_status(task.api_task_id)))
             with self.engine.begin() as conn:
                 store.count_poll(conn, task, self.clock())
             if status != "Processing":

@@ -19,10 +19,11 @@ from sqlalchemy.engine import Connection
 
 from crawlspec.storage import models
 from crawlspec.storage.bulk import chunked, dialect_insert
+from crawlspec.storage.models.base import table_of
 from crawlspec.storage.models.enrichment import EmptyDay
 
-EMPTY = EmptyDay.__table__
-WINDOWS = models.CrawlWindow.__table__
+EMPTY = table_of(EmptyDay)
+WINDOWS = table_of(models.CrawlWindow)
 DEFAULT_CONFIRM_AFTER_HOURS = 24.0
 
 

@@ -19,9 +19,10 @@ from crawlspec.errors import EndpointNotAuthorized
 from crawlspec.logs import get_logger
 from crawlspec.storage import models  # noqa: F401
 from crawlspec.storage.bulk import upsert_rows
+from crawlspec.storage.models.base import table_of
 from crawlspec.storage.models.enrichment import EndpointAccess
 
-ACCESS = EndpointAccess.__table__
+ACCESS = table_of(EndpointAccess)
 NOT_AUTHORIZED = "not_authorized"
 
 

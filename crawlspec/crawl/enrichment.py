@@ -36,7 +36,6 @@ def run_stages(plan: CompiledSpec, ctx: RunContext, *, max_age_days: int = DEFAU
 
 
 def _stages(plan: CompiledSpec, ctx: RunContext, max_age_days: int) -> list[Stage]:
-
     flags = plan.stages
     stages: list[Stage] = []
     if flags.comments:
@@ -51,7 +50,6 @@ def _stages(plan: CompiledSpec, ctx: RunContext, max_age_days: int) -> list[Stag
         stages.append(("user_info", api_fields.USER_INFO_PATH, creators))
     if flags.playlists:
         def playlists() -> StageStats:
-
             with ctx.engine.connect() as conn:
                 ids = spec_playlist_ids(conn, plan.fingerprint, plan.start, plan.end)
             return PlaylistFetcher(ctx, ids).run()

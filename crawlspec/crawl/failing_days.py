@@ -23,10 +23,11 @@ from crawlspec.errors import ApiError
 from crawlspec.spec.windows import Window
 from crawlspec.storage.bulk import dialect_insert
 from crawlspec.storage.models import CrawlWindow, FailingDay, FailureSpend
+from crawlspec.storage.models.base import table_of
 
-FAILING_TABLE: sa.Table = FailingDay.__table__  # type: ignore[assignment]
-SPEND_TABLE: sa.Table = FailureSpend.__table__  # type: ignore[assignment]
-WINDOW_TABLE: sa.Table = CrawlWindow.__table__  # type: ignore[assignment]
+FAILING_TABLE = table_of(FailingDay)
+SPEND_TABLE = table_of(FailureSpend)
+WINDOW_TABLE = table_of(CrawlWindow)
 DEFAULT_MAX_SPACING_DAYS = 7
 MAX_ERROR_CHARS = 2000
 
@@ -78,15 +79,16 @@ def record_failing_day(conn: Connection, fingerprint: str, day: date, *, error: 
     where = sa.and_(table.c.fingerprint == fingerprint, table.c.day == day)
     row = conn.execute(sa.select(table.c.failures, table.c.requests).where(where)).first()
     failures = 1 if row is None else row.failures + 1
-    values = {"failures": failures, "requests": requests + (0 if row is None else row.requests),
-              "last_log_id": error.log_id, "last_error": str(error)[:MAX_ERROR_CHARS], "last_failed_at": now,
-              "retry_after": now.date() + retry_spacing(failures, max_spacing_days)}
+    retry_after = now.date() + retry_spacing(failures, max_spacing_days)
+    total_requests = requests + (0 if row is None else int(row.requests))
+    last_error = str(error)[:MAX_ERROR_CHARS]
+    values = {"failures": failures, "requests": total_requests, "last_log_id": error.log_id,
+              "last_error": last_error, "last_failed_at": now, "retry_after": retry_after}
     if row is None:
         conn.execute(sa.insert(table).values(fingerprint=fingerprint, day=day, first_failed_at=now, **values))
     else:
         conn.execute(sa.update(table).where(where).values(**values))
-    return FailingDayState(day, failures, values["retry_after"], values["requests"], error.log_id,
-                           values["last_error"])
+    return FailingDayState(day, failures, retry_after, total_requests, error.log_id, last_error)
 
 
 def clear_failing_days(conn: Connection, fingerprint: str, days: Iterable[date]) -> int:

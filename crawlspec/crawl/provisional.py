@@ -16,8 +16,9 @@ from sqlalchemy.engine import Connection
 
 from crawlspec.storage.bulk import dialect_insert
 from crawlspec.storage.models import Crawl, MaturedRefetch, Video, videos_to_crawls
+from crawlspec.storage.models.base import table_of
 
-MATURED: sa.Table = MaturedRefetch.__table__  # type: ignore[assignment]
+MATURED = table_of(MaturedRefetch)
 
 
 def fetched_within(conn: Connection, lag_days: int) -> sa.ColumnElement[bool]:

@@ -21,10 +21,11 @@ from crawlspec import exit_codes
 from crawlspec.errors import ApiError, Interrupted, QuotaExhausted, RunStopped
 from crawlspec.logs import get_logger
 from crawlspec.storage.models import Crawl, Video, videos_to_crawls
+from crawlspec.storage.models.base import table_of
 
 T = TypeVar("T")
-VIDEO = Video.__table__
-CRAWL = Crawl.__table__
+VIDEO = table_of(Video)
+CRAWL = table_of(Crawl)
 
 
 @dataclass
@@ -138,7 +139,7 @@ def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return lower, datetime.combine(end + timedelta(days=1), time.min, tzinfo=timezone.utc)
 
 
-def spec_videos_query(fingerprint: str, start: date, end: date, *columns: Any) -> sa.Select:
+def spec_videos_query(fingerprint: str, start: date, end: date, *columns: Any) -> sa.Select[Any]:
     """Videos stored by any crawl of this fingerprint, created inside [start, end] (UTC days)."""
     lower, upper = day_bounds(start, end)
     of_spec = (sa.select(videos_to_crawls.c.video_id)

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -121,7 +122,7 @@ class RunContext:
     """Everything a stage of the runner needs besides the spec."""
 
     engine: Engine
-    client: object  # crawlspec.client.TikTokApiRequestClient (duck-typed for tests)
+    client: Any  # a crawlspec.client.TikTokApiRequestClient, or a test's stand-in with the same methods
     budget: RequestBudget
     waiter: QuotaWaiter
     crawl_id: int
@@ -307,8 +308,7 @@ class VideoCrawler:
             return "finished"
         return "claimed" if claimed else "elsewhere"
 
-    def _fetch_page(self, state: checkpoints.WindowState):
-
+    def _fetch_page(self, state: checkpoints.WindowState) -> Any:
         start, end = Window(state.start_date, state.end_date).api_dates()
         request = TikTokVideoRequest(
             query=self.plan.query, start_date=start, end_date=end, max_count=self.plan.max_count,
@@ -331,14 +331,14 @@ class VideoCrawler:
         with self.ctx.engine.begin() as conn:
             failing.add_failure_spend(conn, self.plan.fingerprint, self.ctx.clock().date(), requests)
 
-    def _commit_page(self, state: checkpoints.WindowState, response) -> checkpoints.WindowState:
+    def _commit_page(self, state: checkpoints.WindowState, response: Any) -> checkpoints.WindowState:
         videos = response.videos
         now = self.ctx.clock()
         pages = Paginator(f"videos {_window_label(state)}", cursor=state.cursor, endpoint=VIDEO_QUERY_PATH,
                           log=self.log)
         # a sample: one request per window; the paginator refuses a cursor that does not advance
         has_more = pages.advance(response.cursor, bool(response.has_more) and not self.plan.sample)
-        cursor = pages.cursor
+        cursor = pages.cursor if pages.cursor is not None else state.cursor
         with self.ctx.engine.begin() as conn:
             store_video_page(conn, videos, crawl_id=self.ctx.crawl_id, tags=self.plan.tags, now=now,
                              log_id=response.log_id)

@@ -29,7 +29,7 @@ class _DatesAsTextLoader(yaml.SafeLoader):
     reported by the validator under its key, like its quoted form."""
 
 
-_DatesAsTextLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+_DatesAsTextLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)  # type: ignore[type-var]  # the stubs want the loader itself; any SafeLoader works
 
 
 class SpecDirConfigSource(ConfigSource):

@@ -128,7 +128,7 @@ def test_a_failed_stage_decides_the_outcome_on_both_paths(start_sim, sqlite_url,
     def failing_stages(plan, ctx, *, max_age_days):
         return [StageStats("comments", failed=1, errors=["comments of video 1: boom"])]
 
-    monkeypatch.setattr("crawlspec.crawl.enrichment.run_stages", failing_stages)
+    monkeypatch.setattr("crawlspec.crawl.session.run_stages", failing_stages)
     monkeypatch.setenv("CRAWLSPEC_CLIENT_KEY", SIM_KEY)
     monkeypatch.setenv("CRAWLSPEC_CLIENT_SECRET", SIM_SECRET)
     sim = start_sim(videos=300)

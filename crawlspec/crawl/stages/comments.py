@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from functools import partial
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -27,14 +29,16 @@ from crawlspec.api.fields import COMMENTS_PATH, MAX_COMMENTS_PER_VIDEO, MAX_COUN
 from crawlspec.client import TikTokCommentRepliesRequest, TikTokCommentsRequest
 from crawlspec.crawl.paging import Paginator
 from crawlspec.crawl.stage import VIDEO, Stage, spec_videos_query
+from crawlspec.crawl.videos import RunContext
 from crawlspec.errors import ApiError
 from crawlspec.storage.bulk import upsert_rows
 from crawlspec.storage.models import Comment
+from crawlspec.storage.models.base import table_of
 from crawlspec.storage.models.enrichment import CommentProgress
 from crawlspec.storage.videos import store_comments
 
-PROGRESS = CommentProgress.__table__
-COMMENT = Comment.__table__
+PROGRESS = table_of(CommentProgress)
+COMMENT = table_of(Comment)
 VIDEO_TARGET, REPLIES_TARGET = "video", "replies"
 
 
@@ -91,7 +95,7 @@ def _chunks(values: list[int], size: int = 500) -> Iterator[list[int]]:
 
 
 def _save_progress(conn: Connection, listing: Listing, *, status: str, has_more: bool, crawl_id: int | None,
-                   now, error: str | None = None) -> None:
+                   now: datetime, error: str | None = None) -> None:
     row = {"target": listing.target, "target_id": listing.target_id, "video_id": listing.video_id,
            "status": status, "cursor": listing.cursor, "has_more": has_more, "pages": listing.pages,
            "comments": listing.comments, "crawl_id": crawl_id, "updated_at": now, "last_error": error}
@@ -106,7 +110,7 @@ class CommentCrawler(Stage):
 
     name = "comments"
 
-    def __init__(self, ctx, scope: CommentScope, *, replies: bool = False, max_count: int = MAX_COUNT):
+    def __init__(self, ctx: RunContext, scope: CommentScope, *, replies: bool = False, max_count: int = MAX_COUNT):
         super().__init__(ctx)
         self.scope = scope
         self.replies = replies
@@ -135,7 +139,7 @@ class CommentCrawler(Stage):
             return [(video_id, video_id) for video_id in videos]
         pairs: list[tuple[int, int]] = []
         for part in _chunks(videos):
-            delivered = dict(conn.execute(
+            delivered: dict[int, int] = dict(conn.execute(
                 sa.select(COMMENT.c.parent_comment_id, sa.func.count())
                 .where(COMMENT.c.video_id.in_(part), COMMENT.c.parent_comment_id != COMMENT.c.video_id)
                 .group_by(COMMENT.c.parent_comment_id)).all())
@@ -149,7 +153,7 @@ class CommentCrawler(Stage):
     def _page_listing(self, listing: Listing) -> None:
         while True:
             try:
-                page = self.call(lambda current=listing: self._fetch(current))
+                page = self.call(partial(self._fetch, listing))
                 listing, has_more = self._commit(listing, page)
             except ApiError as err:
                 self._fail(listing, err)
@@ -158,20 +162,19 @@ class CommentCrawler(Stage):
                 self.stats.done += 1
                 return
 
-    def _fetch(self, listing: Listing):
-
+    def _fetch(self, listing: Listing) -> Any:
         if listing.target == VIDEO_TARGET:
             return self.ctx.client.fetch_comments(TikTokCommentsRequest(
                 video_id=listing.target_id, max_count=self.max_count, cursor=listing.cursor))
         return self.ctx.client.fetch_comment_replies(TikTokCommentRepliesRequest(
             comment_id=listing.target_id, max_count=self.max_count, cursor=listing.cursor))
 
-    def _commit(self, listing: Listing, page) -> tuple[Listing, bool]:
+    def _commit(self, listing: Listing, page: Any) -> tuple[Listing, bool]:
         comments = page.comments
         pages = Paginator(f"{listing.target} {listing.target_id} comments", cursor=listing.cursor,
                           ceiling=MAX_COMMENTS_PER_VIDEO, endpoint=COMMENTS_PATH, log=self.log)
         has_more = pages.advance(page.cursor, page.has_more)   # refuses a cursor that does not advance
-        cursor = pages.cursor
+        cursor = pages.cursor if pages.cursor is not None else listing.cursor
         advanced = Listing(listing.target, listing.target_id, listing.video_id, cursor, listing.pages + 1,
                            listing.comments + len(comments))
         now = self.ctx.clock()

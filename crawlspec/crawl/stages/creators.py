@@ -18,12 +18,14 @@ from sqlalchemy.engine import Connection
 
 from crawlspec.client import TikTokUserInfoRequest
 from crawlspec.crawl.stage import Stage, utc_midnight
+from crawlspec.crawl.videos import RunContext
 from crawlspec.errors import ApiError
 from crawlspec.storage.bulk import chunked, upsert_rows
+from crawlspec.storage.models.base import table_of
 from crawlspec.storage.models.enrichment import UserLookup
 from crawlspec.storage.videos import store_user_info, stored_usernames
 
-LOOKUP = UserLookup.__table__
+LOOKUP = table_of(UserLookup)
 DEFAULT_MAX_AGE_DAYS = 30
 
 
@@ -56,7 +58,7 @@ class CreatorInfoFetcher(Stage):
 
     name = "user_info"
 
-    def __init__(self, ctx, usernames: Sequence[str], *, max_age_days: int = DEFAULT_MAX_AGE_DAYS):
+    def __init__(self, ctx: RunContext, usernames: Sequence[str], *, max_age_days: int = DEFAULT_MAX_AGE_DAYS):
         super().__init__(ctx)
         self.usernames = [name for name in dict.fromkeys(usernames) if name]
         self.max_age_days = max_age_days
@@ -71,7 +73,6 @@ class CreatorInfoFetcher(Stage):
             self._fetch_one(username)
 
     def _fetch_one(self, username: str) -> None:
-
         try:
             response = self.call(lambda: self.ctx.client.fetch_user_info(TikTokUserInfoRequest(username)))
         except ApiError as err:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,9 +23,10 @@ from crawlspec.crawl.paging import Paginator
 from crawlspec.crawl.stage import VIDEO, Stage, spec_videos_query
 from crawlspec.errors import ApiError
 from crawlspec.storage.bulk import chunked, upsert_rows
+from crawlspec.storage.models.base import table_of
 from crawlspec.storage.models.enrichment import Playlist
 
-PLAYLIST = Playlist.__table__
+PLAYLIST = table_of(Playlist)
 COLUMNS = ("playlist_name", "playlist_item_total", "playlist_last_updated", "playlist_video_ids", "next_cursor",
            "complete", "crawl_id", "crawled_updated_at")
 
@@ -73,13 +75,12 @@ class PlaylistFetcher(Stage):
                 "crawled_at": now, "crawled_updated_at": now}
 
     def _fetch(self, playlist_id: int, row: dict[str, Any]) -> None:
-
         pages = Paginator(f"playlist {playlist_id}", cursor=int(row["next_cursor"]), endpoint=PLAYLIST_INFO_PATH,
                           log=self.log)
         while not row["complete"]:
-            request = TikTokPlaylistRequest(playlist_id, max_count=MAX_COUNT, cursor=pages.cursor)
+            request = TikTokPlaylistRequest(playlist_id, max_count=MAX_COUNT, cursor=pages.cursor or 0)
             try:
-                response = self.call(lambda req=request: self.ctx.client.fetch_playlist_info(req))
+                response = self.call(partial(self.ctx.client.fetch_playlist_info, request))
                 _apply_page(row, response, pages)
             except ApiError as err:
                 self.failed(f"playlist {playlist_id}", err, "playlist_failed", playlist_id=playlist_id)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,11 +38,12 @@ from crawlspec.errors import ApiError, EndpointNotAuthorized
 from crawlspec.spec.compile import CompiledSpec
 from crawlspec.spec.users import UsersPlan
 from crawlspec.storage.bulk import chunked, upsert_rows
+from crawlspec.storage.models.base import table_of
 from crawlspec.storage.models.enrichment import USER_LIST_TABLES, UserListProgress
 from crawlspec.storage.videos import store_videos
 from crawlspec.text import storable
 
-PROGRESS = UserListProgress.__table__
+PROGRESS = table_of(UserListProgress)
 LIST_PATHS = {"liked_videos": api_fields.LIKED_VIDEOS_PATH, "pinned_videos": api_fields.PINNED_VIDEOS_PATH,
               "reposted_videos": api_fields.REPOSTED_VIDEOS_PATH, "followers": api_fields.FOLLOWERS_PATH,
               "following": api_fields.FOLLOWING_PATH}
@@ -99,11 +101,12 @@ def store_list_page(conn: Connection, state: ListState, records: list[dict[str, 
                     crawl_id: int | None, tags: tuple[str, ...], now: datetime, log_id: str | None = None) -> int:
     """The page's relation rows (and, for video lists, the videos themselves); returns rows written.
     A video that cannot be stored is quarantined and gets no relation row."""
-    table = USER_LIST_TABLES[state.list].__table__
+    table = table_of(USER_LIST_TABLES[state.list])
     if state.list in VIDEO_LISTS:
         stored = store_videos(conn, records, crawl_id=crawl_id, tags=tags, now=now, log_id=log_id,
                               endpoint=LIST_PATHS[state.list])
-        other, rows = "video_id", {video_id: {} for video_id in stored.ids}
+        rows: dict[Any, dict[str, Any]] = {video_id: {} for video_id in stored.ids}
+        other = "video_id"
     else:
         other = PEOPLE_COLUMNS[state.list]
         rows = {storable(person["username"]): {"display_name": storable(person.get("display_name"))}
@@ -117,7 +120,6 @@ def store_list_page(conn: Connection, state: ListState, records: list[dict[str, 
 
 
 def list_request(state: ListState, max_count: int) -> Any:
-
     if state.list == "pinned_videos":
         return r.TikTokPinnedVideosRequest(state.username)
     kind = {"liked_videos": r.TikTokLikedVideosRequest, "reposted_videos": r.TikTokRepostedVideosRequest,
@@ -156,7 +158,7 @@ class UserListCrawler(Stage):
             left = None if self.plan.max_per_list is None else self.plan.max_per_list - state.records
             request = list_request(state, min(self.max_count, left or self.max_count))
             try:
-                response = self.call(lambda req=request: self.ctx.client.fetch_user_list(req))
+                response = self.call(partial(self.ctx.client.fetch_user_list, request))
                 self._commit_page(state, response)
             except EndpointNotAuthorized as err:
                 self._refused(err)
@@ -230,7 +232,8 @@ def run_user_stages(plan: CompiledSpec, ctx: RunContext, *, max_age_days: int = 
     """A users spec's stages: the users' info (creator-info cache), then their lists; `max_age_days`
     (api.user_info_max_age_days): how long a stored profile or a finished list counts as fresh."""
 
-    users: UsersPlan = plan.users
+    users = plan.users
+    assert users is not None, "run_user_stages needs a users spec"
     results: list[StageStats] = []
     if users.info:
         results.append(guarded_stage(ctx, "user_info", api_fields.USER_INFO_PATH, CreatorInfoFetcher(
