@@ -293,7 +293,7 @@ def test_comments_and_user_info_upsert_and_keep_crawled_at(engine: Engine) -> No
 
 def test_a_liked_video_that_cannot_be_stored_is_quarantined_and_gets_no_relation_row(engine: Engine) -> None:
     from crawlspec.api.fields import LIKED_VIDEOS_PATH
-    from crawlspec.crawl.stages.user_lists import ListState, store_list_page
+    from crawlspec.storage.user_lists import ListState, store_list_page
 
     with engine.begin() as conn:
         written = store_list_page(conn, ListState("ann", "liked_videos"),

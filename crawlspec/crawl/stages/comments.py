@@ -12,17 +12,16 @@
   `parent_comment_id` = its comment's id. `fetch.comment_replies: true` pages the `comment_id` listing
   only of top-level comments whose `reply_count` exceeds the replies already stored (those the cap cut
   off); off by default.
+The statements are in `crawlspec.storage.comments`; this module decides what to ask and when to commit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from functools import partial
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from crawlspec.api.fields import COMMENTS_PATH, MAX_COMMENTS_PER_VIDEO, MAX_COUNT
@@ -31,27 +30,11 @@ from crawlspec.crawl.paging import Paginator
 from crawlspec.crawl.stage import VIDEO, Stage, spec_videos_query
 from crawlspec.crawl.videos import RunContext
 from crawlspec.errors import ApiError
-from crawlspec.storage.bulk import upsert_rows
-from crawlspec.storage.models import Comment
-from crawlspec.storage.models.base import table_of
-from crawlspec.storage.models.enrichment import CommentProgress
+from crawlspec.storage import comments as stored
+from crawlspec.storage.comments import Listing
 from crawlspec.storage.videos import store_comments
 
-PROGRESS = table_of(CommentProgress)
-COMMENT = table_of(Comment)
 VIDEO_TARGET, REPLIES_TARGET = "video", "replies"
-
-
-@dataclass(frozen=True)
-class Listing:
-    """One comment listing to page: a video's comments or a comment's replies, and where it stands."""
-
-    target: str
-    target_id: int
-    video_id: int
-    cursor: int = 0
-    pages: int = 0
-    comments: int = 0
 
 
 @dataclass(frozen=True)
@@ -65,44 +48,10 @@ class CommentScope:
 
     def videos_with_comments(self, conn: Connection) -> list[int]:
         if self.video_ids is not None:
-            query = sa.select(VIDEO.c.id).where(VIDEO.c.id.in_(self.video_ids))
-        else:
-            assert self.fingerprint is not None and self.start is not None and self.end is not None
-            query = spec_videos_query(self.fingerprint, self.start, self.end, VIDEO.c.id)
+            return stored.videos_with_comments(conn, self.video_ids)
+        assert self.fingerprint is not None and self.start is not None and self.end is not None
+        query = spec_videos_query(self.fingerprint, self.start, self.end, VIDEO.c.id)
         return sorted(conn.execute(query.where(VIDEO.c.comment_count > 0)).scalars())
-
-
-def pending_listings(conn: Connection, target: str, ids: list[tuple[int, int]]) -> list[Listing]:
-    """(target_id, video_id) pairs not done yet, resumed at their committed cursor."""
-    states = {}
-    for part in _chunks([target_id for target_id, _ in ids]):
-        rows = conn.execute(sa.select(PROGRESS).where(PROGRESS.c.target == target,
-                                                      PROGRESS.c.target_id.in_(part)))
-        states.update({row.target_id: row for row in rows})
-    listings = []
-    for target_id, video_id in ids:
-        state = states.get(target_id)
-        if state is None:
-            listings.append(Listing(target, target_id, video_id))
-        elif state.status != "done":
-            listings.append(Listing(target, target_id, video_id, state.cursor, state.pages, state.comments))
-    return listings
-
-
-def _chunks(values: list[int], size: int = 500) -> Iterator[list[int]]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
-
-
-def _save_progress(conn: Connection, listing: Listing, *, status: str, has_more: bool, crawl_id: int | None,
-                   now: datetime, error: str | None = None) -> None:
-    row = {"target": listing.target, "target_id": listing.target_id, "video_id": listing.video_id,
-           "status": status, "cursor": listing.cursor, "has_more": has_more, "pages": listing.pages,
-           "comments": listing.comments, "crawl_id": crawl_id, "updated_at": now, "last_error": error}
-    upsert_rows(conn, PROGRESS, [row], keys=("target", "target_id"),
-                update=lambda excluded: {name: excluded[name] for name in
-                                         ("video_id", "status", "cursor", "has_more", "pages", "comments",
-                                          "crawl_id", "updated_at", "last_error")})
 
 
 class CommentCrawler(Stage):
@@ -124,7 +73,7 @@ class CommentCrawler(Stage):
     def _run_target(self, target: str) -> None:
         with self.ctx.engine.connect() as conn:
             ids = self._targets(conn, target)
-            listings = pending_listings(conn, target, ids)
+            listings = stored.pending_listings(conn, target, ids)
         self.stats.skipped += len(ids) - len(listings)
         if listings:
             self.log.info("comments_start", target=target, listings=len(listings),
@@ -137,18 +86,7 @@ class CommentCrawler(Stage):
         videos = self.scope.videos_with_comments(conn)
         if target == VIDEO_TARGET:
             return [(video_id, video_id) for video_id in videos]
-        pairs: list[tuple[int, int]] = []
-        for part in _chunks(videos):
-            delivered: dict[int, int] = dict(conn.execute(
-                sa.select(COMMENT.c.parent_comment_id, sa.func.count())
-                .where(COMMENT.c.video_id.in_(part), COMMENT.c.parent_comment_id != COMMENT.c.video_id)
-                .group_by(COMMENT.c.parent_comment_id)).all())
-            rows = conn.execute(sa.select(COMMENT.c.id, COMMENT.c.video_id, COMMENT.c.reply_count)
-                                .where(COMMENT.c.video_id.in_(part), COMMENT.c.parent_comment_id == COMMENT.c.video_id,
-                                       COMMENT.c.reply_count > 0))
-            # replies the video listing already delivered are not asked for again
-            pairs.extend((row.id, row.video_id) for row in rows if row.reply_count > delivered.get(row.id, 0))
-        return sorted(pairs)
+        return stored.comments_with_missing_replies(conn, videos)
 
     def _page_listing(self, listing: Listing) -> None:
         while True:
@@ -180,8 +118,8 @@ class CommentCrawler(Stage):
         now = self.ctx.clock()
         with self.ctx.engine.begin() as conn:
             store_comments(conn, comments, now=now, log_id=page.log_id, crawl_id=self.ctx.crawl_id)
-            _save_progress(conn, advanced, status="in_progress" if has_more else "done", has_more=has_more,
-                           crawl_id=self.ctx.crawl_id, now=now)
+            stored.save_progress(conn, advanced, status="in_progress" if has_more else "done",
+                                 has_more=has_more, crawl_id=self.ctx.crawl_id, now=now)
         self.stats.records += len(comments)
         self.log.info("comment_page", target=listing.target, id=listing.target_id, page=advanced.pages,
                       comments=len(comments), cursor=cursor, has_more=has_more,
@@ -192,5 +130,5 @@ class CommentCrawler(Stage):
         self.failed(f"comments of {listing.target} {listing.target_id}", err, "comments_failed",
                     target=listing.target, id=listing.target_id)
         with self.ctx.engine.begin() as conn:
-            _save_progress(conn, listing, status="failed", has_more=True, crawl_id=self.ctx.crawl_id,
-                           now=self.ctx.clock(), error=str(err))
+            stored.save_progress(conn, listing, status="failed", has_more=True, crawl_id=self.ctx.crawl_id,
+                                 now=self.ctx.clock(), error=str(err))

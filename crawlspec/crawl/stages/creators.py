@@ -6,6 +6,7 @@ The cache is the database, so it is shared by every run and process using it:
 - "cannot find the user" / "cannot return this user's information" is recorded in `user_lookup` as
   `not_found` and not asked again the same UTC day; it is not an error.
 Each answer commits on its own (user row + lookup row), so a killed run loses at most the request in flight.
+The statements are in `crawlspec.storage.videos` (profiles) and `crawlspec.storage.user_lookups`.
 """
 
 from __future__ import annotations
@@ -13,28 +14,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from crawlspec.client import TikTokUserInfoRequest
 from crawlspec.crawl.stage import Stage, utc_midnight
 from crawlspec.crawl.videos import RunContext
 from crawlspec.errors import ApiError
-from crawlspec.storage.bulk import chunked, upsert_rows
-from crawlspec.storage.models.base import table_of
-from crawlspec.storage.models.enrichment import UserLookup
+from crawlspec.storage.user_lookups import recent_not_found, record_lookup
 from crawlspec.storage.videos import store_user_info, stored_usernames
 
-LOOKUP = table_of(UserLookup)
 DEFAULT_MAX_AGE_DAYS = 30
-
-
-def recent_not_found(conn: Connection, usernames: Sequence[str], *, since: datetime) -> set[str]:
-    found: set[str] = set()
-    for part in chunked(sorted(set(usernames))):
-        found.update(conn.execute(sa.select(LOOKUP.c.username).where(
-            LOOKUP.c.username.in_(part), LOOKUP.c.status == "not_found", LOOKUP.c.checked_at >= since)).scalars())
-    return found
 
 
 def creators_to_ask(conn: Connection, usernames: Sequence[str], *, now: datetime,
@@ -43,14 +32,6 @@ def creators_to_ask(conn: Connection, usernames: Sequence[str], *, now: datetime
     fresh = stored_usernames(conn, usernames, seen_since=now - timedelta(days=max_age_days))
     gone = recent_not_found(conn, usernames, since=utc_midnight(now))
     return sorted(set(usernames) - fresh - gone)
-
-
-def record_lookup(conn: Connection, username: str, *, status: str, message: str | None, now: datetime,
-                  crawl_id: int | None) -> None:
-    row = {"username": username, "status": status, "message": message, "checked_at": now, "crawl_id": crawl_id}
-    upsert_rows(conn, LOOKUP, [row], keys=("username",),
-                update=lambda excluded: {name: excluded[name] for name in ("status", "message", "checked_at",
-                                                                           "crawl_id")})
 
 
 class CreatorInfoFetcher(Stage):

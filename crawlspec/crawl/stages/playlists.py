@@ -5,6 +5,7 @@ A playlist's video ids are paged (cursor = start index, by the rules of `crawlsp
 page commits the row with the ids gathered so far and `next_cursor`, so a killed run continues where it
 stopped. A complete playlist is never asked again (re-running the same spec costs nothing). "cannot find
 the playlist" is stored as a complete row without a name: not an error, and not asked again.
+The statements are in `crawlspec.storage.playlists`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from datetime import date
 from functools import partial
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from crawlspec.api.fields import MAX_COUNT, PLAYLIST_INFO_PATH
@@ -22,31 +22,12 @@ from crawlspec.client.user_requests import TikTokPlaylistRequest
 from crawlspec.crawl.paging import Paginator
 from crawlspec.crawl.stage import VIDEO, Stage, spec_videos_query
 from crawlspec.errors import ApiError
-from crawlspec.storage.bulk import chunked, upsert_rows
-from crawlspec.storage.models.base import table_of
-from crawlspec.storage.models.enrichment import Playlist
-
-PLAYLIST = table_of(Playlist)
-COLUMNS = ("playlist_name", "playlist_item_total", "playlist_last_updated", "playlist_video_ids", "next_cursor",
-           "complete", "crawl_id", "crawled_updated_at")
+from crawlspec.storage.playlists import save_playlist, stored_playlists
 
 
 def spec_playlist_ids(conn: Connection, fingerprint: str, start: date, end: date) -> list[int]:
     query = spec_videos_query(fingerprint, start, end, VIDEO.c.playlist_id).distinct()
     return sorted({pid for pid in conn.execute(query).scalars() if pid})
-
-
-def unfinished(conn: Connection, playlist_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """Stored rows of `playlist_ids`, by id (complete ones included: the caller skips them)."""
-    rows: dict[int, dict[str, Any]] = {}
-    for part in chunked(list(playlist_ids)):
-        for row in conn.execute(sa.select(PLAYLIST).where(PLAYLIST.c.id.in_(part))).mappings():
-            rows[row["id"]] = dict(row)
-    return rows
-
-
-def save_playlist(conn: Connection, row: dict[str, Any]) -> None:
-    upsert_rows(conn, PLAYLIST, [row], keys=("id",), update=lambda excluded: {c: excluded[c] for c in COLUMNS})
 
 
 class PlaylistFetcher(Stage):
@@ -60,7 +41,7 @@ class PlaylistFetcher(Stage):
 
     def work(self) -> None:
         with self.ctx.engine.connect() as conn:
-            stored = unfinished(conn, self.playlist_ids)
+            stored = stored_playlists(conn, self.playlist_ids)
         for playlist_id in self.playlist_ids:
             row = stored.get(playlist_id)
             if row is not None and row["complete"]:

@@ -14,17 +14,14 @@ An endpoint answering 401 `scope_not_authorized` (the project is not approved fo
 untouched, is recorded in `endpoint_access` and asked again from the next UTC day; the stage exits 77.
 Followers/following draw from the separate "follow" quota pool (the client's `before_request`
 charges the pool of each path); every other list draws from the research pool.
+The statements (checkpoints, relation rows) are in `crawlspec.storage.user_lists`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
-
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from crawlspec.api import fields as api_fields
 from crawlspec.api.fields import MAX_COUNT
@@ -37,49 +34,9 @@ from crawlspec.crawl.videos import RunContext
 from crawlspec.errors import ApiError, EndpointNotAuthorized
 from crawlspec.spec.compile import CompiledSpec
 from crawlspec.spec.users import UsersPlan
-from crawlspec.storage.bulk import chunked, upsert_rows
-from crawlspec.storage.models.base import table_of
-from crawlspec.storage.models.enrichment import USER_LIST_TABLES, UserListProgress
-from crawlspec.storage.videos import store_videos
-from crawlspec.text import storable
+from crawlspec.storage.user_lists import LIST_PATHS, ListState, load_states, save_checkpoint, store_list_page
 
-PROGRESS = table_of(UserListProgress)
-LIST_PATHS = {"liked_videos": api_fields.LIKED_VIDEOS_PATH, "pinned_videos": api_fields.PINNED_VIDEOS_PATH,
-              "reposted_videos": api_fields.REPOSTED_VIDEOS_PATH, "followers": api_fields.FOLLOWERS_PATH,
-              "following": api_fields.FOLLOWING_PATH}
-VIDEO_LISTS = ("liked_videos", "pinned_videos", "reposted_videos")
-PEOPLE_COLUMNS = {"followers": "follower_username", "following": "following_username"}
 SECONDS_CURSOR_LISTS = ("liked_videos", "followers", "following")
-
-
-@dataclass
-class ListState:
-    """The checkpoint of one user's list, as read from and written to `user_list_progress`."""
-
-    username: str
-    list: str
-    status: str = "in_progress"
-    cursor: int | None = None
-    pages: int = 0
-    records: int = 0
-    updated_at: datetime | None = None
-    message: str | None = None
-
-    def row(self, crawl_id: int | None, now: datetime) -> dict[str, Any]:
-        return {"username": self.username, "list": self.list, "status": self.status, "cursor": self.cursor,
-                "pages": self.pages, "records": self.records, "crawl_id": crawl_id, "updated_at": now,
-                "message": self.message}
-
-
-def load_states(conn: Connection, names: tuple[str, ...], lists: tuple[str, ...]) -> dict[tuple[str, str], ListState]:
-    states: dict[tuple[str, str], ListState] = {}
-    for part in chunked(list(names)):
-        query = sa.select(PROGRESS).where(PROGRESS.c.username.in_(part), PROGRESS.c.list.in_(lists))
-        for row in conn.execute(query).mappings():
-            states[(row["username"], row["list"])] = ListState(
-                row["username"], row["list"], row["status"], row["cursor"], row["pages"], row["records"],
-                row["updated_at"], row["message"])
-    return states
 
 
 def is_fresh(state: ListState | None, *, now: datetime, max_age_days: int) -> bool:
@@ -89,34 +46,6 @@ def is_fresh(state: ListState | None, *, now: datetime, max_age_days: int) -> bo
     if state.status == "done":
         return state.updated_at >= now - timedelta(days=max_age_days)
     return state.status == "unavailable" and state.updated_at >= utc_midnight(now)
-
-
-def save_checkpoint(conn: Connection, state: ListState, *, crawl_id: int | None, now: datetime) -> None:
-    columns = ("status", "cursor", "pages", "records", "crawl_id", "updated_at", "message")
-    upsert_rows(conn, PROGRESS, [state.row(crawl_id, now)], keys=("username", "list"),
-                update=lambda excluded: {name: excluded[name] for name in columns})
-
-
-def store_list_page(conn: Connection, state: ListState, records: list[dict[str, Any]], *,
-                    crawl_id: int | None, tags: tuple[str, ...], now: datetime, log_id: str | None = None) -> int:
-    """The page's relation rows (and, for video lists, the videos themselves); returns rows written.
-    A video that cannot be stored is quarantined and gets no relation row."""
-    table = table_of(USER_LIST_TABLES[state.list])
-    if state.list in VIDEO_LISTS:
-        stored = store_videos(conn, records, crawl_id=crawl_id, tags=tags, now=now, log_id=log_id,
-                              endpoint=LIST_PATHS[state.list])
-        rows: dict[Any, dict[str, Any]] = {video_id: {} for video_id in stored.ids}
-        other = "video_id"
-    else:
-        other = PEOPLE_COLUMNS[state.list]
-        rows = {storable(person["username"]): {"display_name": storable(person.get("display_name"))}
-                for person in records if isinstance(person.get("username"), str) and person["username"]}
-    batch = [{"username": state.username, other: key, **extra, "crawl_id": crawl_id, "first_seen_at": now,
-              "last_seen_at": now} for key, extra in sorted(rows.items())]
-    updated = ("crawl_id", "last_seen_at") + (("display_name",) if other in PEOPLE_COLUMNS.values() else ())
-    upsert_rows(conn, table, batch, keys=("username", other),
-                update=lambda excluded: {name: excluded[name] for name in updated})
-    return len(batch)
 
 
 def list_request(state: ListState, max_count: int) -> Any:
