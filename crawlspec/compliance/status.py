@@ -4,6 +4,7 @@ videos whose metrics were still provisional when fetched, persistently failing d
 on failed requests.
 
 Read-only and tolerant of databases migrated before revisions 0003 and 0005 (the tables may be missing).
+The figures are read through `crawlspec.storage.overview`; this module turns them into the report and its lines.
 """
 
 from __future__ import annotations
@@ -11,22 +12,17 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from crawlspec.clock import iso_utc
 from crawlspec.crawl.provisional import fetched_within
-from crawlspec.storage.models import Video
+from crawlspec.storage import overview as stored
 
 REFRESH_MAX_AGE_DAYS = 15
 """Default refresh period: the 2023 Research API terms say at least every 15 days (the 2026 terms are quoted
 with 30); `crawlspec status --refresh-days N` / `compliance.refresh_days` set another."""
 STATS_LAG_DAYS = 10
 """The API's statistics (views, likes, ...) keep changing for up to this many days after publication."""
-
-
-def _has(conn: Connection, table: str) -> bool:
-    return sa.inspect(conn).has_table(table)
 
 
 def _aware(value: Any) -> datetime | None:
@@ -41,17 +37,13 @@ def refresh_status(conn: Connection, now: datetime, max_age_days: int = REFRESH_
     ever refreshed and some stored video is older than that."""
     tables: dict[str, Any] = {}
     last: datetime | None = None
-    running = None
-    if _has(conn, "table_refresh"):
-        for row in conn.execute(sa.text("SELECT table_name, refreshed_at, finished_at, rows_checked, rows_removed, "
-                                        "total_removed FROM table_refresh ORDER BY table_name")).mappings():
-            refreshed = _aware(row["refreshed_at"])
-            tables[row["table_name"]] = {"refreshed_at": iso_utc(refreshed), "rows_checked": row["rows_checked"],
-                                         "rows_removed": row["rows_removed"], "total_removed": row["total_removed"]}
-            last = refreshed if last is None or (refreshed and refreshed < last) else last
-        running = conn.execute(sa.text(
-            "SELECT id, started_at FROM refresh_run WHERE status = 'running' ORDER BY id DESC LIMIT 1")).first()
-    oldest = conn.execute(sa.text("SELECT min(crawled_at) FROM video")).scalar()
+    for row in stored.table_refreshes(conn):
+        refreshed = _aware(row["refreshed_at"])
+        tables[row["table_name"]] = {"refreshed_at": iso_utc(refreshed), "rows_checked": row["rows_checked"],
+                                     "rows_removed": row["rows_removed"], "total_removed": row["total_removed"]}
+        last = refreshed if last is None or (refreshed and refreshed < last) else last
+    running = stored.running_refresh(conn)
+    oldest = stored.oldest_crawled_at(conn)
     age_days = None if last is None else round((now - last).total_seconds() / 86400, 1)
     if last is not None:
         overdue = age_days is not None and age_days > max_age_days
@@ -65,11 +57,7 @@ def refresh_status(conn: Connection, now: datetime, max_age_days: int = REFRESH_
 
 
 def failing_days_of(conn: Connection, fingerprint: str) -> list[dict[str, Any]]:
-    if not _has(conn, "failing_day"):
-        return []
-    rows = conn.execute(sa.text(
-        "SELECT day, failures, requests, last_log_id, last_error, first_failed_at, last_failed_at, retry_after "
-        "FROM failing_day WHERE fingerprint = :fp ORDER BY day"), {"fp": fingerprint}).mappings()
+    rows = stored.failing_days(conn, fingerprint)
     return [{"day": str(row["day"])[:10], "failures": row["failures"], "requests": row["requests"],
              "last_log_id": row["last_log_id"], "last_error": row["last_error"],
              "first_failed_at": iso_utc(_aware(row["first_failed_at"])),
@@ -79,10 +67,7 @@ def failing_days_of(conn: Connection, fingerprint: str) -> list[dict[str, Any]]:
 
 def failed_requests(conn: Connection, today: date, fingerprint: str | None = None) -> dict[str, int]:
     """Requests that failed (and were charged): today and in total, for one spec or all."""
-    if not _has(conn, "failure_spend"):
-        return {"today": 0, "total": 0}
-    where, params = ("WHERE fingerprint = :fp", {"fp": fingerprint}) if fingerprint else ("", {})
-    rows = conn.execute(sa.text(f"SELECT day, requests FROM failure_spend {where}"), params).all()
+    rows = stored.failure_spend(conn, fingerprint)
     return {"today": sum(r[1] for r in rows if str(r[0])[:10] == today.isoformat()),
             "total": sum(r[1] for r in rows)}
 
@@ -124,20 +109,16 @@ def render_spec_failures(spec: dict[str, Any]) -> list[str]:
 
 def quarantine_status(conn: Connection) -> dict[str, Any]:
     """Records kept in `quarantine` (unstorable as sent), in total and per endpoint."""
-    if not _has(conn, "quarantine"):
-        return {"total": 0, "by_endpoint": {}}
-    rows = conn.execute(sa.text("SELECT endpoint, count(*) FROM quarantine GROUP BY endpoint ORDER BY endpoint")).all()
+    rows = stored.quarantined_by_endpoint(conn)
     return {"total": sum(n for _, n in rows), "by_endpoint": {endpoint: n for endpoint, n in rows}}
 
 
 def provisional_status(conn: Connection, now: datetime, lag_days: int = STATS_LAG_DAYS) -> dict[str, Any]:
     """Stored videos whose metrics were fetched less than `lag_days` after publication (still changing
     then), and how many of those are mature now (a re-fetch would give final counts)."""
-    provisional = sa.select(sa.func.count()).select_from(Video).where(
-        Video.create_time.is_not(None), fetched_within(conn, lag_days))
-    mature = provisional.where(Video.create_time <= now - timedelta(days=lag_days))
-    return {"stats_lag_days": lag_days, "provisional": conn.execute(provisional).scalar_one(),
-            "provisional_now_mature": conn.execute(mature).scalar_one()}
+    provisional, mature = stored.provisional_videos(conn, fetched_within(conn, lag_days),
+                                                    created_before=now - timedelta(days=lag_days))
+    return {"stats_lag_days": lag_days, "provisional": provisional, "provisional_now_mature": mature}
 
 
 def render_data_quality(report: dict[str, Any]) -> list[str]:

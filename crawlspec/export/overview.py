@@ -1,6 +1,7 @@
 """What the database holds, spec by spec: days covered and pending, windows in progress or failed, the
 stages after the videos, today's quota, the refresh and data-quality figures. The data of
-`crawlspec status` (which renders it) and of `crawlspec report` (which draws it). Read-only.
+`crawlspec status` (which renders it) and of `crawlspec report` (which draws it). Read-only: the
+statements are in `crawlspec.storage.overview` and `crawlspec.storage.stage_progress`.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from crawlspec.api.fields import quota_pool_limits
 from crawlspec.clock import iso_utc, utc_now, utc_today
 from crawlspec.compliance import status as compliance_status
+from crawlspec.storage import overview as stored
 from crawlspec.storage import stage_progress
 from crawlspec.storage.database import open_existing_database, resolve_db_url
 
@@ -25,9 +28,8 @@ def collect_status(db_url: str, *, daily_quota: int = 1000, refresh_days: int = 
     today = utc_today()
     try:
         with engine.connect() as conn:
-            specs = [_spec_status(conn, row) for row in conn.execute(sa.text(
-                "SELECT fingerprint, name, query, \"fetch\" FROM crawl_spec ORDER BY name, fingerprint")).mappings()]
-            videos_total = conn.execute(sa.text("SELECT count(*) FROM video")).scalar_one()
+            specs = [_spec_status(conn, row) for row in stored.specs(conn)]
+            videos_total = stored.videos_total(conn)
             quota = _quota_status(conn, today, daily_quota)
             quota["failed_requests"] = compliance_status.failed_requests(conn, today)
             refresh = compliance_status.refresh_status(conn, utc_now(), refresh_days)
@@ -41,41 +43,29 @@ def collect_status(db_url: str, *, daily_quota: int = 1000, refresh_days: int = 
             "specs": specs, "endpoints_not_authorized": not_authorized}
 
 
-def _endpoints_not_authorized(conn: Any) -> list[dict[str, Any]]:
+def _endpoints_not_authorized(conn: Connection) -> list[dict[str, Any]]:
     """Endpoints the project is not approved for (empty on a database older than the table)."""
-    if not sa.inspect(conn).has_table("endpoint_access"):
-        return []
-    return [{"endpoint": r.endpoint, "checked_at": iso_utc(r.checked_at), "message": r.message or ""}
-            for r in conn.execute(sa.text(
-                "SELECT endpoint, checked_at, message FROM endpoint_access ORDER BY endpoint"))]
+    return [{"endpoint": endpoint, "checked_at": iso_utc(checked_at), "message": message or ""}
+            for endpoint, checked_at, message in stored.endpoints_not_authorized(conn)]
 
 
 def _safe_url(url: str) -> str:
     return sa.engine.make_url(url).render_as_string(hide_password=True)
 
 
-def _quota_status(conn: Any, today: date, daily_quota: int) -> dict[str, Any]:
+def _quota_status(conn: Connection, today: date, daily_quota: int) -> dict[str, Any]:
     limits = quota_pool_limits(daily_quota)
-    used = dict(conn.execute(sa.text("SELECT pool, used FROM quota_ledger WHERE day = :d"),
-                             {"d": today}).all())
+    used = stored.quota_used(conn, today)
     return {pool: {"used": used.get(pool, 0), "limit": limit, "remaining": max(0, limit - used.get(pool, 0))}
             for pool, limit in limits.items()}
 
 
-def _spec_status(conn: Any, spec: Any) -> dict[str, Any]:
+def _spec_status(conn: Connection, spec: dict[str, Any]) -> dict[str, Any]:
     fp = spec["fingerprint"]
-    last = conn.execute(sa.text(
-        "SELECT id, start_date, end_date, started_at, finished_at, outcome, exit_code, requests, videos "
-        "FROM crawl WHERE fingerprint = :fp ORDER BY id DESC LIMIT 1"), {"fp": fp}).mappings().first()
-    covered = {_as_date(r[0]) for r in conn.execute(
-        sa.text("SELECT day FROM covered_day WHERE fingerprint = :fp"), {"fp": fp})}
-    windows = [dict(r) for r in conn.execute(sa.text(
-        "SELECT start_date, end_date, status, cursor, pages, videos, failures, last_error, updated_at "
-        "FROM crawl_window WHERE fingerprint = :fp AND status <> 'done' ORDER BY start_date"),
-        {"fp": fp}).mappings()]
-    videos = conn.execute(sa.text(
-        "SELECT count(DISTINCT vc.video_id) FROM videos_to_crawls vc JOIN crawl c ON c.id = vc.crawl_id "
-        "WHERE c.fingerprint = :fp"), {"fp": fp}).scalar_one()
+    last = stored.last_crawl(conn, fp)
+    covered = {_as_date(day) for day in stored.covered_days(conn, fp)}
+    windows = stored.unfinished_windows(conn, fp)
+    videos = stored.spec_videos(conn, fp)
     users_spec = _is_users_spec(spec["query"])
     requested = set() if users_spec else _requested_days(last)
     started = [w for w in windows if w["status"] != "failed" and (w["pages"] or w["cursor"])]
@@ -102,7 +92,7 @@ def _spec_status(conn: Any, spec: Any) -> dict[str, Any]:
     }
 
 
-def _video_stages(conn: Any, spec: Any) -> dict[str, Any]:
+def _video_stages(conn: Connection, spec: dict[str, Any]) -> dict[str, Any]:
     """The stages after the videos that this spec asked for (or that have done work): done/pending."""
     fetch = spec.get("fetch") or {}
     if isinstance(fetch, str):
