@@ -10,8 +10,7 @@ import json
 from datetime import date, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 
 from crawlspec.api.fields import quota_pool_limits
 from crawlspec.clock import iso_utc, utc_now, utc_today
@@ -50,7 +49,7 @@ def _endpoints_not_authorized(conn: Connection) -> list[dict[str, Any]]:
 
 
 def _safe_url(url: str) -> str:
-    return sa.engine.make_url(url).render_as_string(hide_password=True)
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _quota_status(conn: Connection, today: date, daily_quota: int) -> dict[str, Any]:
