@@ -7,6 +7,10 @@ functions (they are circles all the same, merely deferred); imports under `if TY
 the layering but not for circles, except in a package's `__init__`, where they name the lazily exported
 submodules (`crawlspec.client`, `crawlspec.sim`). There is no allow-list: a new circle, layering break
 or unexplained in-function import fails here.
+
+SQL statements live in `crawlspec/storage/` (and the simulator, and the export's own query): a module
+elsewhere that builds or executes one fails here. Its one allow-list names the files whose statements
+move into storage on a parallel branch, and goes once that branch is merged.
 """
 
 from __future__ import annotations
@@ -226,3 +230,94 @@ def test_a_layering_break_is_reported() -> None:
                          "sim/x.py", False, known)
     assert layering_breaks(imports) == {("crawlspec.sim.x", "crawlspec.storage"),
                                         ("crawlspec.sim.x", "crawlspec.cli.status")}
+
+
+# --- SQL lives in storage -------------------------------------------------------------------------
+# `crawlspec/storage/` holds every SQL statement of the package; the simulator keeps its own tables, and
+# the export's streaming query stays with the export. Everyone else calls storage functions.
+
+SQL_HOMES = ("storage/", "sim/")
+SQL_EXPORT_QUERY = "export/query.py"
+# Files whose statements move into storage on a parallel branch; this list goes once both are merged.
+SQL_MOVING_ON_ANOTHER_BRANCH = frozenset({
+    "crawl/stages/comments.py", "crawl/stages/creators.py", "crawl/stages/playlists.py",
+    "crawl/stages/user_lists.py", "compliance/status.py", "export/overview.py",
+})
+SQL_BUILDERS = frozenset({"select", "insert", "update", "delete", "text"})
+SQL_HELPERS = frozenset({"upsert_rows", "dialect_insert"})
+CONNECTION_NAMES = frozenset({"conn", "connection"})
+
+
+def _sqlalchemy_names(tree: ast.AST) -> tuple[set[str], set[str]]:
+    """Names bound to SQLAlchemy modules (`sa`, `postgresql`) and to its statement builders (`insert`)."""
+    modules, builders = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules |= {alias.asname or alias.name for alias in node.names if alias.name.startswith("sqlalchemy")}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+            for alias in node.names:
+                if alias.name in SQL_BUILDERS:
+                    builders.add(alias.asname or alias.name)
+                elif node.module == "sqlalchemy.dialects" or alias.name in {"postgresql", "sqlite"}:
+                    modules.add(alias.asname or alias.name)
+    return modules, builders
+
+
+def _owner_name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    return node.attr if isinstance(node, ast.Attribute) else None
+
+
+def sql_calls(source: str) -> list[tuple[int, str]]:
+    """(line, call) of every SQL statement built or executed in `source`."""
+    tree = ast.parse(source)
+    modules, builders = _sqlalchemy_names(tree)
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and (func.id in builders or func.id in SQL_HELPERS):
+            found.append((node.lineno, func.id))
+        elif isinstance(func, ast.Attribute):
+            owner = _owner_name(func.value)
+            if (func.attr in SQL_BUILDERS and isinstance(func.value, ast.Name) and func.value.id in modules) or \
+                    (func.attr == "execute" and owner in CONNECTION_NAMES) or func.attr in SQL_HELPERS:
+                found.append((node.lineno, ast.unparse(func)))
+    return sorted(found)
+
+
+def sql_outside_storage() -> dict[str, list[tuple[int, str]]]:
+    found = {}
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        relative = path.relative_to(PACKAGE_DIR).as_posix()
+        if relative.startswith(SQL_HOMES) or relative == SQL_EXPORT_QUERY or relative in SQL_MOVING_ON_ANOTHER_BRANCH:
+            continue
+        if calls := sql_calls(path.read_text(encoding="utf-8")):
+            found[relative] = calls
+    return found
+
+
+def test_sql_statements_live_in_storage() -> None:
+    assert sql_outside_storage() == {}, "move these statements into a crawlspec/storage module and call it"
+
+
+def test_sql_outside_storage_is_found() -> None:
+    source = ("import sqlalchemy as sa\nfrom sqlalchemy.dialects import postgresql\n"
+              "from sqlalchemy.dialects.sqlite import insert as sqlite_insert\n"
+              "from crawlspec.storage.bulk import upsert_rows\n"
+              "def f(conn, engine, table):\n"
+              "    conn.execute(sa.select(table))\n"
+              "    sa.text('SELECT 1')\n"
+              "    postgresql.insert(table)\n"
+              "    sqlite_insert(table)\n"
+              "    upsert_rows(conn, table, [], keys=('id',))\n"
+              "    with engine.connect() as connection:\n"
+              "        connection.execute(sa.delete(table))\n"
+              "    self.conn.execute(sa.update(table))\n"
+              "    store_page(conn, table)\n")
+    assert sql_calls(source) == [
+        (6, "conn.execute"), (6, "sa.select"), (7, "sa.text"), (8, "postgresql.insert"), (9, "sqlite_insert"),
+        (10, "upsert_rows"), (12, "connection.execute"), (12, "sa.delete"), (13, "sa.update"),
+        (13, "self.conn.execute")]

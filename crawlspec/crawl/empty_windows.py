@@ -5,7 +5,8 @@ The days of an empty window are recorded in `empty_day`, not covered. A later ru
 (grouped among themselves, one request per window when they are still empty) once
 `run.confirm_empty_after_hours` have passed; the second empty answer confirms them and covers them.
 If the second answer has videos, the days are stored and covered like any other. Days inside the API's
-index lag are never covered anyway, so they are not recorded here.
+index lag are never covered anyway, so they are not recorded here. This module decides; the rows are
+read and written by `crawlspec.storage.empty_days`.
 """
 
 from __future__ import annotations
@@ -14,16 +15,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from crawlspec.storage import models
-from crawlspec.storage.bulk import chunked, dialect_insert
-from crawlspec.storage.models.base import table_of
-from crawlspec.storage.models.enrichment import EmptyDay
+from crawlspec.storage import checkpoints
+from crawlspec.storage import empty_days as storage
 
-EMPTY = table_of(EmptyDay)
-WINDOWS = table_of(models.CrawlWindow)
 DEFAULT_CONFIRM_AFTER_HOURS = 24.0
 
 
@@ -37,15 +33,14 @@ class EmptyDays:
 
 def load(conn: Connection, fingerprint: str, start: date, end: date, *, now: datetime,
          confirm_after: timedelta) -> EmptyDays:
-    rows = conn.execute(sa.select(EMPTY.c.day, EMPTY.c.first_empty_at).where(
-        EMPTY.c.fingerprint == fingerprint, EMPTY.c.day >= start, EMPTY.c.day <= end)).all()
-    due = frozenset(day for day, first in rows if first <= now - confirm_after)
-    return EmptyDays(waiting=frozenset(day for day, _ in rows) - due, due=due)
+    recorded = storage.empty_days_between(conn, fingerprint, start, end)
+    due = frozenset(day for day, first in recorded.items() if first <= now - confirm_after)
+    return EmptyDays(waiting=frozenset(recorded) - due, due=due)
 
 
 def unconfirmed_days(conn: Connection, fingerprint: str) -> list[date]:
     """For `crawlspec status`: every day of the spec answered empty once and not confirmed yet."""
-    return sorted(conn.execute(sa.select(EMPTY.c.day).where(EMPTY.c.fingerprint == fingerprint)).scalars())
+    return storage.all_empty_days(conn, fingerprint)
 
 
 def settle_window(conn: Connection, fingerprint: str, days: Iterable[date], *, videos: int,
@@ -56,26 +51,16 @@ def settle_window(conn: Connection, fingerprint: str, days: Iterable[date], *, v
     if not days:
         return []
     if videos:
-        _clear(conn, fingerprint, days)
+        storage.delete_empty_days(conn, fingerprint, days)
         return days
-    known = dict(conn.execute(sa.select(EMPTY.c.day, EMPTY.c.first_empty_at).where(
-        EMPTY.c.fingerprint == fingerprint, EMPTY.c.day.in_(days))).all())
+    known = storage.empty_days_among(conn, fingerprint, days)
     confirmed = [day for day in days if day in known and known[day] <= now - confirm_after]
-    _clear(conn, fingerprint, confirmed)
-    first_time = [{"fingerprint": fingerprint, "day": day, "first_empty_at": now} for day in days if day not in known]
-    for part in chunked(first_time):
-        conn.execute(dialect_insert(conn, EMPTY).on_conflict_do_nothing(index_elements=["fingerprint", "day"]),
-                     list(part))
+    storage.delete_empty_days(conn, fingerprint, confirmed)
+    storage.record_empty_days(conn, fingerprint, [day for day in days if day not in known], now=now)
     return confirmed
 
 
 def spec_had_videos(conn: Connection, fingerprint: str) -> bool:
     """Whether other windows of the same spec delivered videos (an empty answer after them is
     suspicious: the API may be answering empty for everything)."""
-    query = sa.select(WINDOWS.c.id).where(WINDOWS.c.fingerprint == fingerprint, WINDOWS.c.videos > 0).limit(1)
-    return conn.execute(query).first() is not None
-
-
-def _clear(conn: Connection, fingerprint: str, days: list[date]) -> None:
-    for part in chunked(days):
-        conn.execute(sa.delete(EMPTY).where(EMPTY.c.fingerprint == fingerprint, EMPTY.c.day.in_(list(part))))
+    return checkpoints.spec_had_videos(conn, fingerprint)

@@ -2,7 +2,8 @@
 credentials work elsewhere): recorded in `endpoint_access`, asked again at most once per UTC day.
 
 A stage skips the work of a refused endpoint, completes everything else, and its run exits 77 naming
-the endpoint. When the endpoint answers again, its row is removed.
+the endpoint. When the endpoint answers again, its row is removed. This module decides when to ask;
+the rows are read and written by `crawlspec.storage.endpoint_access`.
 """
 
 from __future__ import annotations
@@ -11,35 +12,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from crawlspec.crawl.stage import StageStats, utc_midnight
 from crawlspec.errors import EndpointNotAuthorized
 from crawlspec.logs import get_logger
-from crawlspec.storage import models  # noqa: F401
-from crawlspec.storage.bulk import upsert_rows
-from crawlspec.storage.models.base import table_of
-from crawlspec.storage.models.enrichment import EndpointAccess
+from crawlspec.storage.endpoint_access import clear_refusal, record_refusal, refused_endpoints
 
-ACCESS = table_of(EndpointAccess)
-NOT_AUTHORIZED = "not_authorized"
-
-
-def refused_endpoints(conn: Connection) -> dict[str, datetime]:
-    """Every endpoint recorded as not authorized, with when it was last asked."""
-    query = sa.select(ACCESS.c.endpoint, ACCESS.c.checked_at).where(ACCESS.c.status == NOT_AUTHORIZED)
-    return {row.endpoint: row.checked_at for row in conn.execute(query)}
-
-
-def record_refusal(conn: Connection, endpoint: str, message: str, *, now: datetime) -> None:
-    row = {"endpoint": endpoint, "status": NOT_AUTHORIZED, "message": message, "checked_at": now}
-    upsert_rows(conn, ACCESS, [row], keys=("endpoint",),
-                update=lambda excluded: {name: excluded[name] for name in ("status", "message", "checked_at")})
-
-
-def clear_refusal(conn: Connection, endpoint: str) -> None:
-    conn.execute(sa.delete(ACCESS).where(ACCESS.c.endpoint == endpoint))
+__all__ = ["EndpointGate", "guarded_stage", "refused_endpoints"]   # refused_endpoints: for the stages
 
 
 class EndpointGate:

@@ -7,7 +7,8 @@ until `retry_after`, which moves 1, 2, 4, ... days further at each new failure, 
 later success clears them.
 
 `failure_spend` counts, per UTC day and spec, the attempts that failed (every attempt of a call except
-its successful last one), so `crawlspec status` can show what failures cost. None of these commits.
+its successful last one), so `crawlspec status` can show what failures cost. This module decides; the
+rows are read and written by `crawlspec.storage.failing_days`. None of these commits.
 """
 
 from __future__ import annotations
@@ -16,18 +17,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from crawlspec.errors import ApiError
 from crawlspec.spec.windows import Window
-from crawlspec.storage.bulk import dialect_insert
-from crawlspec.storage.models import CrawlWindow, FailingDay, FailureSpend
-from crawlspec.storage.models.base import table_of
+from crawlspec.storage import checkpoints
+from crawlspec.storage import failing_days as storage
 
-FAILING_TABLE = table_of(FailingDay)
-SPEND_TABLE = table_of(FailureSpend)
-WINDOW_TABLE = table_of(CrawlWindow)
 DEFAULT_MAX_SPACING_DAYS = 7
 MAX_ERROR_CHARS = 2000
 
@@ -64,30 +60,23 @@ def failing_days(conn: Connection, fingerprint: str, start: date, end: date, *,
                  max_spacing_days: int = DEFAULT_MAX_SPACING_DAYS) -> dict[date, FailingDayState]:
     """The spec's failing days in [start, end]; a retry date recorded under a larger maximum spacing is
     brought back to at most `max_spacing_days` after the last failure."""
-    table = FAILING_TABLE
-    rows = conn.execute(sa.select(table).where(
-        table.c.fingerprint == fingerprint, table.c.day >= start, table.c.day <= end))
     return {row.day: FailingDayState(
         row.day, row.failures, min(row.retry_after, row.last_failed_at.date() + timedelta(days=max_spacing_days)),
-        row.requests, row.last_log_id, row.last_error) for row in rows}
+        row.requests, row.last_log_id, row.last_error)
+        for row in storage.load_failing_days(conn, fingerprint, start, end)}
 
 
 def record_failing_day(conn: Connection, fingerprint: str, day: date, *, error: ApiError, requests: int,
                        now: datetime, max_spacing_days: int = DEFAULT_MAX_SPACING_DAYS) -> FailingDayState:
     """One more failure of `day`: count it, keep the API's log_id and message, move `retry_after`."""
-    table = FAILING_TABLE
-    where = sa.and_(table.c.fingerprint == fingerprint, table.c.day == day)
-    row = conn.execute(sa.select(table.c.failures, table.c.requests).where(where)).first()
-    failures = 1 if row is None else row.failures + 1
+    before = storage.failure_count(conn, fingerprint, day)
+    failures = 1 if before is None else before.failures + 1
     retry_after = now.date() + retry_spacing(failures, max_spacing_days)
-    total_requests = requests + (0 if row is None else int(row.requests))
+    total_requests = requests + (0 if before is None else before.requests)
     last_error = str(error)[:MAX_ERROR_CHARS]
-    values = {"failures": failures, "requests": total_requests, "last_log_id": error.log_id,
-              "last_error": last_error, "last_failed_at": now, "retry_after": retry_after}
-    if row is None:
-        conn.execute(sa.insert(table).values(fingerprint=fingerprint, day=day, first_failed_at=now, **values))
-    else:
-        conn.execute(sa.update(table).where(where).values(**values))
+    storage.write_failing_day(conn, fingerprint, day, first=before is None, failures=failures,
+                              requests=total_requests, last_log_id=error.log_id, last_error=last_error,
+                              last_failed_at=now, retry_after=retry_after)
     return FailingDayState(day, failures, retry_after, total_requests, error.log_id, last_error)
 
 
@@ -96,24 +85,13 @@ def clear_failing_days(conn: Connection, fingerprint: str, days: Iterable[date])
     days = sorted(set(days))
     if not days:
         return 0
-    table = FAILING_TABLE
-    result = conn.execute(sa.delete(table).where(table.c.fingerprint == fingerprint, table.c.day.in_(days)))
-    return result.rowcount or 0
-
-
-def add_failure_spend(conn: Connection, fingerprint: str, day: date, requests: int) -> None:
-    if requests <= 0:
-        return
-    stmt = dialect_insert(conn, SPEND_TABLE)
-    stmt = stmt.on_conflict_do_update(index_elements=["day", "fingerprint"],
-                                      set_={"requests": SPEND_TABLE.c.requests + stmt.excluded.requests})
-    conn.execute(stmt, {"day": day, "fingerprint": fingerprint, "requests": int(requests)})
+    return storage.delete_failing_days(conn, fingerprint, days)
 
 
 def drop_window(conn: Connection, window_id: int) -> None:
     """Remove a window's checkpoint: it was split into halves, or its single day is now a failing day
     (a retry starts that day from cursor 0; upserts absorb any page stored before)."""
-    conn.execute(sa.delete(WINDOW_TABLE).where(WINDOW_TABLE.c.id == window_id))
+    checkpoints.delete_window(conn, window_id)
 
 
 def summary_lines(stats: object) -> list[str]:

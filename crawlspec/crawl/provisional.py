@@ -4,34 +4,19 @@
 With `run.refetch_provisional=true` the runner fetches again, once, every covered day of the spec whose
 stored videos were fetched before their counts matured and are mature now; those days are recorded in
 `matured_refetch` when their window completes, so each is re-fetched at most once for this reason.
+This module decides which days are due; the rows are read and written by `crawlspec.storage.matured`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from crawlspec.storage.bulk import dialect_insert
-from crawlspec.storage.models import Crawl, MaturedRefetch, Video, videos_to_crawls
-from crawlspec.storage.models.base import table_of
+from crawlspec.storage import matured
+from crawlspec.storage.matured import fetched_within
 
-MATURED = table_of(MaturedRefetch)
-
-
-def fetched_within(conn: Connection, lag_days: int) -> sa.ColumnElement[bool]:
-    """The video's latest counts were fetched less than `lag_days` after its creation."""
-    if conn.dialect.name == "sqlite":
-        return (sa.func.julianday(Video.crawled_updated_at) - sa.func.julianday(Video.create_time)) < lag_days
-    return (Video.crawled_updated_at - Video.create_time) < sa.func.make_interval(0, 0, 0, lag_days)
-
-
-def _utc_day(conn: Connection) -> sa.ColumnElement[str]:
-    if conn.dialect.name == "sqlite":
-        return sa.func.substr(Video.create_time, 1, 10)
-    return sa.func.to_char(sa.func.timezone("UTC", Video.create_time), "YYYY-MM-DD")
+__all__ = ["days_to_refetch", "fetched_within"]   # fetched_within: kept importable from here for `crawlspec status`
 
 
 def days_to_refetch(conn: Connection, fingerprint: str, start: date, end: date, *, now: datetime,
@@ -43,25 +28,5 @@ def days_to_refetch(conn: Connection, fingerprint: str, start: date, end: date, 
     mature_before = datetime.combine((now - timedelta(days=lag_days)).date(), datetime.min.time(), tzinfo=now.tzinfo)
     upper = min(datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo), mature_before)
     lower = datetime.combine(start, datetime.min.time(), tzinfo=now.tzinfo)
-    day = _utc_day(conn)
-    query = (sa.select(day).distinct()
-             .select_from(Video.__table__.join(videos_to_crawls, videos_to_crawls.c.video_id == Video.id)
-                          .join(Crawl.__table__, Crawl.id == videos_to_crawls.c.crawl_id))
-             .where(Crawl.fingerprint == fingerprint, Video.create_time >= lower, Video.create_time < upper,
-                    fetched_within(conn, lag_days)))
-    candidates = {date.fromisoformat(str(value)) for value in conn.execute(query).scalars()}
-    done = set(conn.execute(sa.select(MATURED.c.day).where(
-        MATURED.c.fingerprint == fingerprint, MATURED.c.day >= start, MATURED.c.day <= end)).scalars())
-    return {_as_date(d) for d in candidates} - {_as_date(d) for d in done}
-
-
-def mark_refetched(conn: Connection, fingerprint: str, days: Iterable[date], *, crawl_id: int | None,
-                   now: datetime) -> None:
-    rows = [{"fingerprint": fingerprint, "day": day, "refetched_at": now, "crawl_id": crawl_id}
-            for day in sorted(set(days))]
-    if rows:
-        conn.execute(dialect_insert(conn, MATURED).on_conflict_do_nothing(), rows)
-
-
-def _as_date(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    candidates = matured.days_with_provisional_videos(conn, fingerprint, lower, upper, lag_days=lag_days)
+    return candidates - matured.refetched_days(conn, fingerprint, start, end)

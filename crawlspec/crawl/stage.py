@@ -1,6 +1,7 @@
 """What the enrichment stages (comments, creator info, user lists, playlists) share: the `Stage` base
 (a quota-aware call, stop handling, failure bookkeeping), the result every stage reports
-(`StageStats`), how stage outcomes combine into one exit code, and the videos a spec has stored.
+(`StageStats`), how stage outcomes combine into one exit code; the videos a spec has stored are read by
+`crawlspec.storage.spec_videos` (re-exported here for the stages).
 
 Stages run after `VideoCrawler.run()` and read what they need from the database, not from the video
 pages in memory: a resumed run (whose video windows are already covered) finds the same work, minus
@@ -11,21 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timezone
 from typing import Any, ClassVar, TypeVar
-
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from crawlspec import exit_codes
 from crawlspec.errors import ApiError, Interrupted, QuotaExhausted, RunStopped
 from crawlspec.logs import get_logger
-from crawlspec.storage.models import Crawl, Video, videos_to_crawls
-from crawlspec.storage.models.base import table_of
+from crawlspec.storage.spec_videos import VIDEO, day_bounds, spec_creators, spec_videos_query
 
+# The videos a spec has stored are read in storage; the stages keep finding them here.
+__all__ = ["VIDEO", "Stage", "StageStats", "call_with_quota", "combined_exit_code", "day_bounds", "spec_creators",
+           "spec_videos_query", "utc_midnight"]
 T = TypeVar("T")
-VIDEO = table_of(Video)
-CRAWL = table_of(Crawl)
 
 
 @dataclass
@@ -131,28 +129,6 @@ class Stage:
         self.stats.failed += 1
         self.stats.errors.append(f"{what}: {err}")
         self.log.error(event, **fields, error=str(err), log_id=getattr(err, "log_id", None))
-
-
-def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    """[start 00:00 UTC, end+1 00:00 UTC): the create_time range of a spec's window."""
-    lower = datetime.combine(start, time.min, tzinfo=timezone.utc)
-    return lower, datetime.combine(end + timedelta(days=1), time.min, tzinfo=timezone.utc)
-
-
-def spec_videos_query(fingerprint: str, start: date, end: date, *columns: Any) -> sa.Select[Any]:
-    """Videos stored by any crawl of this fingerprint, created inside [start, end] (UTC days)."""
-    lower, upper = day_bounds(start, end)
-    of_spec = (sa.select(videos_to_crawls.c.video_id)
-               .join(CRAWL, CRAWL.c.id == videos_to_crawls.c.crawl_id)
-               .where(CRAWL.c.fingerprint == fingerprint))
-    return (sa.select(*columns).where(VIDEO.c.id.in_(of_spec))
-            .where(VIDEO.c.create_time >= lower, VIDEO.c.create_time < upper))
-
-
-def spec_creators(conn: Connection, fingerprint: str, start: date, end: date) -> list[str]:
-    """Distinct non-empty creator usernames of the spec's stored videos, sorted."""
-    query = spec_videos_query(fingerprint, start, end, VIDEO.c.username).distinct()
-    return sorted({name for name in conn.execute(query).scalars() if name})
 
 
 def utc_midnight(now: datetime) -> datetime:

@@ -42,8 +42,8 @@ from crawlspec.errors import (
 from crawlspec.logs import get_logger
 from crawlspec.spec.compile import CompiledSpec
 from crawlspec.spec.windows import Window, group_days, split_window
-from crawlspec.storage import checkpoints, crawls
-from crawlspec.storage.models import Crawl, CrawlWindow
+from crawlspec.storage import checkpoints, crawls, matured
+from crawlspec.storage import failing_days as failure_rows
 from crawlspec.storage.videos import store_video_page
 
 LEASE = leases.LEASE_LIFETIME
@@ -202,8 +202,7 @@ class VideoCrawler:
                 checkpoints.covered_days(conn, plan.fingerprint, plan.start, plan.end)
             unfinished = checkpoints.unfinished_windows(conn, plan.fingerprint)
             if plan.sample:   # the crawl row says it is a random sample (its days are never covered)
-                conn.execute(sa.update(Crawl).where(Crawl.id == self.ctx.crawl_id)
-                             .values(extra_data={"sample": True, "is_random": True}))
+                crawls.mark_crawl_sample(conn, self.ctx.crawl_id)
             now = self.ctx.clock()
             if self.settings.refetch_provisional:
                 self.matured_days = provisional.days_to_refetch(
@@ -297,13 +296,13 @@ class VideoCrawler:
         with self.ctx.engine.begin() as conn:
             claimed = checkpoints.claim_window(conn, state, owner=self.lease_owner, until=now + LEASE, now=now)
             if not claimed:
-                holder = conn.execute(sa.select(CrawlWindow.lease_owner).where(CrawlWindow.id == state.id)).scalar()
+                holder = checkpoints.window_lease_owner(conn, state.id)
                 if not lease_holder_is_dead(holder):
                     return "elsewhere"
                 self.log.info("lease_released", window=_window_label(state), dead_holder=holder)
                 claimed = checkpoints.claim_window(conn, state, owner=self.lease_owner, until=now + LEASE,
                                                    now=datetime.max.replace(tzinfo=now.tzinfo))
-            status = conn.execute(sa.select(CrawlWindow.status).where(CrawlWindow.id == state.id)).scalar()
+            status = checkpoints.window_status(conn, state.id)
         if status is None or (status == "done" and state.status != "done"):
             return "finished"
         return "claimed" if claimed else "elsewhere"
@@ -329,7 +328,7 @@ class VideoCrawler:
             return
         self.stats.failed_requests += requests
         with self.ctx.engine.begin() as conn:
-            failing.add_failure_spend(conn, self.plan.fingerprint, self.ctx.clock().date(), requests)
+            failure_rows.add_failure_spend(conn, self.plan.fingerprint, self.ctx.clock().date(), requests)
 
     def _commit_page(self, state: checkpoints.WindowState, response: Any) -> checkpoints.WindowState:
         videos = response.videos
@@ -357,7 +356,7 @@ class VideoCrawler:
                     self._log_empty(conn, new_state, covered=len(coverable))
                 failing.clear_failing_days(conn, self.plan.fingerprint,
                                            Window(new_state.start_date, new_state.end_date).days())
-                provisional.mark_refetched(conn, self.plan.fingerprint, self.matured_days.intersection(
+                matured.mark_refetched(conn, self.plan.fingerprint, self.matured_days.intersection(
                     Window(new_state.start_date, new_state.end_date).days()), crawl_id=self.ctx.crawl_id, now=now)
         self.stats.pages += 1
         self.stats.videos += len(videos)

@@ -28,6 +28,7 @@ from crawlspec.export.query import (
     ExportPlan,
     load_lists,
     plan_export,
+    plan_rows,
 )
 from crawlspec.storage.database import open_database, resolve_db_url
 
@@ -56,7 +57,7 @@ def _load(engine: Engine, table: str, *, tag: str | None, spec: str | None) -> p
         if conn.dialect.name == "postgresql":   # rows and list columns from one snapshot
             conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         plan = plan_export(conn, table, tag=tag, spec=spec)
-        rows = [tuple(row) for row in conn.execute(plan.statement)]
+        rows = plan_rows(conn, plan)
         lists = _list_values(conn, plan, rows)
     return _frame(plan, rows, lists)
 

@@ -195,6 +195,11 @@ def _list_statement(column: ListColumn, owner_table: str, *, tag: str | None,
             .where(owner.between(sa.bindparam("lo"), sa.bindparam("hi")), *conditions))
 
 
+def plan_rows(conn: Connection, plan: ExportPlan) -> list[tuple[Any, ...]]:
+    """Every row of the plan's statement, in its order."""
+    return [tuple(row) for row in conn.execute(plan.statement)]
+
+
 def load_lists(conn: Connection, statement: sa.Select[Any], lo: int, hi: int) -> dict[int, list[str]]:
     """owner id -> sorted names, for the owners with ids in [lo, hi] (one query)."""
     found: defaultdict[int, list[str]] = defaultdict(list)

@@ -223,3 +223,29 @@ def mark_days_covered(conn: Connection, fingerprint: str, days: Iterable[date], 
             index_elements=["fingerprint", "day"],
             set_={"crawl_id": stmt.excluded.crawl_id, "covered_at": stmt.excluded.covered_at})
         conn.execute(stmt, list(part))
+
+
+def delete_window(conn: Connection, window_id: int) -> None:
+    """Remove a window's checkpoint row."""
+    conn.execute(sa.delete(WINDOW_TABLE).where(WINDOW_TABLE.c.id == window_id))
+
+
+def window_lease_owner(conn: Connection, window_id: int) -> str | None:
+    """Who holds the window's lease (None: nobody, or no such window)."""
+    owner: str | None = conn.execute(sa.select(WINDOW_TABLE.c.lease_owner)
+                                     .where(WINDOW_TABLE.c.id == window_id)).scalar()
+    return owner
+
+
+def window_status(conn: Connection, window_id: int) -> str | None:
+    """The window's status; None when the window is gone (split, or dropped as a failing day)."""
+    status: str | None = conn.execute(sa.select(WINDOW_TABLE.c.status)
+                                      .where(WINDOW_TABLE.c.id == window_id)).scalar()
+    return status
+
+
+def spec_had_videos(conn: Connection, fingerprint: str) -> bool:
+    """Whether any window of the spec delivered videos."""
+    query = sa.select(WINDOW_TABLE.c.id).where(WINDOW_TABLE.c.fingerprint == fingerprint,
+                                               WINDOW_TABLE.c.videos > 0).limit(1)
+    return conn.execute(query).first() is not None

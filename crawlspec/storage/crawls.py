@@ -54,6 +54,12 @@ def finish_crawl(conn: Connection, crawl_id: int, *, outcome: str, exit_code: in
         raise LookupError(f"no crawl with id {crawl_id}")
 
 
+def mark_crawl_sample(conn: Connection, crawl_id: int) -> None:
+    """The crawl row says its run is a random sample (whose days are never covered)."""
+    conn.execute(sa.update(CRAWL_TABLE).where(CRAWL_TABLE.c.id == crawl_id)
+                 .values(extra_data={"sample": True, "is_random": True}))
+
+
 def close_dead_crawls(conn: Connection, fingerprint: str, *, holder_gone: Callable[[str, datetime | None], bool],
                       now: datetime) -> list[int]:
     """Close as `interrupted` (exit 75) the unfinished crawl rows of this fingerprint whose process is

@@ -1,0 +1,39 @@
+"""The videos a spec has stored: those linked to any crawl of its fingerprint and created inside its
+UTC days. What the enrichment stages do with them is decided by the crawl. None of these commits.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from crawlspec.storage.models import Crawl, Video, videos_to_crawls
+from crawlspec.storage.models.base import table_of
+
+VIDEO = table_of(Video)
+CRAWL = table_of(Crawl)
+
+
+def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """[start 00:00 UTC, end+1 00:00 UTC): the create_time range of a spec's window."""
+    lower = datetime.combine(start, time.min, tzinfo=timezone.utc)
+    return lower, datetime.combine(end + timedelta(days=1), time.min, tzinfo=timezone.utc)
+
+
+def spec_videos_query(fingerprint: str, start: date, end: date, *columns: Any) -> sa.Select[Any]:
+    """Videos stored by any crawl of this fingerprint, created inside [start, end] (UTC days)."""
+    lower, upper = day_bounds(start, end)
+    of_spec = (sa.select(videos_to_crawls.c.video_id)
+               .join(CRAWL, CRAWL.c.id == videos_to_crawls.c.crawl_id)
+               .where(CRAWL.c.fingerprint == fingerprint))
+    return (sa.select(*columns).where(VIDEO.c.id.in_(of_spec))
+            .where(VIDEO.c.create_time >= lower, VIDEO.c.create_time < upper))
+
+
+def spec_creators(conn: Connection, fingerprint: str, start: date, end: date) -> list[str]:
+    """Distinct non-empty creator usernames of the spec's stored videos, sorted."""
+    query = spec_videos_query(fingerprint, start, end, VIDEO.c.username).distinct()
+    return sorted({name for name in conn.execute(query).scalars() if name})
