@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from crawlspec.clock import iso_utc
-from crawlspec.crawl.provisional import fetched_within
 from crawlspec.storage import overview as stored
+from crawlspec.storage.matured import fetched_within
 
 REFRESH_MAX_AGE_DAYS = 15
 """Default refresh period: the 2023 Research API terms say at least every 15 days (the 2026 terms are quoted

@@ -19,8 +19,6 @@ from crawlspec.errors import EndpointNotAuthorized
 from crawlspec.logs import get_logger
 from crawlspec.storage.endpoint_access import clear_refusal, record_refusal, refused_endpoints
 
-__all__ = ["EndpointGate", "guarded_stage", "refused_endpoints"]   # refused_endpoints: for the stages
-
 
 class EndpointGate:
     """Per run: which endpoints to leave alone today, and which to forget once they answer."""

@@ -15,10 +15,10 @@ from crawlspec.crawl.endpoint_access import guarded_stage
 from crawlspec.crawl.stage import StageStats
 from crawlspec.crawl.stages.comments import CommentCrawler, CommentScope
 from crawlspec.crawl.stages.creators import DEFAULT_MAX_AGE_DAYS, CreatorInfoFetcher
-from crawlspec.crawl.stages.playlists import PlaylistFetcher, spec_playlist_ids
+from crawlspec.crawl.stages.playlists import PlaylistFetcher
 from crawlspec.crawl.videos import RunContext
 from crawlspec.spec.compile import CompiledSpec
-from crawlspec.storage.spec_videos import spec_creators
+from crawlspec.storage.spec_videos import spec_creators, spec_playlist_ids
 
 Stage = tuple[str, str, Callable[[], StageStats]]
 """(name, endpoint path, run): one stage of the list `run_stages` works through."""

@@ -14,9 +14,6 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.engine import Connection
 
 from crawlspec.storage import matured
-from crawlspec.storage.matured import fetched_within
-
-__all__ = ["days_to_refetch", "fetched_within"]   # fetched_within: kept importable from here for `crawlspec status`
 
 
 def days_to_refetch(conn: Connection, fingerprint: str, start: date, end: date, *, now: datetime,

@@ -18,11 +18,8 @@ from typing import Any, ClassVar, TypeVar
 from crawlspec import exit_codes
 from crawlspec.errors import ApiError, Interrupted, QuotaExhausted, RunStopped
 from crawlspec.logs import get_logger
-from crawlspec.storage.spec_videos import VIDEO, day_bounds, spec_creators, spec_videos_query
 
 # The videos a spec has stored are read in storage; the stages keep finding them here.
-__all__ = ["VIDEO", "Stage", "StageStats", "call_with_quota", "combined_exit_code", "day_bounds", "spec_creators",
-           "spec_videos_query", "utc_midnight"]
 T = TypeVar("T")
 
 

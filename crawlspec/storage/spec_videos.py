@@ -37,3 +37,15 @@ def spec_creators(conn: Connection, fingerprint: str, start: date, end: date) ->
     """Distinct non-empty creator usernames of the spec's stored videos, sorted."""
     query = spec_videos_query(fingerprint, start, end, VIDEO.c.username).distinct()
     return sorted({name for name in conn.execute(query).scalars() if name})
+
+
+def spec_videos_with_comments(conn: Connection, fingerprint: str, start: date, end: date) -> list[int]:
+    """Ids of the spec's stored videos whose comment count is above zero, sorted."""
+    query = spec_videos_query(fingerprint, start, end, VIDEO.c.id)
+    return sorted(conn.execute(query.where(VIDEO.c.comment_count > 0)).scalars())
+
+
+def spec_playlist_ids(conn: Connection, fingerprint: str, start: date, end: date) -> list[int]:
+    """Distinct playlist ids of the spec's stored videos, sorted."""
+    query = spec_videos_query(fingerprint, start, end, VIDEO.c.playlist_id).distinct()
+    return sorted({pid for pid in conn.execute(query).scalars() if pid})

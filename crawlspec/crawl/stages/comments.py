@@ -27,11 +27,12 @@ from sqlalchemy.engine import Connection
 from crawlspec.api.fields import COMMENTS_PATH, MAX_COMMENTS_PER_VIDEO, MAX_COUNT
 from crawlspec.client import TikTokCommentRepliesRequest, TikTokCommentsRequest
 from crawlspec.crawl.paging import Paginator
-from crawlspec.crawl.stage import VIDEO, Stage, spec_videos_query
+from crawlspec.crawl.stage import Stage
 from crawlspec.crawl.videos import RunContext
 from crawlspec.errors import ApiError
 from crawlspec.storage import comments as stored
 from crawlspec.storage.comments import Listing
+from crawlspec.storage.spec_videos import spec_videos_with_comments
 from crawlspec.storage.videos import store_comments
 
 VIDEO_TARGET, REPLIES_TARGET = "video", "replies"
@@ -50,8 +51,7 @@ class CommentScope:
         if self.video_ids is not None:
             return stored.videos_with_comments(conn, self.video_ids)
         assert self.fingerprint is not None and self.start is not None and self.end is not None
-        query = spec_videos_query(self.fingerprint, self.start, self.end, VIDEO.c.id)
-        return sorted(conn.execute(query.where(VIDEO.c.comment_count > 0)).scalars())
+        return spec_videos_with_comments(conn, self.fingerprint, self.start, self.end)
 
 
 class CommentCrawler(Stage):

@@ -11,23 +11,15 @@ The statements are in `crawlspec.storage.playlists`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from functools import partial
 from typing import Any
-
-from sqlalchemy.engine import Connection
 
 from crawlspec.api.fields import MAX_COUNT, PLAYLIST_INFO_PATH
 from crawlspec.client.user_requests import TikTokPlaylistRequest
 from crawlspec.crawl.paging import Paginator
-from crawlspec.crawl.stage import VIDEO, Stage, spec_videos_query
+from crawlspec.crawl.stage import Stage
 from crawlspec.errors import ApiError
 from crawlspec.storage.playlists import save_playlist, stored_playlists
-
-
-def spec_playlist_ids(conn: Connection, fingerprint: str, start: date, end: date) -> list[int]:
-    query = spec_videos_query(fingerprint, start, end, VIDEO.c.playlist_id).distinct()
-    return sorted({pid for pid in conn.execute(query).scalars() if pid})
 
 
 class PlaylistFetcher(Stage):

@@ -26,7 +26,7 @@ from typing import Any
 from crawlspec.api import fields as api_fields
 from crawlspec.api.fields import MAX_COUNT
 from crawlspec.client import user_requests as r
-from crawlspec.crawl.endpoint_access import EndpointGate, guarded_stage, refused_endpoints
+from crawlspec.crawl.endpoint_access import EndpointGate, guarded_stage
 from crawlspec.crawl.paging import Direction, Paginator
 from crawlspec.crawl.stage import Stage, StageStats, utc_midnight
 from crawlspec.crawl.stages.creators import DEFAULT_MAX_AGE_DAYS, CreatorInfoFetcher
@@ -34,6 +34,7 @@ from crawlspec.crawl.videos import RunContext
 from crawlspec.errors import ApiError, EndpointNotAuthorized
 from crawlspec.spec.compile import CompiledSpec
 from crawlspec.spec.users import UsersPlan
+from crawlspec.storage.endpoint_access import refused_endpoints
 from crawlspec.storage.user_lists import LIST_PATHS, ListState, load_states, save_checkpoint, store_list_page
 
 SECONDS_CURSOR_LISTS = ("liked_videos", "followers", "following")
