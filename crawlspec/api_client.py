@@ -80,7 +80,7 @@ class VideoQueryConfig:
     fetch_user_info: bool = False
     crawl_tags: Sequence[str] | None = None
     fields: Sequence[str] = VIDEO_FIELDS_DEFAULT
-    days_per_query: int = 7
+    days_per_query: int | str = 7   # the older tool's default; "auto": sized by the crawl (as a spec's default)
     name: str = "library"
 
     def query_dict(self) -> dict[str, Any]:
@@ -282,6 +282,7 @@ def library_plan(query_config: VideoQueryConfig, *, max_api_requests: int | None
         CompiledSpec,
         StageFlags,
         fingerprint,
+        window_size,
     )
     from crawlspec.spec.validate import validate_spec  # lazy: pulls in jsonschema
 
@@ -297,10 +298,11 @@ def library_plan(query_config: VideoQueryConfig, *, max_api_requests: int | None
         raise SpecError([_library_names(problem) for problem in problems])
     start, end = query_config.dates()
     fields = tuple(query_config.fields)
+    auto_windows, days_per_query = window_size(query_config.days_per_query)
     return CompiledSpec(
         name=query_config.name, fingerprint=fingerprint(query, fields), query=query, start=start, end=end,
-        days_per_query=query_config.days_per_query,
-        windows=tuple(split_window(start, end, query_config.days_per_query)), fields=fields,
+        days_per_query=days_per_query, auto_windows=auto_windows,
+        windows=tuple(split_window(start, end, days_per_query)), fields=fields,
         fetch={"comments": query_config.fetch_comments, "user_info": query_config.fetch_user_info},
         tags=tuple(query_config.crawl_tags or ()), max_api_requests=max_api_requests,
         max_count=query_config.max_count,

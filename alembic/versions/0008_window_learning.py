@@ -4,8 +4,9 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-30
 
-One row per fingerprint: the day limit and the search size (matching videos) under which the API
-answered without 5xx, and how many failures and splits taught them. The density of videos per day is
+One row per fingerprint: the day limit, the attempts and 5xx answers of its searches by size (from
+which the planner fits how fast failures grow with the size of a search), and how many failures and
+splits it saw. The density of videos per day is
 not stored here: it is read from the finished window checkpoints (`crawl_window`), whose final cursor
 counts every result of the window. Self-contained (no import of crawlspec models);
 tests/storage/test_migrations.py checks that the models and the migrations do not drift.
@@ -32,7 +33,7 @@ def upgrade() -> None:
         "window_learning",
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("max_days", sa.Integer(), nullable=False),
-        sa.Column("search_cap", sa.BigInteger(), nullable=True),
+        sa.Column("observations", sa.JSON(), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("splits", sa.Integer(), nullable=False),
         sa.Column("updated_at", UTC, nullable=True),

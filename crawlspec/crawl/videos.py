@@ -314,14 +314,15 @@ class VideoCrawler:
                           note="another process is crawling it; it is not fetched twice")
             return False
         restarted = False
-        taught = False        # a 5xx of this window has taught the planner (once per window)
         retry_all = False     # a single attempt failed without a status: retry as usual
+        tally = AttemptTally()
         while True:
             if self.ctx.stop_event.is_set():
                 raise RunStopped("interrupted")
             once = not retry_all and self._split_at_once(state)
             try:
                 response = self._fetch_page(state, retry_server_errors=not once)
+                tally.add(self.last_fetch_failed_requests, delivered=True)
             except SearchIdRejected as err:
                 if restarted:
                     self._fail(state, err)
@@ -330,23 +331,21 @@ class VideoCrawler:
                 state = self._restart(state, err)
                 continue
             except RetriesExhausted as err:
+                tally.add(self.last_fetch_failed_requests, delivered=False)
                 if not failing.is_persistent_server_failure(err):
                     if once:   # a timeout or a lost connection says nothing about the window's size
                         retry_all = True
                         continue
                     self._fail(state, err)
                     return True
-                if self.plan.auto_windows and not taught:
-                    self._learn_failure(state, split=once)
+                if self.plan.auto_windows and state.end_date > state.start_date:
+                    self._learn_split(state, tally, at_once=once)
                 return self._split_or_record(state, err)
             except ApiError as err:  # fatal for this window
                 self._fail(state, err)
                 return True
-            if self.plan.auto_windows and self.last_fetch_failed_requests and not taught:
-                taught = True   # the page came after retries: the search is too big for a clean answer
-                self._learn_failure(state, split=False)
             try:
-                state = self._commit_page(state, response, clean=not taught)
+                state = self._commit_page(state, response, tally=tally)
             except CursorNotAdvancing as err:   # the window stays at its last committed cursor
                 self._fail(state, err)
                 return True
@@ -388,14 +387,14 @@ class VideoCrawler:
             return auto_windows.split_at_once(conn, self.plan.fingerprint, Window(state.start_date, state.end_date),
                                               cursor=state.cursor, page_size=self.plan.max_count)
 
-    def _learn_failure(self, state: checkpoints.WindowState, *, split: bool) -> None:
+    def _learn_split(self, state: checkpoints.WindowState, tally: AttemptTally, *, at_once: bool) -> None:
         window = Window(state.start_date, state.end_date)
         with self.ctx.engine.begin() as conn:
-            learned = auto_windows.record_failure(conn, self.plan.fingerprint, window, split=split,
-                                                  page_size=self.plan.max_count, now=self.ctx.clock())
+            learned = auto_windows.record_split(conn, self.plan.fingerprint, window, attempts=tally.attempts,
+                                                split=at_once, now=self.ctx.clock())
         self.log.info("window_size_learned", window=_window_label(state), max_days=learned.max_days,
-                      search_cap=learned.search_cap, split_at_once=split,
-                      note="the API answered 5xx for this window; later windows of this query are smaller")
+                      failure_scale=_rounded(learned.scale), split_at_once=at_once,
+                      note="the API answered 5xx for this window; later windows of this query are sized by it")
 
     def _fetch_page(self, state: checkpoints.WindowState, *, retry_server_errors: bool = True) -> Any:
         start, end = Window(state.start_date, state.end_date).api_dates()
@@ -423,8 +422,8 @@ class VideoCrawler:
             failure_rows.add_failure_spend(conn, self.plan.fingerprint, self.ctx.clock().date(), requests)
 
     def _commit_page(self, state: checkpoints.WindowState, response: Any, *,
-                     clean: bool = True) -> checkpoints.WindowState:
-        """`clean`: no page of the window needed a retry (an auto window's limits may grow back)."""
+                     tally: AttemptTally | None = None) -> checkpoints.WindowState:
+        """`tally`: the attempts of this window so far in this run (what an auto window's end teaches)."""
         videos = response.videos
         now = self.ctx.clock()
         pages = Paginator(f"videos {_window_label(state)}", cursor=state.cursor, endpoint=VIDEO_QUERY_PATH,
@@ -453,9 +452,9 @@ class VideoCrawler:
                 window = Window(new_state.start_date, new_state.end_date)
                 matured.mark_refetched(conn, self.plan.fingerprint, self.matured_days.intersection(window.days()),
                                        crawl_id=self.ctx.crawl_id, now=now)
-                if self.plan.auto_windows and clean:
-                    auto_windows.record_clean_window(conn, self.plan.fingerprint, window,
-                                                     results=new_state.cursor, now=now)
+                if self.plan.auto_windows and tally is not None and not self.plan.sample:
+                    auto_windows.record_finished_window(conn, self.plan.fingerprint, window, results=new_state.cursor,
+                                                        attempts=tally.attempts, failures=tally.failures, now=now)
         self.stats.pages += 1
         self.stats.videos += len(videos)
         self.log.info("page", window=_window_label(new_state), page=new_state.pages, videos=len(videos),
@@ -535,6 +534,22 @@ class VideoCrawler:
                        log_id=getattr(err, "log_id", None))
         with self.ctx.engine.begin() as conn:
             checkpoints.fail_window(conn, state, error=str(err), now=self.ctx.clock())
+
+
+@dataclass
+class AttemptTally:
+    """The attempts one window's pages took in this run, and how many of them failed (charged all the same)."""
+
+    attempts: int = 0
+    failures: int = 0
+
+    def add(self, failed: int, *, delivered: bool) -> None:
+        self.attempts += failed + int(delivered)
+        self.failures += failed
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def lease_holder_is_dead(owner: str | None) -> bool:

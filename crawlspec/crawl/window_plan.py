@@ -1,21 +1,22 @@
 """Window sizes chosen by the data (`window.days_per_query: auto`).
 
-Every window costs at least one request, and its last page is usually partial, so the fewest requests
-come from the largest windows the API allows (30 days). But the API answers 500 more often the more
-videos a search matches, and every failed attempt is charged. The planner therefore starts at 30 days and
-learns, per fingerprint, two limits:
+Every window costs at least one request and its last page is usually partial, so without failures the
+fewest requests come from the largest windows the API allows (30 days). But the API answers 5xx more
+often the more videos a search matches, and every failed attempt is charged. The planner's model of
+that: each page of a search matching `n` videos fails with chance `n / (n + S)`, where the *failure
+scale* `S` (the search size at which half the attempts fail) is fitted, per fingerprint, to the
+attempts its windows saw (`failure_scale`); no failure seen means no limit. A window of `n` expected
+videos then costs `pages(n) * (n + S) / S` requests on average, and the planner chooses windows that
+minimise the expected requests of all the pending days (a small dynamic programme over the days).
 
-- `max_days`: a window of this many days or more failed before the crawl knew the query's density
-  (a failed first page halves it; a window that reached it without a failure lets it grow back);
-- `search_cap`: the number of matching videos one search should not exceed, set from the expected size
-  of a window that answered 5xx (cut by 30% at each failure, grown by a quarter after a clean window near it).
+The expected number of matching videos per day comes from the finished windows of earlier pages and
+runs (their final cursor counts every result, deleted videos included): a day inside a finished window
+gets that window's average, other days the fingerprint's overall average. Before anything is known
+(a fresh query) windows are 30 days, or `max_days` after a window failed with no density known yet
+(halved at each such failure, grown back by a quarter after a clean window that reached it).
 
-The expected number of matching videos per day comes from the finished windows of earlier pages and runs
-(their final cursor counts every result, deleted videos included): a day inside a finished window gets
-that window's average, other days the fingerprint's overall average. Windows are then grown day by day
-while they stay under both limits, so sparse periods get 30-day windows and a burst day gets a window of
-its own. This module is pure: the crawl (`crawlspec.crawl.videos`) loads and stores `Learned` through
-`crawlspec.storage.window_learning`.
+This module is pure: the crawl (`crawlspec.crawl.videos`) loads and stores `Learned` through
+`crawlspec.crawl.auto_windows`.
 """
 
 from __future__ import annotations
@@ -28,12 +29,21 @@ from datetime import date, timedelta
 from crawlspec.api.fields import MAX_WINDOW_DAYS
 from crawlspec.spec.windows import Window
 
-SHRINK = 0.7
-"""A search that answered 5xx sets the search cap to this share of its expected size."""
 GROWTH = 1.25
-"""After a clean window that came near a limit, the limit grows by this factor (failures halve it)."""
-NEAR_LIMIT = 0.75
-"""A clean window 'came near' the search cap when it matched at least this share of it."""
+"""After a clean window that reached the day limit, the limit grows by this factor (failures halve it)."""
+MAX_OBSERVATIONS = 200
+"""Observations kept per fingerprint (the newest): enough to fit one number, small enough to store."""
+HORIZON_DAYS = 180
+"""The dynamic programme looks this far ahead; the next window does not depend on days further away."""
+
+
+@dataclass(frozen=True)
+class Observation:
+    """The attempts a search of `size` results needed: `failures` of `attempts` answered 5xx."""
+
+    size: int
+    attempts: int
+    failures: int
 
 
 @dataclass(frozen=True)
@@ -41,9 +51,13 @@ class Learned:
     """What the crawls of one fingerprint taught about window sizes."""
 
     max_days: int = MAX_WINDOW_DAYS
-    search_cap: int | None = None    # None: no search of this fingerprint has failed with a known size
+    observations: tuple[Observation, ...] = ()
     failures: int = 0                # 5xx answers seen by auto windows (split at once or retried)
-    splits: int = 0                  # windows split at once after a failed first page
+    splits: int = 0                  # windows split at once after a failed page
+
+    @property
+    def scale(self) -> float | None:
+        return failure_scale(self.observations)
 
 
 @dataclass(frozen=True)
@@ -85,28 +99,55 @@ def expected_per_day(history: Iterable[SizedWindow]) -> Expected:
     return expected
 
 
-def next_window(days: Sequence[date], learned: Learned, expected: Expected) -> Window:
-    """The window to crawl next: it starts at the first of `days` (sorted, not empty) and takes the
-    following consecutive days while it stays within `max_days` and, when the density is known, within
-    the search cap. A single day is always a window, however dense."""
-    first = days[0]
-    end, size, length = first, _known(expected(first)), 1
-    for day in days[1:]:
-        if day != end + timedelta(days=1) or length >= min(learned.max_days, MAX_WINDOW_DAYS):
-            break
-        grown = size + _known(expected(day))
-        if learned.search_cap is not None and grown > learned.search_cap:
-            break
-        end, size, length = day, grown, length + 1
-    return Window(first, end)
+def failure_scale(observations: Iterable[Observation]) -> float | None:
+    """The `S` of `n / (n + S)` most likely to have produced the observations (maximum likelihood);
+    None when no attempt failed (no limit), a tiny scale when none succeeded."""
+    seen = [o for o in observations if o.attempts > 0]
+    failures = sum(o.failures for o in seen)
+    successes = sum(o.attempts - o.failures for o in seen)
+    if not failures:
+        return None
+    if not successes:
+        return 1.0
+
+    def slope(scale: float) -> float:   # d(log-likelihood)/dS, decreasing in S
+        return successes / scale - sum(o.attempts / (max(o.size, 1) + scale) for o in seen)
+
+    low, high = 1e-3, 1e9
+    for _ in range(100):                 # bisection on log S
+        middle = math.sqrt(low * high)
+        if slope(middle) > 0:
+            low = middle
+        else:
+            high = middle
+    return math.sqrt(low * high)
 
 
-def plan(days: Iterable[date], learned: Learned, expected: Expected) -> list[Window]:
+def expected_requests(size: float, scale: float | None, page_size: int) -> float:
+    """The requests a search of `size` expected results costs on average, failed attempts included."""
+    pages = max(1, math.ceil(size / page_size - 1e-9))
+    return pages if scale is None else pages * (size + scale) / scale
+
+
+def next_window(days: Sequence[date], learned: Learned, expected: Expected, *, page_size: int = 100) -> Window:
+    """The window to crawl next; it starts at the first of `days` (sorted, not empty). With a known
+    density: the first window of the plan with the fewest expected requests for the days ahead; without:
+    as many consecutive days as the day limit allows."""
+    run = _consecutive(days, HORIZON_DAYS)
+    counts = [expected(day) for day in run]
+    if any(count is None for count in counts):
+        return Window(run[0], run[min(len(run), learned.max_days, MAX_WINDOW_DAYS) - 1])
+    first_length = _cheapest_first_window([c or 0.0 for c in counts], learned.scale, page_size,
+                                          min(learned.max_days, MAX_WINDOW_DAYS))
+    return Window(run[0], run[first_length - 1])
+
+
+def plan(days: Iterable[date], learned: Learned, expected: Expected, *, page_size: int = 100) -> list[Window]:
     """Every window `next_window` would choose, in order, for the pending `days` (with nothing new learned)."""
     remaining = sorted(set(days))
     windows: list[Window] = []
     while remaining:
-        window = next_window(remaining, learned, expected)
+        window = next_window(remaining, learned, expected, page_size=page_size)
         windows.append(window)
         remaining = remaining[window.length():]
     return windows
@@ -115,7 +156,7 @@ def plan(days: Iterable[date], learned: Learned, expected: Expected) -> list[Win
 def expected_results(window: Window, expected: Expected) -> float | None:
     """The window's expected number of search results, or None when the density is not known."""
     values = [expected(day) for day in window.days()]
-    return None if any(v is None for v in values) else sum(_known(v) for v in values)
+    return None if any(v is None for v in values) else sum(v or 0.0 for v in values)
 
 
 def split_at_once(window: Window, expected: Expected, *, cursor: int, page_size: int) -> bool:
@@ -123,38 +164,62 @@ def split_at_once(window: Window, expected: Expected, *, cursor: int, page_size:
     retried: it has several days, its search is not known to fit on one page (a one-page search split in
     two costs two requests however it fails), and less than half of it was fetched (the halves fetch
     those pages again; a window mostly fetched is cheaper to finish). Without a known density only the
-    first two pages split."""
+    first page splits."""
     if window.length() <= 1:
         return False
     size = expected_results(window, expected)
     if size is None:
-        return cursor <= page_size
+        return cursor == 0
     return size > page_size and 2 * cursor < size
 
 
-def after_failure(learned: Learned, window: Window, expected: Expected, *, split: bool,
-                  page_size: int) -> Learned:
-    """A page of an auto window answered 5xx. With a known density the search cap becomes half the
-    window's expected size times `SHRINK`, never less than one page (`page_size` results: a smaller search costs the
-    same request); without a density, the day limit becomes half the window's length."""
+def after_failure(learned: Learned, window: Window, expected: Expected, *, attempts: int, split: bool) -> Learned:
+    """A window was split at once after `attempts` attempts of which the last answered 5xx. With a known
+    density that is an observation of its expected size; without, the day limit halves."""
     size = expected_results(window, expected)
     failed = replace(learned, failures=learned.failures + 1, splits=learned.splits + int(split))
-    if size is None or size <= 0:
+    if size is None:
         return replace(failed, max_days=max(1, min(learned.max_days, math.ceil(window.length() / 2))))
-    cap = max(page_size, int(size * SHRINK))
-    return replace(failed, search_cap=cap if learned.search_cap is None else min(learned.search_cap, cap))
+    return observe(failed, Observation(round(size), attempts, 1))
 
 
-def after_clean_window(learned: Learned, window: Window, results: int) -> Learned:
-    """A window finished with no 5xx on any page: a limit it came near grows back a little."""
-    grown = learned
-    if window.length() >= learned.max_days and learned.max_days < MAX_WINDOW_DAYS:
-        grown = replace(grown, max_days=min(MAX_WINDOW_DAYS, math.ceil(learned.max_days * GROWTH)))
-    cap = learned.search_cap
-    if cap is not None and results >= NEAR_LIMIT * cap:
-        grown = replace(grown, search_cap=math.ceil(cap * GROWTH))
-    return grown
+def after_window(learned: Learned, window: Window, *, results: int, attempts: int, failures: int) -> Learned:
+    """A window finished with `results` search results after `attempts` attempts, `failures` of them 5xx.
+    A clean window that reached the day limit lets it grow back."""
+    updated = observe(replace(learned, failures=learned.failures + failures),
+                      Observation(results, attempts, failures))
+    if not failures and window.length() >= learned.max_days and learned.max_days < MAX_WINDOW_DAYS:
+        updated = replace(updated, max_days=min(MAX_WINDOW_DAYS, math.ceil(learned.max_days * GROWTH)))
+    return updated
 
 
-def _known(value: float | None) -> float:
-    return 0.0 if value is None else value
+def observe(learned: Learned, observation: Observation) -> Learned:
+    return replace(learned, observations=(*learned.observations, observation)[-MAX_OBSERVATIONS:])
+
+
+def _consecutive(days: Sequence[date], limit: int) -> list[date]:
+    run = [days[0]]
+    for day in days[1:limit]:
+        if day != run[-1] + timedelta(days=1):
+            break
+        run.append(day)
+    return run
+
+
+def _cheapest_first_window(counts: list[float], scale: float | None, page_size: int, max_days: int) -> int:
+    """The length of the first window of the cheapest plan for days with these expected counts."""
+    total = len(counts)
+    prefix = [0.0]
+    for count in counts:
+        prefix.append(prefix[-1] + count)
+    cost_from = [0.0] * (total + 1)      # cost_from[i]: the cheapest plan of days i.. (from the end)
+    first = [1] * (total + 1)
+    for start in range(total - 1, -1, -1):
+        best, best_length = math.inf, 1
+        for length in range(1, min(max_days, total - start) + 1):
+            cost = expected_requests(prefix[start + length] - prefix[start], scale, page_size) + \
+                cost_from[start + length]
+            if cost <= best:             # ties: the longer window (fewer windows, fewer partial pages)
+                best, best_length = cost, length
+        cost_from[start], first[start] = best, best_length
+    return first[0]

@@ -22,7 +22,7 @@ WINDOWS = table_of(CrawlWindow)
 @dataclass(frozen=True)
 class LearningRow:
     max_days: int
-    search_cap: int | None
+    observations: list[tuple[int, int, int]]   # (search size, attempts, failures), oldest first
     failures: int
     splits: int
 
@@ -35,14 +35,17 @@ class FinishedWindow:
 
 
 def load_learning(conn: Connection, fingerprint: str) -> LearningRow | None:
-    row = conn.execute(sa.select(LEARNING.c.max_days, LEARNING.c.search_cap, LEARNING.c.failures,
+    row = conn.execute(sa.select(LEARNING.c.max_days, LEARNING.c.observations, LEARNING.c.failures,
                                  LEARNING.c.splits).where(LEARNING.c.fingerprint == fingerprint)).first()
-    return None if row is None else LearningRow(row.max_days, row.search_cap, row.failures, row.splits)
+    if row is None:
+        return None
+    observations = [(int(size), int(attempts), int(failures)) for size, attempts, failures in row.observations or []]
+    return LearningRow(row.max_days, observations, row.failures, row.splits)
 
 
 def save_learning(conn: Connection, fingerprint: str, row: LearningRow, *, now: datetime) -> None:
-    values = {"max_days": row.max_days, "search_cap": row.search_cap, "failures": row.failures,
-              "splits": row.splits, "updated_at": now}
+    values = {"max_days": row.max_days, "observations": [list(o) for o in row.observations],
+              "failures": row.failures, "splits": row.splits, "updated_at": now}
     insert = dialect_insert(conn, LEARNING).values(fingerprint=fingerprint, **values)
     conn.execute(insert.on_conflict_do_update(index_elements=["fingerprint"], set_=values))
 

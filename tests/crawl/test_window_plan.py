@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from crawlspec.crawl import window_plan
-from crawlspec.crawl.window_plan import Learned, SizedWindow
+from crawlspec.crawl.window_plan import Learned, Observation, SizedWindow
 from crawlspec.spec.windows import Window
 
 START = date(2024, 3, 1)
@@ -37,32 +37,55 @@ def test_without_a_failure_every_window_is_as_large_as_the_api_allows(per_day) -
     assert covers_exactly(windows, SIXTY)
 
 
-def test_a_dense_query_under_a_search_cap_gets_windows_that_fit_the_cap() -> None:
-    windows = window_plan.plan(SIXTY, Learned(search_cap=200), density(50.0))
-    assert spans(windows) == [4] * 15          # 4 days x 50 = 200 videos: the most under the cap
+def failing_at(scale: float) -> Learned:
+    """Lessons whose fitted failure scale is about `scale`: 1,000 attempts at a search of `scale` videos,
+    half of them failed (the chance of a 5xx is n / (n + S): one half at n = S)."""
+    return Learned(observations=(Observation(int(scale), 1000, 500),))
+
+
+def test_the_failure_scale_is_fitted_to_the_attempts_seen() -> None:
+    assert window_plan.failure_scale([]) is None
+    assert window_plan.failure_scale([Observation(500, 10, 0)]) is None        # no failure: no limit
+    assert window_plan.failure_scale([Observation(500, 3, 3)]) == 1.0           # no success: tiny
+    assert failing_at(300).scale == pytest.approx(300, rel=1e-3)
+    # chances 100/(100+400) = 0.2 and 900/(900+400) = 0.69 in one fit
+    mixed = [Observation(100, 1000, 200), Observation(900, 1000, 692)]
+    assert window_plan.failure_scale(mixed) == pytest.approx(400, rel=0.02)
+
+
+def test_a_dense_query_that_fails_gets_windows_that_fill_a_page() -> None:
+    """30 videos a day, failures at a scale of 300: a 30-day search (900 videos) would fail 75% of
+    the time; windows of one page cost the fewest requests, failures included."""
+    windows = window_plan.plan(SIXTY, failing_at(300), density(30.0))
     assert covers_exactly(windows, SIXTY)
+    assert spans(windows) == [3] * 20                      # 90 videos: one page, 23% failures
+    free = window_plan.plan(SIXTY, Learned(), density(30.0))
+    assert max(spans(free)) > 20                           # without failures: large windows
 
 
 def test_a_burst_day_gets_a_window_of_its_own_and_the_quiet_days_around_it_stay_together() -> None:
     burst = START + timedelta(days=9)
     per_day = {day: 2.0 for day in SIXTY} | {burst: 900.0}
-    windows = window_plan.plan(SIXTY, Learned(search_cap=300), density(per_day))
+    windows = window_plan.plan(SIXTY, failing_at(1000), density(per_day))
     assert Window(burst, burst) in windows
-    assert windows[0] == Window(START, burst - timedelta(days=1))          # 9 quiet days: 18 videos
-    assert windows[2] == Window(burst + timedelta(days=1), burst + timedelta(days=30))   # 30 days again
     assert covers_exactly(windows, SIXTY)
+    assert len(windows) <= 4                               # the 58 quiet days take two or three windows
+    assert all(w.length() >= 9 for w in windows if burst not in w.days())
 
 
-def test_a_day_denser_than_the_cap_is_still_asked_alone_and_gaps_end_windows() -> None:
+def test_a_day_denser_than_any_good_search_is_still_asked_alone_and_gaps_end_windows() -> None:
     days = SIXTY[:5] + SIXTY[10:12]
-    windows = window_plan.plan(days, Learned(search_cap=10), density(500.0))
+    windows = window_plan.plan(days, failing_at(50), density(500.0))
     assert spans(windows) == [1] * 7
     gap = window_plan.plan(days, Learned(), density(None))
     assert gap == [Window(SIXTY[0], SIXTY[4]), Window(SIXTY[10], SIXTY[11])]
 
 
-def test_the_day_limit_applies_while_the_density_is_unknown() -> None:
-    assert spans(window_plan.plan(SIXTY, Learned(max_days=15), density(None))) == [15] * 4
+def test_without_failures_a_known_density_is_planned_to_the_fewest_pages() -> None:
+    """50 videos a day: 60 days need at least 30 pages; two 30-day windows of 1,500 take exactly 30."""
+    windows = window_plan.plan(SIXTY, Learned(), density(50.0))
+    assert sum(window_plan.expected_requests(50.0 * w.length(), None, 100) for w in windows) == 30
+    assert covers_exactly(windows, SIXTY)
 
 
 def test_expected_density_prefers_the_smallest_finished_window_holding_the_day() -> None:
@@ -75,36 +98,35 @@ def test_expected_density_prefers_the_smallest_finished_window_holding_the_day()
 
 
 def test_a_failure_without_a_known_density_halves_the_day_limit() -> None:
-    learned = window_plan.after_failure(Learned(), Window(SIXTY[0], SIXTY[29]), density(None), split=True,
-                                        page_size=100)
-    assert (learned.max_days, learned.search_cap, learned.failures, learned.splits) == (15, None, 1, 1)
+    learned = window_plan.after_failure(Learned(), Window(SIXTY[0], SIXTY[29]), density(None), attempts=1,
+                                        split=True)
+    assert (learned.max_days, learned.observations, learned.failures, learned.splits) == (15, (), 1, 1)
+    assert spans(window_plan.plan(SIXTY, learned, density(None))) == [15] * 4
 
 
-def test_a_failure_with_a_known_density_caps_the_search_but_never_below_one_page() -> None:
+def test_a_failure_with_a_known_density_is_an_observation_of_the_expected_size() -> None:
     window = Window(SIXTY[0], SIXTY[9])         # 10 days x 40 = 400 expected
-    learned = window_plan.after_failure(Learned(), window, density(40.0), split=False, page_size=100)
-    assert learned.search_cap == int(400 * window_plan.SHRINK) and learned.splits == 0
-    again = window_plan.after_failure(learned, Window(SIXTY[0], SIXTY[1]), density(40.0), split=True,
-                                      page_size=100)
-    assert again.search_cap == 100              # 80 expected: a one-page search is not made smaller
-    bigger = window_plan.after_failure(again, window, density(40.0), split=True, page_size=100)
-    assert bigger.search_cap == 100             # a failure never raises the cap
+    learned = window_plan.after_failure(Learned(), window, density(40.0), attempts=3, split=False)
+    assert learned.observations == (Observation(400, 3, 1),) and learned.max_days == 30
+    assert learned.scale is not None and learned.splits == 0
 
 
-def test_a_clean_window_near_a_limit_lets_it_grow_back() -> None:
-    learned = Learned(max_days=8, search_cap=200)
-    grown = window_plan.after_clean_window(learned, Window(SIXTY[0], SIXTY[7]), results=180)
-    assert (grown.max_days, grown.search_cap) == (10, 250)
-    assert window_plan.after_clean_window(learned, Window(SIXTY[0], SIXTY[1]), results=20) == learned
-    top = Learned(max_days=30, search_cap=None)
-    assert window_plan.after_clean_window(top, Window(SIXTY[0], SIXTY[29]), results=5000) == top
+def test_a_finished_window_is_observed_and_a_clean_one_at_the_day_limit_lets_it_grow_back() -> None:
+    learned = Learned(max_days=8)
+    grown = window_plan.after_window(learned, Window(SIXTY[0], SIXTY[7]), results=180, attempts=2, failures=0)
+    assert grown.max_days == 10 and grown.observations == (Observation(180, 2, 0),)
+    failed = window_plan.after_window(learned, Window(SIXTY[0], SIXTY[7]), results=180, attempts=4, failures=2)
+    assert failed.max_days == 8 and failed.failures == 2
+    many = learned
+    for _ in range(window_plan.MAX_OBSERVATIONS + 5):
+        many = window_plan.observe(many, Observation(1, 1, 0))
+    assert len(many.observations) == window_plan.MAX_OBSERVATIONS
 
 
 @pytest.mark.parametrize(("days", "per_day", "cursor", "split"), [
     (1, None, 0, False),        # a single day cannot be split
-    (30, None, 0, True),        # unknown density: the first page ...
-    (30, None, 100, True),      # ... and the second split at once
-    (30, None, 200, False),     # later pages are retried
+    (30, None, 0, True),        # unknown density: the first page splits at once ...
+    (30, None, 100, False),     # ... later pages are retried (page 1 would be fetched again)
     (10, 5.0, 0, False),        # 50 expected: fits on one page
     (10, 50.0, 0, True),        # 500 expected, nothing fetched yet
     (10, 50.0, 200, True),      # less than half fetched

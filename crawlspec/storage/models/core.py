@@ -249,13 +249,13 @@ class CoveredDay(Base):
 
 class WindowLearning(Base):
     """What auto-sized windows learned for one fingerprint (`crawlspec.crawl.window_plan.Learned`): the
-    day limit and the search size that answer without 5xx, kept for later runs and nightly back-fills."""
+    day limit, and the attempts and 5xx answers of searches by size, kept for later runs and back-fills."""
 
     __tablename__ = "window_learning"
 
     fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
     max_days: Mapped[int] = mapped_column(Integer)
-    search_cap: Mapped[int | None] = mapped_column(BigInteger)
+    observations: Mapped[Any] = mapped_column(JsonValue)   # [[size, attempts, failures], ...], newest last
     failures: Mapped[int] = mapped_column(Integer)
     splits: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
