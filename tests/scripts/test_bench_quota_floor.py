@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import math
+import subprocess
 import sys
 from types import ModuleType
 
@@ -90,3 +91,16 @@ def test_the_floor_and_plans_count_days_of_the_range_only() -> None:
     assert (counts[0], counts[59], sum(counts)) == (2, 1, 3)
     assert bench.matches(videos[0], {"regions": ["PL"]}) and bench.matches(videos[0], {"include_any_hashtags": ["gym"]})
     assert not bench.matches(videos[0], {"regions": ["DE"]})
+
+
+@pytest.mark.slow
+def test_the_planner_table_matches_the_per_window_sums_of_the_dump() -> None:
+    """The whole script on a small corpus: fixed 30-day windows use exactly the requests the dump predicts,
+    and every crawl stores exactly the matching live videos."""
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "bench_quota.py"), "--planner",
+                             "--videos", "3000", "--plans", "30"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("check: fixed 30 without failures") == 3
+    assert "MISMATCH" not in result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.startswith(("| sparse", "| mid", "| dense"))]
+    assert len(rows) == 6 and all(row.endswith("| yes |") for row in rows)
