@@ -285,7 +285,8 @@ def planner_table(args: argparse.Namespace, exe: str) -> int:
           f"days; failure model: --dense-fail-videos {args.dense_fail_videos}; retry waits 0 s")
     plans, skipped, rows, problems = list(args.plans), set(), [], 0
     for label, query in planner_queries(args).items():
-        matching = [v for v in corpus if matches(v, query)]
+        matching = [v for v in corpus if matches(v, query)
+                    and 0 <= (video_day(v) - PLANNER_START).days < PLANNER_DAYS]
         counts = daily_counts(matching, PLANNER_START, PLANNER_DAYS)
         expected = {str(v["id"]) for v in matching if not v["_deleted"]}
         floor = floor_requests(counts)
