@@ -8,6 +8,7 @@ is described in `crawlspec.client.retry`; the decision itself is `crawlspec.clie
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import os
 import threading
@@ -101,6 +102,8 @@ class TikTokApiRequestClient(UserEndpointsMixin):
         throttled = with_throttle(self._attempt_with_token, policy=retry, wait=self._wait, log=self._log,
                                   quota_error=self._throttle_quota)
         self._post = with_retries(throttled, policy=retry, sleep=self._wait, log=self._log)
+        self._post_once = with_retries(throttled, policy=dataclasses.replace(retry, max_tries=1),
+                                       sleep=self._wait, log=self._log)
         self._search_dates: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self.requests_sent: collections.Counter[str] = collections.Counter()
 
@@ -144,12 +147,16 @@ class TikTokApiRequestClient(UserEndpointsMixin):
 
     # -- endpoints ---------------------------------------------------------------------------------
 
-    def fetch_videos(self, req: TikTokVideoRequest) -> TikTokVideoResponse:
+    def fetch_videos(self, req: TikTokVideoRequest, *, retry_server_errors: bool = True) -> TikTokVideoResponse:
         """One page of Query Videos. A next-page request without dates gets the dates of the request
-        that obtained its search_id (the API requires the same dates on every page)."""
+        that obtained its search_id (the API requires the same dates on every page).
+        `retry_server_errors=False`: a 5xx, timeout or connection error is raised at once
+        (`RetriesExhausted`) instead of retried, for a caller that would rather ask a smaller window
+        (every failed attempt is charged)."""
         start_date, end_date = self._dates_for(req)
         body = req.as_json(start_date, end_date)
-        envelope, _ = self._post(req.path, body, fields_param(req.fields))
+        post = self._post if retry_server_errors else self._post_once
+        envelope, _ = post(req.path, body, fields_param(req.fields))
         page = TikTokVideoResponse.from_envelope(envelope)
         if page.search_id is not None:
             self._remember_search(page.search_id, start_date, end_date)

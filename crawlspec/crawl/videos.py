@@ -13,6 +13,7 @@ Rules it keeps:
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from crawlspec import exit_codes
 from crawlspec.api.fields import VIDEO_QUERY_PATH
 from crawlspec.client import TikTokVideoRequest
 from crawlspec.clock import utc_now
-from crawlspec.crawl import empty_windows, leases, provisional
+from crawlspec.crawl import auto_windows, empty_windows, leases, provisional, window_plan
 from crawlspec.crawl import failing_days as failing
 from crawlspec.crawl.paging import Paginator
 from crawlspec.crawl.quota import QuotaWaiter, RequestBudget
@@ -41,7 +42,7 @@ from crawlspec.errors import (
 )
 from crawlspec.logs import get_logger
 from crawlspec.spec.compile import CompiledSpec
-from crawlspec.spec.windows import Window, group_days, split_window
+from crawlspec.spec.windows import Window, group_days
 from crawlspec.storage import checkpoints, crawls, matured
 from crawlspec.storage import failing_days as failure_rows
 from crawlspec.storage.videos import store_video_page
@@ -130,14 +131,20 @@ class RunContext:
     clock: Callable[[], datetime] = utc_now
 
 
-def plan_windows(plan: CompiledSpec, covered: set[date], unfinished: list[checkpoints.WindowState],
-                 *, retrying: set[date] | frozenset[date] = frozenset(),
-                 ) -> tuple[list[checkpoints.WindowState], list[Window]]:
-    """Windows to crawl: unfinished ones to resume (inside the requested days, not yet covered)
-    first, then the remaining pending days grouped into windows of at most days_per_query.
-    `retrying` days (failing days due for a retry) are grouped only among themselves, so a day that
-    still fails never drags healthy days into its failures."""
-    requested = {d for w in split_window(plan.start, plan.end, plan.days_per_query) for d in w.days()}
+@dataclass(frozen=True)
+class PendingWork:
+    """What a run has to fetch: unfinished windows to resume (inside the requested days, not yet covered),
+    then the other pending days, the days due for a retry (failing or empty once) apart from the healthy
+    ones, so a day that still fails never drags healthy days into its failures."""
+
+    resume: list[checkpoints.WindowState]
+    healthy: list[date]
+    retrying: list[date]
+
+
+def pending_work(plan: CompiledSpec, covered: set[date], unfinished: list[checkpoints.WindowState],
+                 *, retrying: set[date] | frozenset[date] = frozenset()) -> PendingWork:
+    requested = set(Window(plan.start, plan.end).days())
     pending = requested - covered
     resume: list[checkpoints.WindowState] = []
     for state in unfinished:
@@ -146,8 +153,18 @@ def plan_windows(plan: CompiledSpec, covered: set[date], unfinished: list[checkp
             resume.append(state)
             pending -= days
     retry = pending & set(retrying)
-    return resume, group_days(sorted(pending - retry), plan.days_per_query) + \
-        group_days(sorted(retry), plan.days_per_query)
+    return PendingWork(resume, sorted(pending - retry), sorted(retry))
+
+
+def plan_windows(plan: CompiledSpec, covered: set[date], unfinished: list[checkpoints.WindowState],
+                 *, retrying: set[date] | frozenset[date] = frozenset(),
+                 ) -> tuple[list[checkpoints.WindowState], list[Window]]:
+    """Windows to crawl: unfinished ones to resume first, then the pending days grouped into windows of
+    at most days_per_query (`PendingWork`). With `auto_windows` the crawl chooses each window when it gets
+    there (`crawlspec.crawl.window_plan`); these 30-day windows are then the first guess."""
+    work = pending_work(plan, covered, unfinished, retrying=retrying)
+    return work.resume, group_days(work.healthy, plan.days_per_query) + \
+        group_days(work.retrying, plan.days_per_query)
 
 
 class VideoCrawler:
@@ -165,13 +182,13 @@ class VideoCrawler:
         self.log = get_logger("crawlspec.crawl.videos").bind(spec=plan.name)
 
     def run(self) -> CrawlStats:
-        windows = self._prepare_windows()
-        self.stats.windows_left = len(windows)
+        work = self._pending_work()
         with leases.LeaseHeartbeat(self.ctx.engine, self.lease_owner, clock=self.ctx.clock):
             try:
-                for state in windows:
-                    if self._crawl_window(state):
-                        self.stats.windows_left -= 1
+                if self.plan.auto_windows:
+                    self._crawl_auto(work)
+                else:
+                    self._crawl_fixed(work)
             except RunStopped as stop:
                 self.stats.stopped = stop.reason
             except (Exception, KeyboardInterrupt):
@@ -195,7 +212,52 @@ class VideoCrawler:
         except Exception as error:   # the database is away: its leases expire, the next run closes the row
             self.log.warning("crawl_row_not_closed", error=f"{type(error).__name__}: {error}")
 
-    def _prepare_windows(self) -> list[checkpoints.WindowState]:
+    def _crawl_fixed(self, work: PendingWork) -> None:
+        """Fixed-size windows (`days_per_query: N`): every window opened first, then crawled in order."""
+        windows = group_days(work.healthy, self.plan.days_per_query) + \
+            group_days(work.retrying, self.plan.days_per_query)
+        with self.ctx.engine.begin() as conn:
+            opened = [self._open(conn, window) for window in windows]
+        self.stats.windows_left = len(work.resume) + len(opened)
+        for state in work.resume + opened:
+            if self._crawl_window(state):
+                self.stats.windows_left -= 1
+
+    def _crawl_auto(self, work: PendingWork) -> None:
+        """Auto-sized windows: each window is chosen when the crawl gets to it, from what this
+        fingerprint's pages taught so far (`crawlspec.crawl.window_plan`); unfinished windows resume first."""
+        left_elsewhere = 0
+        resume = list(work.resume)
+        groups = [list(work.healthy), list(work.retrying)]
+        self.stats.windows_left = len(resume) + self._planned_count(groups)
+        while resume:
+            if not self._crawl_window(resume.pop(0)):
+                left_elsewhere += 1
+            self.stats.windows_left = left_elsewhere + len(resume) + self._planned_count(groups)
+        for days in groups:
+            while days:
+                with self.ctx.engine.begin() as conn:
+                    learned, expected = auto_windows.load(conn, self.plan.fingerprint)
+                    window = window_plan.next_window(days, learned, expected)
+                    state = self._open(conn, window)
+                del days[:window.length()]
+                if not self._crawl_window(state):
+                    left_elsewhere += 1
+                self.stats.windows_left = left_elsewhere + self._planned_count(groups)
+
+    def _planned_count(self, groups: list[list[date]]) -> int:
+        """How many auto windows the days left would take, as far as the crawl knows now."""
+        if not any(groups):
+            return 0
+        with self.ctx.engine.connect() as conn:
+            learned, expected = auto_windows.load(conn, self.plan.fingerprint)
+        return sum(len(window_plan.plan(days, learned, expected)) for days in groups)
+
+    def _open(self, conn: sa.Connection, window: Window) -> checkpoints.WindowState:
+        return checkpoints.open_window(conn, fingerprint=self.plan.fingerprint, start_date=window.start,
+                                       end_date=window.end, crawl_id=self.ctx.crawl_id, now=self.ctx.clock())
+
+    def _pending_work(self) -> PendingWork:
         plan = self.plan
         with self.ctx.engine.begin() as conn:
             covered = set() if self.settings.refetch else \
@@ -214,11 +276,9 @@ class VideoCrawler:
                 day for day, state in known_failing.items() if state.retry_after > now.date()}
             empty = empty_windows.load(conn, plan.fingerprint, plan.start, plan.end, now=now,
                                        confirm_after=self._confirm_empty_after)
-            resume, new = plan_windows(plan, covered | waiting | empty.waiting, unfinished,
-                                       retrying=(set(known_failing) - waiting) | empty.due)
-            opened = [checkpoints.open_window(conn, fingerprint=plan.fingerprint, start_date=w.start,
-                                              end_date=w.end, crawl_id=self.ctx.crawl_id, now=now)
-                      for w in new]
+            work = pending_work(plan, covered | waiting | empty.waiting, unfinished,
+                                retrying=(set(known_failing) - waiting) | empty.due)
+        resume = work.resume
         if resume:
             self.log.info("resuming", windows=[_window_label(s) for s in resume],
                           cursors=[s.cursor for s in resume])
@@ -236,7 +296,7 @@ class VideoCrawler:
         if empty.waiting - covered:
             self.log.info("empty_days_waiting", days=len(empty.waiting - covered),
                           note="answered empty once; asked again after run.confirm_empty_after_hours")
-        return resume + opened
+        return work
 
     @property
     def _confirm_empty_after(self) -> timedelta:
@@ -254,11 +314,14 @@ class VideoCrawler:
                           note="another process is crawling it; it is not fetched twice")
             return False
         restarted = False
+        taught = False        # a 5xx of this window has taught the planner (once per window)
+        retry_all = False     # a single attempt failed without a status: retry as usual
         while True:
             if self.ctx.stop_event.is_set():
                 raise RunStopped("interrupted")
+            once = not retry_all and self._split_at_once(state)
             try:
-                response = self._fetch_page(state)
+                response = self._fetch_page(state, retry_server_errors=not once)
             except SearchIdRejected as err:
                 if restarted:
                     self._fail(state, err)
@@ -268,14 +331,22 @@ class VideoCrawler:
                 continue
             except RetriesExhausted as err:
                 if not failing.is_persistent_server_failure(err):
+                    if once:   # a timeout or a lost connection says nothing about the window's size
+                        retry_all = True
+                        continue
                     self._fail(state, err)
                     return True
+                if self.plan.auto_windows and not taught:
+                    self._learn_failure(state, split=once)
                 return self._split_or_record(state, err)
             except ApiError as err:  # fatal for this window
                 self._fail(state, err)
                 return True
+            if self.plan.auto_windows and self.last_fetch_failed_requests and not taught:
+                taught = True   # the page came after retries: the search is too big for a clean answer
+                self._learn_failure(state, split=False)
             try:
-                state = self._commit_page(state, response)
+                state = self._commit_page(state, response, clean=not taught)
             except CursorNotAdvancing as err:   # the window stays at its last committed cursor
                 self._fail(state, err)
                 return True
@@ -307,7 +378,26 @@ class VideoCrawler:
             return "finished"
         return "claimed" if claimed else "elsewhere"
 
-    def _fetch_page(self, state: checkpoints.WindowState) -> Any:
+    def _split_at_once(self, state: checkpoints.WindowState) -> bool:
+        """An auto window's page gets one attempt while splitting is cheaper than retrying (`window_plan.
+        split_at_once`): a 5xx then splits the window at once instead of paying for the retries of a search
+        that is likely too big (every failed attempt is charged)."""
+        if not self.plan.auto_windows or self.plan.sample or state.end_date == state.start_date:
+            return False
+        with self.ctx.engine.connect() as conn:
+            return auto_windows.split_at_once(conn, self.plan.fingerprint, Window(state.start_date, state.end_date),
+                                              cursor=state.cursor, page_size=self.plan.max_count)
+
+    def _learn_failure(self, state: checkpoints.WindowState, *, split: bool) -> None:
+        window = Window(state.start_date, state.end_date)
+        with self.ctx.engine.begin() as conn:
+            learned = auto_windows.record_failure(conn, self.plan.fingerprint, window, split=split,
+                                                  page_size=self.plan.max_count, now=self.ctx.clock())
+        self.log.info("window_size_learned", window=_window_label(state), max_days=learned.max_days,
+                      search_cap=learned.search_cap, split_at_once=split,
+                      note="the API answered 5xx for this window; later windows of this query are smaller")
+
+    def _fetch_page(self, state: checkpoints.WindowState, *, retry_server_errors: bool = True) -> Any:
         start, end = Window(state.start_date, state.end_date).api_dates()
         request = TikTokVideoRequest(
             query=self.plan.query, start_date=start, end_date=end, max_count=self.plan.max_count,
@@ -315,7 +405,9 @@ class VideoCrawler:
             search_id=state.search_id, fields=self.plan.fields, is_random=self.plan.sample)
         sent_before, delivered = self.ctx.budget.sent_by_this_thread(), False
         try:
-            response = call_with_quota(self.ctx, lambda: self.ctx.client.fetch_videos(request), self.log)
+            fetch = functools.partial(self.ctx.client.fetch_videos, request) if retry_server_errors else \
+                functools.partial(self.ctx.client.fetch_videos, request, retry_server_errors=False)
+            response = call_with_quota(self.ctx, fetch, self.log)
             delivered = True
             return response
         finally:
@@ -330,7 +422,9 @@ class VideoCrawler:
         with self.ctx.engine.begin() as conn:
             failure_rows.add_failure_spend(conn, self.plan.fingerprint, self.ctx.clock().date(), requests)
 
-    def _commit_page(self, state: checkpoints.WindowState, response: Any) -> checkpoints.WindowState:
+    def _commit_page(self, state: checkpoints.WindowState, response: Any, *,
+                     clean: bool = True) -> checkpoints.WindowState:
+        """`clean`: no page of the window needed a retry (an auto window's limits may grow back)."""
         videos = response.videos
         now = self.ctx.clock()
         pages = Paginator(f"videos {_window_label(state)}", cursor=state.cursor, endpoint=VIDEO_QUERY_PATH,
@@ -356,8 +450,12 @@ class VideoCrawler:
                     self._log_empty(conn, new_state, covered=len(coverable))
                 failing.clear_failing_days(conn, self.plan.fingerprint,
                                            Window(new_state.start_date, new_state.end_date).days())
-                matured.mark_refetched(conn, self.plan.fingerprint, self.matured_days.intersection(
-                    Window(new_state.start_date, new_state.end_date).days()), crawl_id=self.ctx.crawl_id, now=now)
+                window = Window(new_state.start_date, new_state.end_date)
+                matured.mark_refetched(conn, self.plan.fingerprint, self.matured_days.intersection(window.days()),
+                                       crawl_id=self.ctx.crawl_id, now=now)
+                if self.plan.auto_windows and clean:
+                    auto_windows.record_clean_window(conn, self.plan.fingerprint, window,
+                                                     results=new_state.cursor, now=now)
         self.stats.pages += 1
         self.stats.videos += len(videos)
         self.log.info("page", window=_window_label(new_state), page=new_state.pages, videos=len(videos),

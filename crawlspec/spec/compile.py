@@ -30,7 +30,7 @@ from crawlspec.clock import utc_today
 from crawlspec.errors import SpecError
 from crawlspec.spec import resolvers
 from crawlspec.spec.query import generate_query
-from crawlspec.spec.schema import with_spec_defaults
+from crawlspec.spec.schema import AUTO_WINDOW, with_spec_defaults
 from crawlspec.spec.users import UsersPlan, compile_users
 from crawlspec.spec.validate import parse_window_date, validate_spec
 from crawlspec.spec.windows import Window, split_window
@@ -58,7 +58,7 @@ class CompiledSpec:
     query: dict[str, Any]
     start: date
     end: date
-    days_per_query: int
+    days_per_query: int              # the largest window; with `auto_windows` the crawl may choose smaller ones
     windows: tuple[Window, ...]
     fields: tuple[str, ...]
     fetch: dict[str, bool]           # recorded with the spec (`crawl_spec.fetch`)
@@ -68,6 +68,7 @@ class CompiledSpec:
     users: UsersPlan | None = None   # a users spec (crawlspec.spec.users): no query, no windows
     sample: bool = False             # one `is_random` request per window; days are never covered
     stages: StageFlags = StageFlags()  # the stages after the video crawl (a users spec: see `users`)
+    auto_windows: bool = False       # `days_per_query: auto`: sizes chosen by `crawlspec.crawl.window_plan`
 
     def to_document(self) -> dict[str, Any]:
         """The `crawlspec compile` JSON document (a stable contract for scripts); a users spec gives
@@ -104,7 +105,7 @@ def compile_spec(spec: Mapping[str, Any], *, today: date | None = None, validate
     start = parse_window_date(full["window"]["start"])
     end = parse_window_date(full["window"]["end"])
     assert start is not None and end is not None  # validated above
-    days_per_query = int(full["window"]["days_per_query"])
+    auto_windows, days_per_query = window_size(full["window"]["days_per_query"])
     sample = bool(full.get("sample"))
     return CompiledSpec(
         name=full["name"],
@@ -121,7 +122,15 @@ def compile_spec(spec: Mapping[str, Any], *, today: date | None = None, validate
         max_count=int(full["limits"]["max_count"]),
         sample=sample,
         stages=StageFlags.from_fetch(full["fetch"]),
+        auto_windows=auto_windows,
     )
+
+
+def window_size(days_per_query: int | str) -> tuple[bool, int]:
+    """(auto, the largest window in days): `auto` starts with the largest window the API allows."""
+    if days_per_query == AUTO_WINDOW:
+        return True, api_fields.MAX_WINDOW_DAYS
+    return False, int(days_per_query)
 
 
 def compile_users_spec(full: Mapping[str, Any], *, today: date | None = None) -> CompiledSpec:
@@ -131,7 +140,7 @@ def compile_users_spec(full: Mapping[str, Any], *, today: date | None = None) ->
     day = today or utc_today()
     return CompiledSpec(
         name=full["name"], fingerprint=users.fingerprint(), query={}, start=day, end=day,
-        days_per_query=int(full["window"]["days_per_query"]), windows=(), fields=api_fields.USER_VIDEO_FIELDS,
+        days_per_query=window_size(full["window"]["days_per_query"])[1], windows=(), fields=api_fields.USER_VIDEO_FIELDS,
         fetch={"info": users.info, **dict.fromkeys(users.lists, True)},
         tags=tuple(dict.fromkeys(full["tags"])), max_api_requests=full["limits"]["max_api_requests"],
         max_count=int(full["limits"]["max_count"]), users=users)

@@ -78,12 +78,18 @@ QUERY_SCHEMA: dict[str, Any] = _obj(
     }
 )
 
+AUTO_WINDOW = "auto"
+"""`window.days_per_query: auto`: window sizes chosen by the crawl (`crawlspec.crawl.window_plan`)."""
+
 WINDOW_SCHEMA: dict[str, Any] = _obj(
     {
         "start": {"type": ["string", "null"], "x-fix": "write an ISO date such as \"2024-03-01\" or ${days_ago:9}"},
         "end": {"type": ["string", "null"], "x-fix": "write an ISO date such as \"2024-03-31\" or ${days_ago:2}"},
-        "days_per_query": _int(1, api_fields.MAX_WINDOW_DAYS,
-                               fix=f"the API allows at most {api_fields.MAX_WINDOW_DAYS} days per query"),
+        "days_per_query": {
+            "type": ["integer", "string"], "minimum": 1, "maximum": api_fields.MAX_WINDOW_DAYS,
+            "if": {"type": "string"}, "then": {"enum": [AUTO_WINDOW]},
+            "x-fix": f"the API allows at most {api_fields.MAX_WINDOW_DAYS} days per query; or {AUTO_WINDOW} "
+                     "(the default: sized from what the crawl learns)"},
     }
 )
 

@@ -176,7 +176,11 @@ def test_compiled_spec_carries_limits_fetch_and_tags():
     assert compiled.tags == ("a", "b")
     assert compiled.fetch == {"comments": True, "user_info": False}
     assert (compiled.max_api_requests, compiled.max_count) == (5, 50)
-    assert (compiled.start, compiled.end, compiled.days_per_query) == (date(2024, 3, 1), date(2024, 3, 31), 7)
+    assert (compiled.start, compiled.end, compiled.days_per_query) == (date(2024, 3, 1), date(2024, 3, 31), 30)
+    assert compiled.auto_windows   # the default: sizes chosen by the crawl, starting at 30 days
+    fixed = compile_spec(spec_with({"regions": ["US"]}, window={"start": "2024-03-01", "end": "2024-03-31",
+                                                                 "days_per_query": 7}))
+    assert (fixed.auto_windows, fixed.days_per_query, len(fixed.windows)) == (False, 7, 5)
 
 
 def test_relative_dates_resolve_against_today():

@@ -34,6 +34,8 @@ EXPECTED_TABLES = {
     "quarantine", "matured_refetch",
     # 0006: endpoints not authorized, days answered empty once
     "endpoint_access", "empty_day",
+    # 0008: what auto-sized windows learned
+    "window_learning",
 }
 
 

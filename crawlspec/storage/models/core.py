@@ -247,6 +247,20 @@ class CoveredDay(Base):
     covered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
+class WindowLearning(Base):
+    """What auto-sized windows learned for one fingerprint (`crawlspec.crawl.window_plan.Learned`): the
+    day limit and the search size that answer without 5xx, kept for later runs and nightly back-fills."""
+
+    __tablename__ = "window_learning"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    max_days: Mapped[int] = mapped_column(Integer)
+    search_cap: Mapped[int | None] = mapped_column(BigInteger)
+    failures: Mapped[int] = mapped_column(Integer)
+    splits: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
 class QuotaUse(Base):
     """Requests reserved per UTC day and quota pool, shared by every process using the database."""
 
