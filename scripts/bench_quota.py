@@ -157,17 +157,28 @@ def window_pages(matched: int) -> int:
     return max(1, math.ceil(matched / PAGE_SIZE))
 
 
-def floor_requests(day_counts: Sequence[int], max_days: int = MAX_WINDOW_DAYS) -> int:
-    """The fewest requests any partition of the days into consecutive windows of at most `max_days` days
-    costs, `day_counts[i]` being the search results of day i (dynamic programme over the last window)."""
+def floor_partition(day_counts: Sequence[int], max_days: int = MAX_WINDOW_DAYS) -> list[range]:
+    """The cheapest partition of the days into consecutive windows of at most `max_days` days, as ranges of
+    day offsets, `day_counts[i]` being the search results of day i (dynamic programme over the last window)."""
     best = [0] * (len(day_counts) + 1)   # best[i]: the floor of the first i days
+    last_start = [0] * (len(day_counts) + 1)
     for end in range(1, len(day_counts) + 1):
-        matched, options = 0, []
+        matched, best[end] = 0, -1
         for start in range(end - 1, max(0, end - max_days) - 1, -1):
             matched += day_counts[start]
-            options.append(best[start] + window_pages(matched))
-        best[end] = min(options)
-    return best[-1]
+            cost = best[start] + window_pages(matched)
+            if best[end] < 0 or cost < best[end]:
+                best[end], last_start[end] = cost, start
+    windows, end = [], len(day_counts)
+    while end > 0:
+        windows.append(range(last_start[end], end))
+        end = last_start[end]
+    return windows[::-1]
+
+
+def floor_requests(day_counts: Sequence[int], max_days: int = MAX_WINDOW_DAYS) -> int:
+    """The fewest requests any partition of the days into consecutive windows of at most `max_days` days costs."""
+    return sum(window_pages(sum(day_counts[w.start:w.stop])) for w in floor_partition(day_counts, max_days))
 
 
 def fixed_plan_requests(day_counts: Sequence[int], days: int) -> int:
@@ -290,6 +301,9 @@ def planner_table(args: argparse.Namespace, exe: str) -> int:
         counts = daily_counts(matching, PLANNER_START, PLANNER_DAYS)
         expected = {str(v["id"]) for v in matching if not v["_deleted"]}
         floor = floor_requests(counts)
+        print(f"{label}: {len(matching)} results, floor {floor}: " + ", ".join(
+            f"{PLANNER_START + timedelta(days=w.start):%m-%d}..{PLANNER_START + timedelta(days=w.stop - 1):%m-%d} "
+            f"({sum(counts[w.start:w.stop])})" for w in floor_partition(counts)))
         for failures in (False, True):
             opts = replace(base, dense_fail_videos=args.dense_fail_videos if failures else 0)
             runs: dict[str, PlanRun] = {}

@@ -104,3 +104,11 @@ def test_the_planner_table_matches_the_per_window_sums_of_the_dump() -> None:
     assert "MISMATCH" not in result.stdout
     rows = [line for line in result.stdout.splitlines() if line.startswith(("| sparse", "| mid", "| dense"))]
     assert len(rows) == 6 and all(row.endswith("| yes |") for row in rows)
+
+
+def test_the_floor_partition_covers_every_day_once_in_windows_of_at_most_30() -> None:
+    counts = [0, 150, 60, 40, 0, 99, 1, 250, 0, 30, 70, 5] * 6
+    windows = bench.floor_partition(counts)
+    assert [day for window in windows for day in window] == list(range(len(counts)))
+    assert all(1 <= len(window) <= 30 for window in windows)
+    assert bench.floor_partition([]) == []
