@@ -5,8 +5,8 @@ Revises: 0007
 Create Date: 2026-11-30
 
 One row per fingerprint: the day limit, the attempts and 5xx answers of its searches by size (from
-which the planner fits how fast failures grow with the size of a search), and how many failures and
-splits it saw. The density of videos per day is
+which the planner fits how fast failures grow with the size of a search), the videos per day a first
+window's pages showed (the density until a window finishes), and how many failures and splits it saw. The density of videos per day is
 not stored here: it is read from the finished window checkpoints (`crawl_window`), whose final cursor
 counts every result of the window. Self-contained (no import of crawlspec models);
 tests/storage/test_migrations.py checks that the models and the migrations do not drift.
@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("max_days", sa.Integer(), nullable=False),
         sa.Column("observations", sa.JSON(), nullable=False),
+        sa.Column("page_rate", sa.Float(), nullable=True),
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("splits", sa.Integer(), nullable=False),
         sa.Column("updated_at", UTC, nullable=True),

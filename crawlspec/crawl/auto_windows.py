@@ -1,11 +1,12 @@
 """Auto-sized windows between the planner and the database: load what a fingerprint's crawls learned
 (`crawlspec.crawl.window_plan.Learned`, and the density read from its finished windows), and record
-what a window teaches (a split after a 5xx, a finished window's attempts) in the transaction of the
-event. None of these commits."""
+what a window teaches (a failed first page, a window given up, a finished window's attempts) in the
+transaction of the event. None of these commits."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
 
 from sqlalchemy.engine import Connection
 
@@ -18,14 +19,34 @@ from crawlspec.storage import window_learning as storage
 def load(conn: Connection, fingerprint: str) -> tuple[Learned, Expected]:
     """The fingerprint's lessons (defaults when it never ran with auto windows) and its density."""
     history = [SizedWindow(w.start, w.end, w.results) for w in storage.finished_windows(conn, fingerprint)]
-    return _learned(conn, fingerprint), window_plan.expected_per_day(history)
+    learned = _learned(conn, fingerprint)
+    return learned, window_plan.with_rate(window_plan.expected_per_day(history), learned.page_rate)
 
 
-def record_split(conn: Connection, fingerprint: str, window: Window, *, attempts: int, split: bool,
-                 now: datetime) -> Learned:
-    """`window` is split after `attempts` attempts, the last one a 5xx (`split`: at once, not retried)."""
+def page_failed_once(conn: Connection, fingerprint: str, window: Window, *, upcoming: list[date], attempts: int,
+                     failures: int, rate: float | None, page_size: int, now: datetime) -> tuple[Window, Learned]:
+    """A page of `window` answered 5xx at its one attempt (after `attempts` attempts of this window,
+    `failures` of them failed): record it, and return the window to ask first now, planned over the
+    window's days and the `upcoming` pending days (`window` itself: it is still the best choice, retry
+    it). `rate`: the videos per day its pages showed, used where nothing else is known."""
     learned, expected = load(conn, fingerprint)
-    updated = window_plan.after_failure(learned, window, expected, attempts=attempts, split=split)
+    if rate is not None:
+        learned = replace(learned, page_rate=rate)
+        expected = window_plan.with_rate(expected, rate)
+    learned = window_plan.after_failure(learned, window, expected, attempts=attempts, failures=failures)
+    first = window_plan.next_window(sorted(set(window.days()) | set(upcoming)), learned, expected,
+                                    page_size=page_size)
+    if first != window:
+        learned = window_plan.after_split(learned)
+    _save(conn, fingerprint, learned, now)
+    return first, learned
+
+
+def window_given_up(conn: Connection, fingerprint: str, window: Window, *, attempts: int, failures: int,
+                    now: datetime) -> Learned:
+    """`window` is split after a page failed every retry: what its attempts in this run say."""
+    learned, expected = load(conn, fingerprint)
+    updated = window_plan.after_failure(learned, window, expected, attempts=attempts, failures=failures)
     _save(conn, fingerprint, updated, now)
     return updated
 
@@ -39,20 +60,15 @@ def record_finished_window(conn: Connection, fingerprint: str, window: Window, *
     return updated
 
 
-def split_at_once(conn: Connection, fingerprint: str, window: Window, *, cursor: int, page_size: int) -> bool:
-    """`crawlspec.crawl.window_plan.split_at_once` with the density the fingerprint's crawls saw."""
-    return window_plan.split_at_once(window, load(conn, fingerprint)[1], cursor=cursor, page_size=page_size)
-
-
 def _learned(conn: Connection, fingerprint: str) -> Learned:
     row = storage.load_learning(conn, fingerprint)
     if row is None:
         return Learned()
     return Learned(max_days=row.max_days, observations=tuple(Observation(*o) for o in row.observations),
-                   failures=row.failures, splits=row.splits)
+                   failures=row.failures, splits=row.splits, page_rate=row.page_rate)
 
 
 def _save(conn: Connection, fingerprint: str, learned: Learned, now: datetime) -> None:
     storage.save_learning(conn, fingerprint, storage.LearningRow(
         max_days=learned.max_days, observations=[(o.size, o.attempts, o.failures) for o in learned.observations],
-        failures=learned.failures, splits=learned.splits), now=now)
+        failures=learned.failures, splits=learned.splits, page_rate=learned.page_rate), now=now)

@@ -51,9 +51,7 @@ def is_persistent_server_failure(err: ApiError) -> bool:
 
 def halves(window: Window) -> tuple[Window, Window]:
     """The window split in two (the first half gets the middle day of an odd span)."""
-    days = window.days()
-    middle = (len(days) + 1) // 2
-    return Window(days[0], days[middle - 1]), Window(days[middle], days[-1])
+    return window.halves()
 
 
 def failing_days(conn: Connection, fingerprint: str, start: date, end: date, *,

@@ -14,11 +14,12 @@ Rules it keeps:
 from __future__ import annotations
 
 import functools
+import itertools
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -179,6 +180,8 @@ class VideoCrawler:
         self.failure_streak = 0
         self.last_fetch_failed_requests = 0
         self.matured_days: set[date] = set()
+        self._upcoming: list[date] = []       # auto windows: the pending days after the window being crawled
+        self._handed_back: list[date] = []    # auto windows: days of a window given back to be planned anew
         self.log = get_logger("crawlspec.crawl.videos").bind(spec=plan.name)
 
     def run(self) -> CrawlStats:
@@ -231,19 +234,29 @@ class VideoCrawler:
         groups = [list(work.healthy), list(work.retrying)]
         self.stats.windows_left = len(resume) + self._planned_count(groups)
         while resume:
+            self._upcoming = groups[0]
             if not self._crawl_window(resume.pop(0)):
                 left_elsewhere += 1
+            self._take_back(groups[0])
             self.stats.windows_left = left_elsewhere + len(resume) + self._planned_count(groups)
         for days in groups:
             while days:
                 with self.ctx.engine.begin() as conn:
                     learned, expected = auto_windows.load(conn, self.plan.fingerprint)
-                    window = window_plan.next_window(days, learned, expected)
+                    window = window_plan.next_window(days, learned, expected, page_size=self.plan.max_count)
                     state = self._open(conn, window)
                 del days[:window.length()]
+                self._upcoming = days
                 if not self._crawl_window(state):
                     left_elsewhere += 1
+                self._take_back(days)
                 self.stats.windows_left = left_elsewhere + self._planned_count(groups)
+
+    def _take_back(self, days: list[date]) -> None:
+        """Days of a window given back after a failed page join the pending days again (planned anew)."""
+        if self._handed_back:
+            days[:] = sorted(set(days) | set(self._handed_back))
+            self._handed_back = []
 
     def _planned_count(self, groups: list[list[date]]) -> int:
         """How many auto windows the days left would take, as far as the crawl knows now."""
@@ -251,7 +264,7 @@ class VideoCrawler:
             return 0
         with self.ctx.engine.connect() as conn:
             learned, expected = auto_windows.load(conn, self.plan.fingerprint)
-        return sum(len(window_plan.plan(days, learned, expected)) for days in groups)
+        return sum(len(window_plan.plan(days, learned, expected, page_size=self.plan.max_count)) for days in groups)
 
     def _open(self, conn: sa.Connection, window: Window) -> checkpoints.WindowState:
         return checkpoints.open_window(conn, fingerprint=self.plan.fingerprint, start_date=window.start,
@@ -319,10 +332,11 @@ class VideoCrawler:
         while True:
             if self.ctx.stop_event.is_set():
                 raise RunStopped("interrupted")
-            once = not retry_all and self._split_at_once(state)
+            once = not retry_all and self._one_attempt(state)
             try:
                 response = self._fetch_page(state, retry_server_errors=not once)
                 tally.add(self.last_fetch_failed_requests, delivered=True)
+                tally.see_page(response.videos, first=not state.cursor)
             except SearchIdRejected as err:
                 if restarted:
                     self._fail(state, err)
@@ -338,8 +352,13 @@ class VideoCrawler:
                         continue
                     self._fail(state, err)
                     return True
+                if once and self.failure_streak < SPLIT_STREAK_LIMIT:
+                    if self._replan_after_failure(state, err, tally):
+                        return True
+                    retry_all, tally = True, AttemptTally()   # still the best window (failure observed)
+                    continue
                 if self.plan.auto_windows and state.end_date > state.start_date:
-                    self._learn_split(state, tally, at_once=once)
+                    self._learn_given_up(state, tally)
                 return self._split_or_record(state, err)
             except ApiError as err:  # fatal for this window
                 self._fail(state, err)
@@ -377,24 +396,48 @@ class VideoCrawler:
             return "finished"
         return "claimed" if claimed else "elsewhere"
 
-    def _split_at_once(self, state: checkpoints.WindowState) -> bool:
-        """An auto window's page gets one attempt while splitting is cheaper than retrying (`window_plan.
-        split_at_once`): a 5xx then splits the window at once instead of paying for the retries of a search
-        that is likely too big (every failed attempt is charged)."""
+    def _one_attempt(self, state: checkpoints.WindowState) -> bool:
+        """Whether this page of an auto window gets one attempt, a 5xx then re-planning the window's days at
+        once (`window_plan.replan`) instead of paying for the retries of a search that may be too big (every
+        failed attempt is charged): its first page, and while the query's density is unknown its first
+        `window_plan.UNKNOWN_SIZE_SPLIT_PAGES` pages (the halves fetch those again, a big search's
+        retries cost more)."""
         if not self.plan.auto_windows or self.plan.sample or state.end_date == state.start_date:
             return False
+        if not state.cursor and not state.search_id:
+            return True
+        if state.cursor > window_plan.UNKNOWN_SIZE_SPLIT_PAGES * self.plan.max_count:
+            return False
         with self.ctx.engine.connect() as conn:
-            return auto_windows.split_at_once(conn, self.plan.fingerprint, Window(state.start_date, state.end_date),
-                                              cursor=state.cursor, page_size=self.plan.max_count)
+            _learned, expected = auto_windows.load(conn, self.plan.fingerprint)
+        return window_plan.expected_results(Window(state.start_date, state.end_date), expected) is None
 
-    def _learn_split(self, state: checkpoints.WindowState, tally: AttemptTally, *, at_once: bool) -> None:
-        window = Window(state.start_date, state.end_date)
+    def _replan_after_failure(self, state: checkpoints.WindowState, err: RetriesExhausted,
+                              tally: AttemptTally) -> bool:
+        """Record the failed single attempt and plan the window's days anew with the days after it: True
+        when another window comes first now (this one is dropped and its days go back to the pending days,
+        `_take_back`), False when it is still the best window (it is retried as usual). One transaction:
+        a kill keeps the decision (the next run plans the days from what was learned)."""
+        window, now = Window(state.start_date, state.end_date), self.ctx.clock()
+        self.failure_streak += 1
         with self.ctx.engine.begin() as conn:
-            learned = auto_windows.record_split(conn, self.plan.fingerprint, window, attempts=tally.attempts,
-                                                split=at_once, now=self.ctx.clock())
-        self.log.info("window_size_learned", window=_window_label(state), max_days=learned.max_days,
-                      failure_scale=_rounded(learned.scale), split_at_once=at_once,
-                      note="the API answered 5xx for this window; later windows of this query are sized by it")
+            first, learned = auto_windows.page_failed_once(
+                conn, self.plan.fingerprint, window, upcoming=self._upcoming, attempts=tally.attempts,
+                failures=tally.failures, rate=tally.rate(window, state.cursor), page_size=self.plan.max_count,
+                now=now)
+            if first == window:
+                return False
+            failing.drop_window(conn, state.id)
+        self._handed_back.extend(window.days())
+        self.log.warning("window_split", window=_window_label(state), next=_label(first), error=str(err),
+                         log_id=err.log_id, max_days=learned.max_days, failure_scale=_rounded(learned.scale),
+                         note="a page answered 5xx; the window's days are planned again in smaller windows")
+        return True
+
+    def _learn_given_up(self, state: checkpoints.WindowState, tally: AttemptTally) -> None:
+        with self.ctx.engine.begin() as conn:
+            auto_windows.window_given_up(conn, self.plan.fingerprint, Window(state.start_date, state.end_date),
+                                         attempts=tally.attempts, failures=tally.failures, now=self.ctx.clock())
 
     def _fetch_page(self, state: checkpoints.WindowState, *, retry_server_errors: bool = True) -> Any:
         start, end = Window(state.start_date, state.end_date).api_dates()
@@ -538,14 +581,41 @@ class VideoCrawler:
 
 @dataclass
 class AttemptTally:
-    """The attempts one window's pages took in this run, and how many of them failed (charged all the same)."""
+    """The attempts one window's pages took in this run, how many of them failed (charged all the same),
+    and the oldest `create_time` its pages showed (None when unknown: a page without it, out of order,
+    or a window resumed from an earlier run)."""
 
     attempts: int = 0
     failures: int = 0
+    oldest: int | None = None
+    readable: bool = False
 
     def add(self, failed: int, *, delivered: bool) -> None:
         self.attempts += failed + int(delivered)
         self.failures += failed
+
+    def see_page(self, videos: list[dict[str, Any]], *, first: bool) -> None:
+        """Follow the newest-first listing: the oldest time so far, while every page is in order."""
+        if first:
+            self.readable, self.oldest = True, None
+        times = [video.get("create_time") for video in videos]
+        if not self.readable or not all(isinstance(t, int) for t in times):
+            self.readable = False
+            return
+        ordered = [int(t) for t in times if isinstance(t, int)]
+        if any(a < b for a, b in itertools.pairwise(ordered)) or (
+                self.oldest is not None and ordered and ordered[0] > self.oldest):
+            self.readable = False
+            return
+        if ordered:
+            self.oldest = ordered[-1]
+
+    def rate(self, window: Window, cursor: int) -> float | None:
+        """Videos per day the pages showed (`window_plan.page_rate`), or None."""
+        if not self.readable or self.oldest is None or cursor <= 0:
+            return None
+        return window_plan.page_rate(window, results=cursor,
+                                     oldest=datetime.fromtimestamp(self.oldest, tz=timezone.utc))
 
 
 def _rounded(value: float | None) -> float | None:
@@ -559,6 +629,10 @@ def lease_holder_is_dead(owner: str | None) -> bool:
 
 
 def _window_label(state: checkpoints.WindowState) -> str:
-    start, end = Window(state.start_date, state.end_date).api_dates()
+    return _label(Window(state.start_date, state.end_date))
+
+
+def _label(window: Window) -> str:
+    start, end = window.api_dates()
     return f"{start}-{end}"
 

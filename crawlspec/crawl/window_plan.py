@@ -11,9 +11,16 @@ minimise the expected requests of all the pending days (a small dynamic programm
 
 The expected number of matching videos per day comes from the finished windows of earlier pages and
 runs (their final cursor counts every result, deleted videos included): a day inside a finished window
-gets that window's average, other days the fingerprint's overall average. Before anything is known
+gets that window's average, other days the fingerprint's overall average. Within the first window of a
+query, its first pages tell the rate (`page_rate`: the API lists a search newest first). Before anything is known
 (a fresh query) windows are 30 days, or `max_days` after a window failed with no density known yet
 (halved at each such failure, grown back by a quarter after a clean window that reached it).
+
+A window's first page gets one attempt (`crawlspec.crawl.videos`), and so do its first
+`UNKNOWN_SIZE_SPLIT_PAGES` pages while the density is unknown: a 5xx is an observation, and the
+window's days go back to the pending days to be planned again with it (half the days while the density
+is unknown, else the cheapest plan), unless the window is still the best first window (then it is
+retried as usual). Later pages are retried: dropping a window mostly fetched would fetch its pages again.
 
 This module is pure: the crawl (`crawlspec.crawl.videos`) loads and stores `Learned` through
 `crawlspec.crawl.auto_windows`.
@@ -24,7 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 from crawlspec.api.fields import MAX_WINDOW_DAYS
 from crawlspec.spec.windows import Window
@@ -33,6 +40,9 @@ GROWTH = 1.25
 """After a clean window that reached the day limit, the limit grows by this factor (failures halve it)."""
 MAX_OBSERVATIONS = 200
 """Observations kept per fingerprint (the newest): enough to fit one number, small enough to store."""
+UNKNOWN_SIZE_SPLIT_PAGES = 2
+"""While a query's density is unknown, a 5xx on one of a window's first pages up to this cursor (in
+pages) splits the window at once: fetching those pages again costs less than a big search's retries."""
 HORIZON_DAYS = 180
 """The dynamic programme looks this far ahead; the next window does not depend on days further away."""
 
@@ -53,7 +63,8 @@ class Learned:
     max_days: int = MAX_WINDOW_DAYS
     observations: tuple[Observation, ...] = ()
     failures: int = 0                # 5xx answers seen by auto windows (split at once or retried)
-    splits: int = 0                  # windows split at once after a failed page
+    splits: int = 0                  # windows given back after a failed page
+    page_rate: float | None = None   # videos per day a window's first pages showed (until one finishes)
 
     @property
     def scale(self) -> float | None:
@@ -74,6 +85,27 @@ class SizedWindow:
 
 
 Expected = Callable[[date], float | None]
+
+
+def page_rate(window: Window, *, results: int, oldest: datetime) -> float:
+    """Videos per day from a window's first pages: the API lists a search newest first (decreasing
+    video id), so `results` search results (the cursor) span from the window's end back to the oldest
+    `create_time` seen; at least an hour, so a burst of one minute does not read as infinite."""
+    end = datetime.combine(window.end + timedelta(days=1), time.min, tzinfo=timezone.utc)
+    span_days = max((end - oldest).total_seconds() / 86400, 1 / 24)
+    return results / span_days
+
+
+def with_rate(expected: Expected, rate: float | None) -> Expected:
+    """`expected`, with `rate` (videos per day a window's first pages showed) where nothing else is known."""
+    if rate is None:
+        return expected
+
+    def combined(day: date) -> float | None:
+        known = expected(day)
+        return rate if known is None else known
+
+    return combined
 
 
 def expected_per_day(history: Iterable[SizedWindow]) -> Expected:
@@ -123,9 +155,22 @@ def failure_scale(observations: Iterable[Observation]) -> float | None:
     return math.sqrt(low * high)
 
 
+def expected_pages(size: float, page_size: int) -> float:
+    """The pages a search of `size` expected results takes on average, its count varying like a Poisson
+    count (normal approximation): 1 + the chance of more than 1, 2, ... pages of results. A window planned
+    just under a page boundary often costs a page more."""
+    size = max(size, 0.0)
+    spread = math.sqrt(size) if size > 0 else 1.0
+    pages, full = 1.0, page_size
+    while full < size + 6 * spread:
+        pages += 0.5 * math.erfc((full + 0.5 - size) / (spread * math.sqrt(2)))
+        full += page_size
+    return pages
+
+
 def expected_requests(size: float, scale: float | None, page_size: int) -> float:
     """The requests a search of `size` expected results costs on average, failed attempts included."""
-    pages = max(1, math.ceil(size / page_size - 1e-9))
+    pages = expected_pages(size, page_size)
     return pages if scale is None else pages * (size + scale) / scale
 
 
@@ -159,33 +204,25 @@ def expected_results(window: Window, expected: Expected) -> float | None:
     return None if any(v is None for v in values) else sum(v or 0.0 for v in values)
 
 
-def split_at_once(window: Window, expected: Expected, *, cursor: int, page_size: int) -> bool:
-    """Whether a 5xx on the window's next page (at `cursor`) should split it at once rather than be
-    retried: it has several days, its search is not known to fit on one page (a one-page search split in
-    two costs two requests however it fails), and less than half of it was fetched (the halves fetch
-    those pages again; a window mostly fetched is cheaper to finish). Without a known density only the
-    first page splits."""
-    if window.length() <= 1:
-        return False
+def after_failure(learned: Learned, window: Window, expected: Expected, *, attempts: int, failures: int) -> Learned:
+    """A window is given up after `attempts` attempts, `failures` of them 5xx (its first page's one
+    attempt, or every retry of a page). With a known density that is an observation of a search of the
+    window's expected size; without, the day limit becomes half the window."""
     size = expected_results(window, expected)
-    if size is None:
-        return cursor == 0
-    return size > page_size and 2 * cursor < size
-
-
-def after_failure(learned: Learned, window: Window, expected: Expected, *, attempts: int, split: bool) -> Learned:
-    """A window was split at once after `attempts` attempts of which the last answered 5xx. With a known
-    density that is an observation of its expected size; without, the day limit halves."""
-    size = expected_results(window, expected)
-    failed = replace(learned, failures=learned.failures + 1, splits=learned.splits + int(split))
+    failed = replace(learned, failures=learned.failures + failures)
     if size is None:
         return replace(failed, max_days=max(1, min(learned.max_days, math.ceil(window.length() / 2))))
-    return observe(failed, Observation(round(size), attempts, 1))
+    return observe(failed, Observation(round(size), attempts, failures))
+
+
+def after_split(learned: Learned) -> Learned:
+    return replace(learned, splits=learned.splits + 1)
 
 
 def after_window(learned: Learned, window: Window, *, results: int, attempts: int, failures: int) -> Learned:
-    """A window finished with `results` search results after `attempts` attempts, `failures` of them 5xx.
-    A clean window that reached the day limit lets it grow back."""
+    """A window finished with `results` search results after `attempts` attempts, `failures` of them 5xx
+    (its first page's failed single attempts are observed already). A clean window that reached the day
+    limit lets it grow back."""
     updated = observe(replace(learned, failures=learned.failures + failures),
                       Observation(results, attempts, failures))
     if not failures and window.length() >= learned.max_days and learned.max_days < MAX_WINDOW_DAYS:

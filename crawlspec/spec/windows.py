@@ -30,6 +30,12 @@ class Window:
     def length(self) -> int:
         return (self.end - self.start).days + 1
 
+    def halves(self) -> tuple[Window, Window]:
+        """The window split in two (the first half gets the middle day of an odd span); at least 2 days."""
+        days = self.days()
+        middle = (len(days) + 1) // 2
+        return Window(days[0], days[middle - 1]), Window(days[middle], days[-1])
+
     def to_document(self) -> dict[str, str]:
         start_date, end_date = self.api_dates()
         return {"start_date": start_date, "end_date": end_date}

@@ -25,6 +25,7 @@ class LearningRow:
     observations: list[tuple[int, int, int]]   # (search size, attempts, failures), oldest first
     failures: int
     splits: int
+    page_rate: float | None = None
 
 
 @dataclass(frozen=True)
@@ -36,16 +37,17 @@ class FinishedWindow:
 
 def load_learning(conn: Connection, fingerprint: str) -> LearningRow | None:
     row = conn.execute(sa.select(LEARNING.c.max_days, LEARNING.c.observations, LEARNING.c.failures,
-                                 LEARNING.c.splits).where(LEARNING.c.fingerprint == fingerprint)).first()
+                                 LEARNING.c.splits, LEARNING.c.page_rate)
+                       .where(LEARNING.c.fingerprint == fingerprint)).first()
     if row is None:
         return None
     observations = [(int(size), int(attempts), int(failures)) for size, attempts, failures in row.observations or []]
-    return LearningRow(row.max_days, observations, row.failures, row.splits)
+    return LearningRow(row.max_days, observations, row.failures, row.splits, row.page_rate)
 
 
 def save_learning(conn: Connection, fingerprint: str, row: LearningRow, *, now: datetime) -> None:
     values = {"max_days": row.max_days, "observations": [list(o) for o in row.observations],
-              "failures": row.failures, "splits": row.splits, "updated_at": now}
+              "failures": row.failures, "splits": row.splits, "page_rate": row.page_rate, "updated_at": now}
     insert = dialect_insert(conn, LEARNING).values(fingerprint=fingerprint, **values)
     conn.execute(insert.on_conflict_do_update(index_elements=["fingerprint"], set_=values))
 

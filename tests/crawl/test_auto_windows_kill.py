@@ -1,6 +1,6 @@
 """A killed `auto` crawl resumes exactly: the installed `crawlspec run` under the large-search failure
-model is SIGKILLed right after it split a window; the split (its halves' checkpoints and what the
-planner learned) survives, and the next run finishes with every video once."""
+model is SIGKILLed right after it gave a window back (a page answered 5xx); the decision (the dropped
+window and what the planner learned) survives, and the next run finishes with every video once."""
 
 from __future__ import annotations
 
@@ -58,22 +58,18 @@ def test_a_killed_auto_crawl_keeps_its_split_and_resumes_exactly(crawlspec_exe, 
     run.proc.send_signal(signal.SIGKILL)
     run.proc.wait(timeout=60)
 
-    halves = split["into"]
-    assert split["window"] == "20240301-20240330" and len(halves) == 2
+    given_back = split["window"]
     windows = {f"{str(start).replace('-', '')}-{str(end).replace('-', '')}"
                for start, end in query(sqlite_url, "SELECT start_date, end_date FROM crawl_window")}
-    assert "20240301-20240330" not in windows           # the split was committed before the kill
-    assert set(halves) <= windows
-    (failures, max_days), = query(sqlite_url, "SELECT failures, max_days FROM window_learning")
-    assert failures >= 1 and max_days < 30             # what the failure taught was committed too
+    assert given_back not in windows                    # dropped in the transaction that recorded why
+    (failures, splits), = query(sqlite_url, "SELECT failures, splits FROM window_learning")
+    assert failures >= 1 and splits >= 1                # what the failure taught was committed too
 
     final = subprocess.run(command(crawlspec_exe, sim, sqlite_url), cwd=tmp_path, env=sim_env,
                            capture_output=True, text=True, timeout=300)
     assert final.returncode == 0, final.stderr[-3000:]
     events = [json.loads(line) for line in final.stderr.splitlines() if line.startswith("{")]
-    resumed = next(e["windows"] for e in events if e.get("event") == "resuming")
-    assert set(halves) & set(resumed)                  # the halves were resumed, not the 30-day window again
-    assert all(e.get("window") != "20240301-20240330" for e in events if e.get("event") == "page")
+    assert all(e.get("window") != given_back for e in events if e.get("event") == "page")   # not asked again
     ids = [row[0] for row in query(sqlite_url, "SELECT id FROM video")]
     assert len(ids) == len(set(ids)) and set(ids) == expected_ids(tmp_path / "corpus.jsonl")
     assert query(sqlite_url, "SELECT count(*) FROM covered_day") == [(31,)]

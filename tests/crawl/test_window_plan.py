@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import math
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
 from crawlspec.crawl import window_plan
 from crawlspec.crawl.window_plan import Learned, Observation, SizedWindow
-from crawlspec.spec.windows import Window
+from crawlspec.spec.windows import Window, group_days
 
 START = date(2024, 3, 1)
 SIXTY = [START + timedelta(days=i) for i in range(60)]
@@ -63,14 +64,36 @@ def test_a_dense_query_that_fails_gets_windows_that_fill_a_page() -> None:
     assert max(spans(free)) > 20                           # without failures: large windows
 
 
-def test_a_burst_day_gets_a_window_of_its_own_and_the_quiet_days_around_it_stay_together() -> None:
-    burst = START + timedelta(days=9)
-    per_day = {day: 2.0 for day in SIXTY} | {burst: 900.0}
-    windows = window_plan.plan(SIXTY, failing_at(1000), density(per_day))
-    assert Window(burst, burst) in windows
+def model_cost(windows: list[Window], expected, learned: Learned) -> float:
+    return sum(window_plan.expected_requests(window_plan.expected_results(w, expected) or 0.0, learned.scale, 100)
+               for w in windows)
+
+
+BURST = START + timedelta(days=9)
+DENSITIES = {"empty": 0.0, "sparse": 1.5, "dense": 40.0, "burst": {day: 2.0 for day in SIXTY} | {BURST: 250.0}}
+
+
+@pytest.mark.parametrize("learned", [Learned(), failing_at(300), failing_at(3000)], ids=["no-failures", "S=300",
+                                                                                        "S=3000"])
+@pytest.mark.parametrize("name", list(DENSITIES))
+def test_the_plan_never_costs_more_than_fixed_windows_of_7_or_30_days(name: str, learned: Learned) -> None:
+    expected = density(DENSITIES[name])
+    windows = window_plan.plan(SIXTY, learned, expected)
     assert covers_exactly(windows, SIXTY)
-    assert len(windows) <= 4                               # the 58 quiet days take two or three windows
-    assert all(w.length() >= 9 for w in windows if burst not in w.days())
+    assert all(1 <= w.length() <= 30 for w in windows)
+    cost = model_cost(windows, expected, learned)
+    for fixed in (7, 30):
+        assert cost <= model_cost(group_days(SIXTY, fixed), expected, learned) + 1e-9
+
+
+def test_a_burst_day_does_not_drag_the_quiet_days_into_a_failing_search() -> None:
+    """2 videos a day and 250 on one day, failures at a scale of 300: the burst's search fails often
+    whatever surrounds it, so its window stays short and the quiet days keep large windows."""
+    expected = density(DENSITIES["burst"])
+    windows = window_plan.plan(SIXTY, failing_at(300), expected)
+    burst_window = next(w for w in windows if BURST in w.days())
+    assert burst_window.length() <= 10
+    assert min(w.length() for w in windows if w != burst_window) >= 20
 
 
 def test_a_day_denser_than_any_good_search_is_still_asked_alone_and_gaps_end_windows() -> None:
@@ -84,7 +107,7 @@ def test_a_day_denser_than_any_good_search_is_still_asked_alone_and_gaps_end_win
 def test_without_failures_a_known_density_is_planned_to_the_fewest_pages() -> None:
     """50 videos a day: 60 days need at least 30 pages; two 30-day windows of 1,500 take exactly 30."""
     windows = window_plan.plan(SIXTY, Learned(), density(50.0))
-    assert sum(window_plan.expected_requests(50.0 * w.length(), None, 100) for w in windows) == 30
+    assert sum(math.ceil(50 * w.length() / 100) for w in windows) == 30
     assert covers_exactly(windows, SIXTY)
 
 
@@ -99,16 +122,17 @@ def test_expected_density_prefers_the_smallest_finished_window_holding_the_day()
 
 def test_a_failure_without_a_known_density_halves_the_day_limit() -> None:
     learned = window_plan.after_failure(Learned(), Window(SIXTY[0], SIXTY[29]), density(None), attempts=1,
-                                        split=True)
-    assert (learned.max_days, learned.observations, learned.failures, learned.splits) == (15, (), 1, 1)
+                                        failures=1)
+    assert (learned.max_days, learned.observations, learned.failures) == (15, (), 1)
+    assert window_plan.after_split(learned).splits == 1
     assert spans(window_plan.plan(SIXTY, learned, density(None))) == [15] * 4
 
 
 def test_a_failure_with_a_known_density_is_an_observation_of_the_expected_size() -> None:
     window = Window(SIXTY[0], SIXTY[9])         # 10 days x 40 = 400 expected
-    learned = window_plan.after_failure(Learned(), window, density(40.0), attempts=3, split=False)
+    learned = window_plan.after_failure(Learned(), window, density(40.0), attempts=3, failures=1)
     assert learned.observations == (Observation(400, 3, 1),) and learned.max_days == 30
-    assert learned.scale is not None and learned.splits == 0
+    assert learned.scale is not None and learned.failures == 1
 
 
 def test_a_finished_window_is_observed_and_a_clean_one_at_the_day_limit_lets_it_grow_back() -> None:
@@ -123,15 +147,38 @@ def test_a_finished_window_is_observed_and_a_clean_one_at_the_day_limit_lets_it_
     assert len(many.observations) == window_plan.MAX_OBSERVATIONS
 
 
-@pytest.mark.parametrize(("days", "per_day", "cursor", "split"), [
-    (1, None, 0, False),        # a single day cannot be split
-    (30, None, 0, True),        # unknown density: the first page splits at once ...
-    (30, None, 100, False),     # ... later pages are retried (page 1 would be fetched again)
-    (10, 5.0, 0, False),        # 50 expected: fits on one page
-    (10, 50.0, 0, True),        # 500 expected, nothing fetched yet
-    (10, 50.0, 200, True),      # less than half fetched
-    (10, 50.0, 300, False),     # most of it fetched: cheaper to finish
-])
-def test_when_a_5xx_splits_a_window_at_once(days: int, per_day: float | None, cursor: int, split: bool) -> None:
-    window = Window(START, START + timedelta(days=days - 1))
-    assert window_plan.split_at_once(window, density(per_day), cursor=cursor, page_size=100) is split
+def test_a_failed_first_page_halves_the_next_window_while_the_density_is_unknown() -> None:
+    window = Window(SIXTY[0], SIXTY[29])
+    learned = window_plan.after_failure(Learned(), window, density(None), attempts=1, failures=1)
+    assert window_plan.next_window(SIXTY, learned, density(None)) == window.halves()[0]
+
+
+def test_a_window_that_is_still_the_best_choice_after_a_failure_comes_first_again() -> None:
+    """8 videos a day over 10 days: one page; a failure does not make smaller windows cheaper."""
+    window = Window(SIXTY[0], SIXTY[9])
+    learned = window_plan.after_failure(failing_at(5000), window, density(8.0), attempts=1, failures=1)
+    assert window_plan.next_window(window.days(), learned, density(8.0)) == window
+
+
+def test_a_failed_big_search_makes_the_next_windows_smaller() -> None:
+    window = Window(SIXTY[0], SIXTY[29])        # 30 x 40 = 1,200 videos
+    learned = window_plan.after_failure(failing_at(300), window, density(40.0), attempts=1, failures=1)
+    first = window_plan.next_window(SIXTY, learned, density(40.0))
+    assert first.start == SIXTY[0] and first.length() <= 5
+
+
+def test_the_rate_of_a_first_page_stands_for_the_days_nothing_else_is_known_of() -> None:
+    window = Window(SIXTY[0], SIXTY[29])        # ends 2024-03-30; 100 results back to 2024-03-26 00:00
+    rate = window_plan.page_rate(window, results=100, oldest=datetime(2024, 3, 26, tzinfo=timezone.utc))
+    assert rate == pytest.approx(20.0)
+    history = window_plan.expected_per_day([SizedWindow(SIXTY[40], SIXTY[40], 7)])
+    assert window_plan.with_rate(history, rate)(SIXTY[0]) == 7      # what finished windows say comes first
+    assert window_plan.with_rate(density(None), rate)(SIXTY[0]) == rate
+    assert window_plan.with_rate(density(None), None)(SIXTY[0]) is None
+
+
+def test_expected_pages_count_the_chance_of_spilling_onto_one_more_page() -> None:
+    assert window_plan.expected_pages(0.0, 100) == 1.0
+    assert window_plan.expected_pages(50.0, 100) == pytest.approx(1.0, abs=1e-6)
+    assert 1.2 < window_plan.expected_pages(95.0, 100) < 1.4      # a page boundary within one deviation
+    assert window_plan.expected_pages(1500.0, 100) == pytest.approx(15.5, abs=0.05)

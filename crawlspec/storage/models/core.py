@@ -16,6 +16,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -256,6 +257,7 @@ class WindowLearning(Base):
     fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
     max_days: Mapped[int] = mapped_column(Integer)
     observations: Mapped[Any] = mapped_column(JsonValue)   # [[size, attempts, failures], ...], newest last
+    page_rate: Mapped[float | None] = mapped_column(Float)  # videos/day a first window's pages showed
     failures: Mapped[int] = mapped_column(Integer)
     splits: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
