@@ -46,7 +46,7 @@ query:
 window:
   start: "2024-03-01"
   end: "2024-03-14"
-  days_per_query: 7            # 1..30 days per API query
+  days_per_query: auto         # sized by the crawl (30 days until the API answers 5xx), or 1..30 days
 
 tags: [{name}]                 # stored with every crawl and video (provenance)
 sample: false                  # true: a random sample (is_random), one request per window

@@ -41,8 +41,9 @@ def test_compile_packaged_shoes_from_an_empty_directory(crawlspec_exe, tmp_path)
     assert list(doc) == ["spec", "fingerprint", "query", "windows"]
     assert doc["spec"] == "shoes"
     assert doc["query"] == SHOES_QUERY
-    assert doc["windows"][0] == {"start_date": "20240301", "end_date": "20240307"}
-    assert doc["windows"][-1] == {"start_date": "20240329", "end_date": "20240331"}
+    # days_per_query: auto: 30-day windows to start with (the crawl may choose smaller ones)
+    assert doc["windows"] == [{"start_date": "20240301", "end_date": "20240330"},
+                              {"start_date": "20240331", "end_date": "20240331"}]
     assert list(tmp_path.iterdir()) == []
 
 
@@ -50,13 +51,11 @@ def test_packaged_demo_raw_and_nightly_specs_compile(crawlspec_exe, tmp_path):
     demo = documents(crawlspec(crawlspec_exe, tmp_path, "compile", "+spec=demo").stdout)[0]
     assert demo["query"] == {"and": [{"operation": "IN", "field_name": "hashtag_name",
                                       "field_values": ["shoes", "sneakers"]}]}
-    assert demo["windows"] == [{"start_date": "20240301", "end_date": "20240307"},
-                               {"start_date": "20240308", "end_date": "20240314"}]
+    assert demo["windows"] == [{"start_date": "20240301", "end_date": "20240314"}]
     raw = documents(crawlspec(crawlspec_exe, tmp_path, "compile", "+spec=raw_example").stdout)[0]
     assert {"operation": "EQ", "field_name": "video_length", "field_values": ["SHORT"]} in raw["query"]["not"]
     nightly = crawlspec(crawlspec_exe, tmp_path, "compile", "+spec=nightly", today="2024-05-20")
-    assert documents(nightly.stdout)[0]["windows"] == [{"start_date": "20240511", "end_date": "20240517"},
-                                                       {"start_date": "20240518", "end_date": "20240518"}]
+    assert documents(nightly.stdout)[0]["windows"] == [{"start_date": "20240511", "end_date": "20240518"}]
 
 
 def test_local_spec_shadows_the_packaged_one(crawlspec_exe, tmp_path):
@@ -101,7 +100,7 @@ def test_help_lists_usage_groups_and_specs(crawlspec_exe, tmp_path):
     result = crawlspec(crawlspec_exe, tmp_path, "compile", "--help")
     assert result.returncode == 0
     for fragment in ("usage: crawlspec compile", "api=sim|tiktok", "db=postgres|sqlite", "log=auto|console|json",
-                     "demo, nightly, raw_example, shoes", "days_per_query: 7"):
+                     "demo, nightly, raw_example, shoes", "days_per_query: auto"):
         assert fragment in result.stdout
 
 
