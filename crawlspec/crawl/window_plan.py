@@ -178,23 +178,34 @@ def next_window(days: Sequence[date], learned: Learned, expected: Expected, *, p
     """The window to crawl next; it starts at the first of `days` (sorted, not empty). With a known
     density: the first window of the plan with the fewest expected requests for the days ahead; without:
     as many consecutive days as the day limit allows."""
-    run = _consecutive(days, HORIZON_DAYS)
-    counts = [expected(day) for day in run]
-    if any(count is None for count in counts):
-        return Window(run[0], run[min(len(run), learned.max_days, MAX_WINDOW_DAYS) - 1])
-    first_length = _cheapest_first_window([c or 0.0 for c in counts], learned.scale, page_size,
-                                          min(learned.max_days, MAX_WINDOW_DAYS))
-    return Window(run[0], run[first_length - 1])
+    return _plan_run(_consecutive(days, HORIZON_DAYS), learned, expected, page_size)[0]
 
 
 def plan(days: Iterable[date], learned: Learned, expected: Expected, *, page_size: int = 100) -> list[Window]:
-    """Every window `next_window` would choose, in order, for the pending `days` (with nothing new learned)."""
+    """The windows for the pending `days` as the crawl knows them now (each run of consecutive days planned
+    at once; the crawl itself asks `next_window` again after each window, with what it learned)."""
     remaining = sorted(set(days))
     windows: list[Window] = []
     while remaining:
-        window = next_window(remaining, learned, expected, page_size=page_size)
-        windows.append(window)
-        remaining = remaining[window.length():]
+        run = _consecutive(remaining, len(remaining))
+        windows.extend(_plan_run(run, learned, expected, page_size))
+        remaining = remaining[len(run):]
+    return windows
+
+
+def _plan_run(run: list[date], learned: Learned, expected: Expected, page_size: int) -> list[Window]:
+    """Windows covering consecutive days: the cheapest plan when the density is known, else windows of the
+    day limit."""
+    max_days = min(learned.max_days, MAX_WINDOW_DAYS)
+    counts = [expected(day) for day in run]
+    if any(count is None for count in counts):
+        lengths = [max_days] * (len(run) // max_days) + ([len(run) % max_days] if len(run) % max_days else [])
+    else:
+        lengths = _cheapest_lengths([c or 0.0 for c in counts], learned.scale, page_size, max_days)
+    windows, start = [], 0
+    for length in lengths:
+        windows.append(Window(run[start], run[start + length - 1]))
+        start += length
     return windows
 
 
@@ -243,8 +254,8 @@ def _consecutive(days: Sequence[date], limit: int) -> list[date]:
     return run
 
 
-def _cheapest_first_window(counts: list[float], scale: float | None, page_size: int, max_days: int) -> int:
-    """The length of the first window of the cheapest plan for days with these expected counts."""
+def _cheapest_lengths(counts: list[float], scale: float | None, page_size: int, max_days: int) -> list[int]:
+    """The window lengths of the cheapest plan for consecutive days with these expected counts."""
     total = len(counts)
     prefix = [0.0]
     for count in counts:
@@ -259,4 +270,8 @@ def _cheapest_first_window(counts: list[float], scale: float | None, page_size: 
             if cost <= best:             # ties: the longer window (fewer windows, fewer partial pages)
                 best, best_length = cost, length
         cost_from[start], first[start] = best, best_length
-    return first[0]
+    lengths, start = [], 0
+    while start < total:
+        lengths.append(first[start])
+        start += first[start]
+    return lengths
