@@ -17,7 +17,9 @@ the minimum computed from the corpus dump, and their ratio (target 1.00). The mi
 The planner table: a sparse (one small region), a mid-size and a dense query (a hashtag each) over 60 days,
 without and with the simulator's large-search failure model (a page of a search matching M videos answers
 500 with chance M/(M+N)), crawled with each window plan (`auto`, fixed 7 and 30 days per query), each run
-on a fresh simulator (same seed: same corpus, same faults) into a fresh SQLite database, retry waits 0 s.
+on a fresh simulator (same seed: same corpus) into a fresh SQLite database, retry waits 0 s. With the
+failure model on, every plan runs once per fault seed (`--fault-seeds`, default 5: the same corpus, other
+draws of the faults) and the table shows the mean: one run's count depends on which requests happen to fail.
 It prints the video-query requests of each run, whether the stored ids are exactly the matching live
 videos, and the floor: the fewest requests any partition of the 60 days into consecutive windows of at most
 30 days costs (per window max(1, ceil(results / 100)), deleted videos included). With failures the floor is
@@ -32,6 +34,7 @@ import math
 import os
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -232,15 +235,27 @@ def run_message(stderr: str) -> str:
 
 @dataclass(frozen=True)
 class PlanRun:
-    requests: int       # video-query requests the simulator counted, failed attempts included
+    requests: float     # video-query requests the simulator counted, failed attempts included
     failed: int         # of which answered 500 by the failure model
     exit_code: int
     exact: bool         # stored video ids == the corpus's matching live ids
     seconds: float
     message: str
 
+    runs: int = 1       # > 1: the mean over that many fault seeds (requests, failed) and the worst exit
+
     def cell(self) -> str:
-        return f"{self.requests}" + (f" (exit {self.exit_code})" if self.exit_code else "")
+        shown = f"{self.requests:g}" if self.runs == 1 else f"{self.requests:.1f}"
+        return shown + (f" (exit {self.exit_code})" if self.exit_code else "")
+
+
+def mean_run(tries: list[PlanRun]) -> PlanRun:
+    """One plan's runs over several fault seeds as one row: mean requests, worst outcome."""
+    if len(tries) == 1:
+        return tries[0]
+    return PlanRun(requests=statistics.mean(t.requests for t in tries), failed=sum(t.failed for t in tries),
+                   exit_code=max(t.exit_code for t in tries), exact=all(t.exact for t in tries),
+                   seconds=sum(t.seconds for t in tries), message=tries[-1].message, runs=len(tries))
 
 
 def stored_video_ids(db: Path) -> set[str]:
@@ -305,19 +320,20 @@ def planner_table(args: argparse.Namespace, exe: str) -> int:
             f"{PLANNER_START + timedelta(days=w.start):%m-%d}..{PLANNER_START + timedelta(days=w.stop - 1):%m-%d} "
             f"({sum(counts[w.start:w.stop])})" for w in floor_partition(counts)))
         for failures in (False, True):
-            opts = replace(base, dense_fail_videos=args.dense_fail_videos if failures else 0)
             runs: dict[str, PlanRun] = {}
             for plan in [p for p in plans if p not in skipped]:
-                run = run_plan(exe, opts, query, plan, expected)
-                if run.exit_code == 2:
+                seeds = range(1, args.fault_seeds + 1) if failures else (None,)
+                tries = [run_plan(exe, replace(base, dense_fail_videos=args.dense_fail_videos if failures else 0,
+                                               fault_seed=seed), query, plan, expected) for seed in seeds]
+                if any(run.exit_code == 2 for run in tries):
                     skipped.add(plan)
-                    print(f"plan {plan} skipped: crawlspec run exited 2 (invalid input): {run.message}")
+                    print(f"plan {plan} skipped: crawlspec run exited 2 (invalid input): {tries[0].message}")
                     continue
-                runs[plan] = run
-                print(f"  {label:<22} failures {'on ' if failures else 'off'} plan {plan:>4}: {run.requests:>4} requests "
+                run = runs[plan] = mean_run(tries)
+                print(f"  {label:<22} failures {'on ' if failures else 'off'} plan {plan:>4}: {run.cell():>5} requests "
                       f"({run.failed} answered 500), exit {run.exit_code}, exact {'yes' if run.exact else 'no'}, "
-                      f"{run.seconds:.1f} s")
-                if not failures and (run.exit_code or not run.exact):
+                      f"{run.seconds:.1f} s" + (f"; per fault seed {[t.requests for t in tries]}" if failures else ""))
+                if run.exit_code or not run.exact:
                     problems += 1
                 if not failures and plan in FIXED_PLANS:
                     want = fixed_plan_requests(counts, int(plan))
@@ -338,8 +354,9 @@ def planner_table(args: argparse.Namespace, exe: str) -> int:
               f"{' | '.join(cells)} | {ratio(auto, floor)} | {within} | {exact} |")
     print(f"\nfloor: the fewest requests of any plan of consecutive windows of <= {MAX_WINDOW_DAYS} days, from the "
           "corpus dump; * with failures it is a lower bound only (failed attempts are charged too).")
-    print("requests: video-query requests the simulator counted, failed attempts included; (exit N): a run that did "
-          "not exit 0; exact: the stored video ids are the corpus's matching live ids (else the plans that missed).")
+    print("requests: video-query requests the simulator counted, failed attempts included (with failures: the mean "
+          f"over fault seeds 1..{args.fault_seeds}); (exit N): the worst exit code when not 0; exact: the stored video "
+          "ids are the corpus's matching live ids in every run (else the plans that missed).")
     return 1 if problems else 0
 
 
@@ -350,6 +367,9 @@ def add_planner_arguments(parser: argparse.ArgumentParser) -> None:
                        help="auto and/or days per query; a plan whose run exits 2 (not accepted) is skipped")
     group.add_argument("--dense-fail-videos", type=int, default=1000,
                        help="failure model when on: a page of a search matching M videos fails with chance M/(M+N)")
+    group.add_argument("--fault-seeds", type=int, default=5,
+                       help="with the failure model on, each plan runs once per fault seed 1..N over the same corpus "
+                            "(the table shows the mean)")
     group.add_argument("--deleted-rate", type=float, default=0.05)
     group.add_argument("--sparse-region", default="PL")
     group.add_argument("--mid-tag", default="gym")

@@ -94,6 +94,12 @@ def render_text(report: dict[str, Any]) -> str:
         if run:
             code = "" if run["exit_code"] is None else f", exit {run['exit_code']}"
             lines.append(f"  last run: {run['started_at']} {run['outcome']}{code}, {run['requests']} requests")
+        sizes = spec.get("window_sizes")
+        if sizes and sizes["failures"]:
+            scale = (f"a search of about {sizes['failure_scale']} videos fails half the time"
+                     if sizes["failure_scale"] is not None else "failure scale not known yet")
+            lines.append(f"  auto windows: {sizes['failures']} 5xx answers seen, {sizes['windows_given_back']} windows "
+                         f"planned again; {scale}; day limit {sizes['max_days']}")
         if spec.get("empty_days_unconfirmed"):
             empty = spec["empty_days_unconfirmed"]
             lines.append(f"  answered empty once, not covered until confirmed: {len(empty)} days "

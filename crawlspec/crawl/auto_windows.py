@@ -11,7 +11,7 @@ from datetime import date, datetime
 from sqlalchemy.engine import Connection
 
 from crawlspec.crawl import window_plan
-from crawlspec.crawl.window_plan import Expected, Learned, Observation, SizedWindow
+from crawlspec.crawl.window_plan import Expected, Learned, Observation, SizedWindow, Unsized
 from crawlspec.spec.windows import Window
 from crawlspec.storage import window_learning as storage
 
@@ -20,7 +20,8 @@ def load(conn: Connection, fingerprint: str) -> tuple[Learned, Expected]:
     """The fingerprint's lessons (defaults when it never ran with auto windows) and its density."""
     history = [SizedWindow(w.start, w.end, w.results) for w in storage.finished_windows(conn, fingerprint)]
     learned = _learned(conn, fingerprint)
-    return learned, window_plan.with_rate(window_plan.expected_per_day(history), learned.page_rate)
+    expected = window_plan.with_rate(window_plan.expected_per_day(history), learned.page_rate)
+    return window_plan.with_sizes(learned, expected), expected
 
 
 def page_failed_once(conn: Connection, fingerprint: str, window: Window, *, upcoming: list[date], attempts: int,
@@ -51,10 +52,10 @@ def window_given_up(conn: Connection, fingerprint: str, window: Window, *, attem
     return updated
 
 
-def record_finished_window(conn: Connection, fingerprint: str, window: Window, *, results: int, attempts: int,
-                           failures: int, now: datetime) -> Learned:
-    """`window` finished with `results` search results after `attempts` attempts, `failures` of them 5xx."""
-    updated = window_plan.after_window(_learned(conn, fingerprint), window, results=results, attempts=attempts,
+def record_finished_window(conn: Connection, fingerprint: str, *, results: int, attempts: int, failures: int,
+                           now: datetime) -> Learned:
+    """A window finished with `results` search results after `attempts` attempts, `failures` of them 5xx."""
+    updated = window_plan.after_window(_learned(conn, fingerprint), results=results, attempts=attempts,
                                        failures=failures)
     _save(conn, fingerprint, updated, now)
     return updated
@@ -64,11 +65,16 @@ def _learned(conn: Connection, fingerprint: str) -> Learned:
     row = storage.load_learning(conn, fingerprint)
     if row is None:
         return Learned()
-    return Learned(max_days=row.max_days, observations=tuple(Observation(*o) for o in row.observations),
-                   failures=row.failures, splits=row.splits, page_rate=row.page_rate)
+    sized = tuple(Observation(int(o[0]), int(o[1]), int(o[2])) for o in row.observations if o[0] is not None)
+    unsized = tuple(Unsized(date.fromisoformat(o[3]), date.fromisoformat(o[4]), int(o[1]), int(o[2]))
+                    for o in row.observations if o[0] is None)
+    return Learned(max_days=row.max_days, observations=sized, unsized=unsized, failures=row.failures,
+                   splits=row.splits, page_rate=row.page_rate)
 
 
 def _save(conn: Connection, fingerprint: str, learned: Learned, now: datetime) -> None:
     storage.save_learning(conn, fingerprint, storage.LearningRow(
-        max_days=learned.max_days, observations=[(o.size, o.attempts, o.failures) for o in learned.observations],
+        max_days=learned.max_days,
+        observations=[[u.size, u.attempts, u.failures] for u in learned.observations]
+        + [[None, u.attempts, u.failures, u.start.isoformat(), u.end.isoformat()] for u in learned.unsized],
         failures=learned.failures, splits=learned.splits, page_rate=learned.page_rate), now=now)

@@ -496,7 +496,7 @@ class VideoCrawler:
                 matured.mark_refetched(conn, self.plan.fingerprint, self.matured_days.intersection(window.days()),
                                        crawl_id=self.ctx.crawl_id, now=now)
                 if self.plan.auto_windows and tally is not None and not self.plan.sample:
-                    auto_windows.record_finished_window(conn, self.plan.fingerprint, window, results=new_state.cursor,
+                    auto_windows.record_finished_window(conn, self.plan.fingerprint, results=new_state.cursor,
                                                         attempts=tally.attempts, failures=tally.failures, now=now)
         self.stats.pages += 1
         self.stats.videos += len(videos)

@@ -14,7 +14,8 @@ runs (their final cursor counts every result, deleted videos included): a day in
 gets that window's average, other days the fingerprint's overall average. Within the first window of a
 query, its first pages tell the rate (`page_rate`: the API lists a search newest first). Before anything is known
 (a fresh query) windows are 30 days, or `max_days` after a window failed with no density known yet
-(halved at each such failure, grown back by a quarter after a clean window that reached it).
+(halved at each such failure); once the density is known, such a failure counts as an observation of
+the window's expected size (`with_sizes`) and the day limit no longer applies.
 
 A window's first page gets one attempt (`crawlspec.crawl.videos`), and so do its first
 `UNKNOWN_SIZE_SPLIT_PAGES` pages while the density is unknown: a 5xx is an observation, and the
@@ -36,8 +37,6 @@ from datetime import date, datetime, time, timedelta, timezone
 from crawlspec.api.fields import MAX_WINDOW_DAYS
 from crawlspec.spec.windows import Window
 
-GROWTH = 1.25
-"""After a clean window that reached the day limit, the limit grows by this factor (failures halve it)."""
 MAX_OBSERVATIONS = 200
 """Observations kept per fingerprint (the newest): enough to fit one number, small enough to store."""
 UNKNOWN_SIZE_SPLIT_PAGES = 2
@@ -56,12 +55,28 @@ class Observation:
     failures: int
 
 
+PRIOR = Observation(100, 10, 0)
+"""Counted with every fit: ten clean attempts at a one-page search. One unlucky failure of a small search
+then reads as a rare event, not as a failure scale of the search's own size."""
+
+
+@dataclass(frozen=True)
+class Unsized:
+    """Attempts at a window whose size was not known when it failed: an `Observation` once it is."""
+
+    start: date
+    end: date
+    attempts: int
+    failures: int
+
+
 @dataclass(frozen=True)
 class Learned:
     """What the crawls of one fingerprint taught about window sizes."""
 
-    max_days: int = MAX_WINDOW_DAYS
+    max_days: int = MAX_WINDOW_DAYS  # while the density is unknown: halved by each failure
     observations: tuple[Observation, ...] = ()
+    unsized: tuple[Unsized, ...] = ()
     failures: int = 0                # 5xx answers seen by auto windows (split at once or retried)
     splits: int = 0                  # windows given back after a failed page
     page_rate: float | None = None   # videos per day a window's first pages showed (until one finishes)
@@ -85,6 +100,19 @@ class SizedWindow:
 
 
 Expected = Callable[[date], float | None]
+
+
+def with_sizes(learned: Learned, expected: Expected) -> Learned:
+    """`learned` with the failures of windows of unknown size counted as observations where the density
+    is known now (kept aside where it is not)."""
+    sized, still = [], []
+    for item in learned.unsized:
+        size = expected_results(Window(item.start, item.end), expected)
+        if size is None:
+            still.append(item)
+        else:
+            sized.append(Observation(round(size), item.attempts, item.failures))
+    return replace(learned, observations=(*sized, *learned.observations), unsized=tuple(still))
 
 
 def page_rate(window: Window, *, results: int, oldest: datetime) -> float:
@@ -132,15 +160,13 @@ def expected_per_day(history: Iterable[SizedWindow]) -> Expected:
 
 
 def failure_scale(observations: Iterable[Observation]) -> float | None:
-    """The `S` of `n / (n + S)` most likely to have produced the observations (maximum likelihood);
-    None when no attempt failed (no limit), a tiny scale when none succeeded."""
+    """The `S` of `n / (n + S)` most likely to have produced the observations and `PRIOR` (maximum
+    likelihood); None when no attempt failed (no limit)."""
     seen = [o for o in observations if o.attempts > 0]
-    failures = sum(o.failures for o in seen)
-    successes = sum(o.attempts - o.failures for o in seen)
-    if not failures:
+    if not any(o.failures for o in seen):
         return None
-    if not successes:
-        return 1.0
+    seen.append(PRIOR)
+    successes = sum(o.attempts - o.failures for o in seen)
 
     def slope(scale: float) -> float:   # d(log-likelihood)/dS, decreasing in S
         return successes / scale - sum(o.attempts / (max(o.size, 1) + scale) for o in seen)
@@ -196,12 +222,12 @@ def plan(days: Iterable[date], learned: Learned, expected: Expected, *, page_siz
 def _plan_run(run: list[date], learned: Learned, expected: Expected, page_size: int) -> list[Window]:
     """Windows covering consecutive days: the cheapest plan when the density is known, else windows of the
     day limit."""
-    max_days = min(learned.max_days, MAX_WINDOW_DAYS)
     counts = [expected(day) for day in run]
     if any(count is None for count in counts):
+        max_days = min(learned.max_days, MAX_WINDOW_DAYS)
         lengths = [max_days] * (len(run) // max_days) + ([len(run) % max_days] if len(run) % max_days else [])
-    else:
-        lengths = _cheapest_lengths([c or 0.0 for c in counts], learned.scale, page_size, max_days)
+    else:   # the failure scale now stands for the failures that cut the day limit
+        lengths = _cheapest_lengths([c or 0.0 for c in counts], learned.scale, page_size, MAX_WINDOW_DAYS)
     windows, start = [], 0
     for length in lengths:
         windows.append(Window(run[start], run[start + length - 1]))
@@ -222,7 +248,8 @@ def after_failure(learned: Learned, window: Window, expected: Expected, *, attem
     size = expected_results(window, expected)
     failed = replace(learned, failures=learned.failures + failures)
     if size is None:
-        return replace(failed, max_days=max(1, min(learned.max_days, math.ceil(window.length() / 2))))
+        return replace(failed, max_days=max(1, min(learned.max_days, math.ceil(window.length() / 2))),
+                       unsized=(*learned.unsized, Unsized(window.start, window.end, attempts, failures)))
     return observe(failed, Observation(round(size), attempts, failures))
 
 
@@ -230,15 +257,10 @@ def after_split(learned: Learned) -> Learned:
     return replace(learned, splits=learned.splits + 1)
 
 
-def after_window(learned: Learned, window: Window, *, results: int, attempts: int, failures: int) -> Learned:
+def after_window(learned: Learned, *, results: int, attempts: int, failures: int) -> Learned:
     """A window finished with `results` search results after `attempts` attempts, `failures` of them 5xx
-    (its first page's failed single attempts are observed already). A clean window that reached the day
-    limit lets it grow back."""
-    updated = observe(replace(learned, failures=learned.failures + failures),
-                      Observation(results, attempts, failures))
-    if not failures and window.length() >= learned.max_days and learned.max_days < MAX_WINDOW_DAYS:
-        updated = replace(updated, max_days=min(MAX_WINDOW_DAYS, math.ceil(learned.max_days * GROWTH)))
-    return updated
+    (the failed single attempts that gave windows back are observed already)."""
+    return observe(replace(learned, failures=learned.failures + failures), Observation(results, attempts, failures))
 
 
 def observe(learned: Learned, observation: Observation) -> Learned:

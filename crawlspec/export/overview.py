@@ -15,8 +15,9 @@ from sqlalchemy.engine import Connection, make_url
 from crawlspec.api.fields import quota_pool_limits
 from crawlspec.clock import iso_utc, utc_now, utc_today
 from crawlspec.compliance import status as compliance_status
+from crawlspec.crawl import auto_windows
 from crawlspec.storage import overview as stored
-from crawlspec.storage import stage_progress
+from crawlspec.storage import stage_progress, window_learning
 from crawlspec.storage.database import open_existing_database, resolve_db_url
 
 
@@ -83,12 +84,23 @@ def _spec_status(conn: Connection, spec: dict[str, Any]) -> dict[str, Any]:
         "failing_days": compliance_status.failing_days_of(conn, fp),
         "empty_days_unconfirmed": [str(day) for day in sorted(stage_progress.unconfirmed_empty_days(conn, fp))],
         "failed_requests": compliance_status.failed_requests(conn, utc_today(), fp),
+        "window_sizes": _window_sizes(conn, fp),
         "last_run": None if not last else {
             "crawl_id": last["id"], "started_at": iso_utc(last["started_at"]),
             "finished_at": iso_utc(last["finished_at"]),
             "outcome": last["outcome"] or "running or killed", "exit_code": last["exit_code"],
             "requests": last["requests"], "videos": last["videos"]},
     }
+
+
+def _window_sizes(conn: Connection, fingerprint: str) -> dict[str, Any] | None:
+    """What auto-sized windows learned for the spec (None: it never ran with `days_per_query: auto`)."""
+    if not stored.has_table(conn, "window_learning") or window_learning.load_learning(conn, fingerprint) is None:
+        return None
+    learned, _expected = auto_windows.load(conn, fingerprint)
+    scale = learned.scale
+    return {"failures": learned.failures, "windows_given_back": learned.splits, "max_days": learned.max_days,
+            "failure_scale": None if scale is None else round(scale)}
 
 
 def _video_stages(conn: Connection, spec: dict[str, Any]) -> dict[str, Any]:

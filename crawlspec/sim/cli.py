@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --empty-outage: the outage ends after N such searches instead (default 0: at the next day)")
     add("--dense-fail-videos", type=int, default=0, metavar="N",
         help="a video search matching M videos answers 500 with chance M/(M+N), seeded (default 0: off)")
+    add("--fault-seed", type=int, default=None, metavar="N",
+        help="seed of the fault draws only: other faults over the same corpus (default: --seed)")
     add("--dump-corpus", metavar="FILE", help="write the corpus as JSON lines before serving")
     return parser
 
@@ -105,7 +107,8 @@ def options_from(args: argparse.Namespace) -> SimOptions:
                       burst_limit=args.burst_limit,
                       playlist_500_ok=args.playlist_500_ok, unauthorized_endpoints=args.unauthorized_endpoints,
                       hidden_likes_status=args.hidden_likes_status, empty_outage=args.empty_outage,
-                      empty_outage_requests=args.empty_outage_requests, dense_fail_videos=args.dense_fail_videos)
+                      empty_outage_requests=args.empty_outage_requests, dense_fail_videos=args.dense_fail_videos,
+                      fault_seed=args.fault_seed)
 
 
 def main(argv: list[str]) -> int:

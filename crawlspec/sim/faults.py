@@ -20,7 +20,8 @@ NON_JSON_BODY = b"upstream connect error or disconnect/reset before headers. res
 class FaultInjector:
     def __init__(self, opts: SimOptions) -> None:
         self._opts = opts
-        self._rng = random.Random(f"crawlspec-sim/{opts.seed}/faults")
+        seed = opts.seed if opts.fault_seed is None else opts.fault_seed
+        self._rng = random.Random(f"crawlspec-sim/{seed}/faults")
         self._lock = threading.Lock()
         self._burst_left = 0
 

@@ -46,6 +46,7 @@ class SimOptions:
     empty_outage: str = ""             # "keyword" or "all": those searches answer 0 videos, no error, during an outage
     empty_outage_requests: int = 0     # the outage lasts this many searches; 0: until the simulator's day advances
     dense_fail_videos: int = 0         # >0: a video search matching N videos answers 500 with chance N/(N+this)
+    fault_seed: int | None = None      # seed of the fault draws (None: `seed`): other faults, the same corpus
 
     def __post_init__(self) -> None:
         try:

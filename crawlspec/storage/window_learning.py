@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -22,7 +23,7 @@ WINDOWS = table_of(CrawlWindow)
 @dataclass(frozen=True)
 class LearningRow:
     max_days: int
-    observations: list[tuple[int, int, int]]   # (search size, attempts, failures), oldest first
+    observations: list[list[Any]]   # [size, attempts, failures], or [null, attempts, failures, start, end]
     failures: int
     splits: int
     page_rate: float | None = None
@@ -41,12 +42,12 @@ def load_learning(conn: Connection, fingerprint: str) -> LearningRow | None:
                        .where(LEARNING.c.fingerprint == fingerprint)).first()
     if row is None:
         return None
-    observations = [(int(size), int(attempts), int(failures)) for size, attempts, failures in row.observations or []]
+    observations = [list(item) for item in row.observations or []]
     return LearningRow(row.max_days, observations, row.failures, row.splits, row.page_rate)
 
 
 def save_learning(conn: Connection, fingerprint: str, row: LearningRow, *, now: datetime) -> None:
-    values = {"max_days": row.max_days, "observations": [list(o) for o in row.observations],
+    values = {"max_days": row.max_days, "observations": row.observations,
               "failures": row.failures, "splits": row.splits, "page_rate": row.page_rate, "updated_at": now}
     insert = dialect_insert(conn, LEARNING).values(fingerprint=fingerprint, **values)
     conn.execute(insert.on_conflict_do_update(index_elements=["fingerprint"], set_=values))

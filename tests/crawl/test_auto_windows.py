@@ -17,12 +17,14 @@ from conftest import SIM_KEY, SIM_SECRET, read_corpus_dump
 from support.corpus import video_day
 
 from crawlspec.api.fields import quota_pool_limits
+from crawlspec.cli.status import render_text
 from crawlspec.client import TikTokApiRequestClient
 from crawlspec.client.credentials import Credentials
 from crawlspec.crawl import auto_windows
 from crawlspec.crawl.quota import QuotaWaiter, RequestBudget
 from crawlspec.crawl.session import CrawlResult, CrawlSession
 from crawlspec.crawl.videos import RunnerSettings
+from crawlspec.export.overview import collect_status
 from crawlspec.spec.compile import compile_spec
 from crawlspec.storage.database import open_database
 from crawlspec.storage.ledger import QuotaLedger
@@ -153,6 +155,11 @@ def test_under_the_large_search_failure_model_the_crawl_is_exact_and_its_failure
     (failures, splits), = rows(db_url, "SELECT failures, splits FROM window_learning")
     assert failures >= 1 and splits >= 1      # a window was given back after a failed page
     assert learned_scale(db_url) is not None  # the failures are stored for the next run, as a fitted scale
+    # `crawlspec status` says what was learned
+    report = collect_status(db_url)
+    sizes = report["specs"][0]["window_sizes"]
+    assert sizes["failures"] == failures and sizes["failure_scale"] == round(learned_scale(db_url))
+    assert f"auto windows: {failures} 5xx answers seen" in render_text(report)
     # no day left out, none fetched as two overlapping windows
     done = rows(db_url, "SELECT start_date, end_date FROM crawl_window WHERE status = 'done' ORDER BY start_date")
     days = [d for start, end in done for d in (start + timedelta(days=i) for i in range((end - start).days + 1))]

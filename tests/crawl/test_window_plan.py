@@ -47,8 +47,11 @@ def failing_at(scale: float) -> Learned:
 def test_the_failure_scale_is_fitted_to_the_attempts_seen() -> None:
     assert window_plan.failure_scale([]) is None
     assert window_plan.failure_scale([Observation(500, 10, 0)]) is None        # no failure: no limit
-    assert window_plan.failure_scale([Observation(500, 3, 3)]) == 1.0           # no success: tiny
-    assert failing_at(300).scale == pytest.approx(300, rel=1e-3)
+    # every attempt failed: a scale below the search's size (the prior's clean one-page searches keep it finite)
+    assert window_plan.failure_scale([Observation(500, 3, 3)]) < 600
+    # one unlucky failure of a small search is not read as a failure scale of its own size
+    assert window_plan.failure_scale([Observation(150, 2, 1)]) > 500
+    assert failing_at(300).scale == pytest.approx(300, rel=0.02)   # 1,000 attempts outweigh the prior
     # chances 100/(100+400) = 0.2 and 900/(900+400) = 0.69 in one fit
     mixed = [Observation(100, 1000, 200), Observation(900, 1000, 692)]
     assert window_plan.failure_scale(mixed) == pytest.approx(400, rel=0.02)
@@ -135,16 +138,25 @@ def test_a_failure_with_a_known_density_is_an_observation_of_the_expected_size()
     assert learned.scale is not None and learned.failures == 1
 
 
-def test_a_finished_window_is_observed_and_a_clean_one_at_the_day_limit_lets_it_grow_back() -> None:
-    learned = Learned(max_days=8)
-    grown = window_plan.after_window(learned, Window(SIXTY[0], SIXTY[7]), results=180, attempts=2, failures=0)
-    assert grown.max_days == 10 and grown.observations == (Observation(180, 2, 0),)
-    failed = window_plan.after_window(learned, Window(SIXTY[0], SIXTY[7]), results=180, attempts=4, failures=2)
-    assert failed.max_days == 8 and failed.failures == 2
+def test_a_finished_window_is_observed_and_only_the_newest_observations_are_kept() -> None:
+    learned = window_plan.after_window(Learned(), results=180, attempts=4, failures=2)
+    assert learned.observations == (Observation(180, 4, 2),) and learned.failures == 2
     many = learned
     for _ in range(window_plan.MAX_OBSERVATIONS + 5):
         many = window_plan.observe(many, Observation(1, 1, 0))
     assert len(many.observations) == window_plan.MAX_OBSERVATIONS
+
+
+def test_a_failure_of_unknown_size_counts_once_the_density_is_known_and_the_day_limit_lapses() -> None:
+    window = Window(SIXTY[0], SIXTY[29])
+    learned = window_plan.after_failure(Learned(), window, density(None), attempts=1, failures=1)
+    assert learned.unsized and learned.scale is None and learned.max_days == 15
+    known = window_plan.with_sizes(learned, density(40.0))
+    assert known.observations == (Observation(1200, 1, 1),) and not known.unsized
+    assert known.scale is not None
+    # the failure scale stands for the failure now: a sparse query is back to 30-day windows
+    sparse = window_plan.with_sizes(learned, density(1.0))
+    assert spans(window_plan.plan(SIXTY, sparse, density(1.0))) == [30, 30]
 
 
 def test_a_failed_first_page_halves_the_next_window_while_the_density_is_unknown() -> None:

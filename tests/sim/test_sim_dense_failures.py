@@ -54,3 +54,14 @@ def test_bigger_windows_fail_more_often_and_the_same_seed_fails_the_same_request
 def test_off_by_default() -> None:
     with simulator() as sim:
         assert first_pages(sim, WINDOWS, tries=5) == [0, 0, 0]
+
+
+@pytest.mark.slow
+def test_a_fault_seed_draws_other_faults_over_the_same_corpus(tmp_path) -> None:
+    with simulator(dense_fail_videos=1000) as base:
+        failures = first_pages(base, WINDOWS, tries=40)
+        base.dump_corpus(tmp_path / "base.jsonl")
+    with simulator(dense_fail_videos=1000, fault_seed=3) as other:
+        assert first_pages(other, WINDOWS, tries=40) != failures
+        other.dump_corpus(tmp_path / "other.jsonl")
+    assert (tmp_path / "base.jsonl").read_bytes() == (tmp_path / "other.jsonl").read_bytes()
