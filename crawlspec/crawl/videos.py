@@ -355,16 +355,18 @@ class VideoCrawler:
                 if once and self.failure_streak < SPLIT_STREAK_LIMIT:
                     if self._replan_after_failure(state, err, tally):
                         return True
-                    retry_all, tally = True, AttemptTally()   # still the best window (failure observed)
+                    retry_all = True   # still the best window: retried as usual (this failure is observed)
+                    tally.attempts = tally.failures = 0
                     continue
                 if self.plan.auto_windows and state.end_date > state.start_date:
                     self._learn_given_up(state, tally)
-                return self._split_or_record(state, err)
+                return self._split_or_record(state, err, tally)
             except ApiError as err:  # fatal for this window
                 self._fail(state, err)
                 return True
             try:
                 state = self._commit_page(state, response, tally=tally)
+                tally.videos += len(response.videos)
             except CursorNotAdvancing as err:   # the window stays at its last committed cursor
                 self._fail(state, err)
                 return True
@@ -429,6 +431,7 @@ class VideoCrawler:
                 return False
             failing.drop_window(conn, state.id)
         self._handed_back.extend(window.days())
+        self.stats.videos -= tally.videos   # fetched again with the days: counted once, then
         self.log.warning("window_split", window=_window_label(state), next=_label(first), error=str(err),
                          log_id=err.log_id, max_days=learned.max_days, failure_scale=_rounded(learned.scale),
                          note="a page answered 5xx; the window's days are planned again in smaller windows")
@@ -530,7 +533,8 @@ class VideoCrawler:
         with self.ctx.engine.begin() as conn:
             return checkpoints.restart_window(conn, state, now=self.ctx.clock())
 
-    def _split_or_record(self, state: checkpoints.WindowState, err: RetriesExhausted) -> bool:
+    def _split_or_record(self, state: checkpoints.WindowState, err: RetriesExhausted,
+                         tally: AttemptTally | None = None) -> bool:
         """A window still failing with 5xx: crawl its halves (the good days get collected), or record its
         day(s) as failing and skip them for now. True: nothing of this window is left for this run."""
         window = Window(state.start_date, state.end_date)
@@ -540,6 +544,8 @@ class VideoCrawler:
             self._record_failing(state, window, err, now)
             return True
         parts = failing.halves(window)
+        if tally is not None:
+            self.stats.videos -= tally.videos   # the halves fetch them again: counted once, then
         with self.ctx.engine.begin() as conn:
             failing.drop_window(conn, state.id)
             children = [checkpoints.open_window(conn, fingerprint=self.plan.fingerprint, start_date=part.start,
@@ -587,6 +593,7 @@ class AttemptTally:
 
     attempts: int = 0
     failures: int = 0
+    videos: int = 0            # videos its pages stored in this run
     oldest: int | None = None
     readable: bool = False
 

@@ -142,6 +142,7 @@ SIMULATOR_SCHEMA: dict[str, Any] = _obj(
                         "x-fix": "N/SECONDS, e.g. 20/60: at most N requests in any SECONDS, then 429"},
         "playlist_500_ok": {"type": "boolean"},
         "dense_fail_videos": _int(0),
+        "fault_seed": {"type": ["integer", "null"]},
     },
     type=["object", "null"],
 )

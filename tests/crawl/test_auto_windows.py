@@ -146,6 +146,7 @@ def test_under_the_large_search_failure_model_the_crawl_is_exact_and_its_failure
     results = corpus(sim, tmp_path, match)
     assert (result.exit_code, result.outcome) == (0, "complete")
     assert stored_ids(db_url) == live_ids(results)
+    assert result.videos.videos == len(live_ids(results))   # pages fetched again after a split counted once
     stats = sim.stats()
     faults = stats["faults"]["dense_window"]
     assert faults > 0                         # the model bit: the checks below mean something
