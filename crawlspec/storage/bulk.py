@@ -29,7 +29,11 @@ class MalformedRecord(ValueError):
 
 def dialect_insert(conn: Connection, table: sa.Table) -> Any:
     """`INSERT` with `.on_conflict_do_update/do_nothing` for the connection's back end."""
-    name = conn.dialect.name
+    return dialect_insert_for(conn.dialect.name, table)
+
+
+def dialect_insert_for(name: str, table: sa.Table) -> Any:
+    """`dialect_insert` for a back end named by its dialect name ("sqlite", "postgresql")."""
     if name == "postgresql":
         return postgresql.insert(table)
     if name == "sqlite":
