@@ -266,6 +266,14 @@ def ids_for_names(conn: Connection, table: sa.Table, column: str, names: Iterabl
 
 def _select_ids(conn: Connection, table: sa.Table, column: str, names: Sequence[str]) -> dict[str, int]:
     col = table.c[column]
+    if conn.dialect.name == "sqlite":   # plain `IN (?, ?, ..)`: no expanding-parameter rewrite per page
+        preparer = conn.dialect.identifier_preparer
+        select = (f"SELECT {preparer.quote(col.name)}, {preparer.quote(table.c.id.name)} "
+                  f"FROM {preparer.format_table(table)} WHERE {preparer.quote(col.name)} IN ")
+        rows: dict[str, int] = {}
+        for part in chunked(names):
+            rows.update(conn.exec_driver_sql(select + "(" + ",".join("?" * len(part)) + ")", tuple(part)).all())
+        return rows
     query = _statement(conn, table, "ids-by-name", lambda: sa.select(col, table.c.id).where(
         col.in_(sa.bindparam("names", expanding=True))))
     found: dict[str, int] = {}
