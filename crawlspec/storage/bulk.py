@@ -4,6 +4,7 @@ link-table unions, and the value checks every API record goes through (storable 
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timezone
 from typing import Any, TypeVar
@@ -46,8 +47,12 @@ def insert_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, A
     """`insert_values` for rows given as mappings (all with the same keys)."""
     if rows:
         keys = tuple(rows[0])
-        insert_values(conn, table, keys, [tuple([row[key] for key in keys]) for row in rows],
-                      purpose=purpose, conflict=conflict)
+        insert_values(conn, table, keys, [_values_of(row, keys) for row in rows] if len(keys) == 1 else
+                      list(map(operator.itemgetter(*keys), rows)), purpose=purpose, conflict=conflict)
+
+
+def _values_of(row: Mapping[str, Any], keys: tuple[str, ...]) -> tuple[Any, ...]:
+    return tuple([row[key] for key in keys])
 
 
 def insert_values(conn: Connection, table: sa.Table, keys: tuple[str, ...], values: Sequence[tuple[Any, ...]], *,
@@ -76,11 +81,26 @@ def insert_values(conn: Connection, table: sa.Table, keys: tuple[str, ...], valu
     stmt = _statement(conn, table, purpose, lambda: conflict(dialect_insert(conn, table)))
     sql, order, processors, memoize = _sqlite_plan(conn, stmt, table, keys)
     if order != tuple(range(len(keys))) or any(processors):
-        processors = tuple(_page_memo(proc) if memo else proc
-                           for proc, memo in zip(processors, memoize, strict=True))
-        values = [tuple([row[index] if proc is None else proc(row[index])
-                         for index, proc in zip(order, processors, strict=True)]) for row in values]
+        values = _processed(values, order, [(position, _page_memo(proc) if memo else proc)
+                                            for position, (proc, memo) in enumerate(zip(processors, memoize, strict=True))
+                                            if proc is not None])
     conn.exec_driver_sql(sql, values)
+
+
+def _processed(values: Sequence[tuple[Any, ...]], order: tuple[int, ...],
+               processors: list[tuple[int, Callable[[Any], Any]]]) -> list[tuple[Any, ...]]:
+    """The rows with their values in parameter `order`, each processed column through its processor
+    (the reordering in C, Python only for the few processed values)."""
+    reorder = operator.itemgetter(*order) if len(order) > 1 else (lambda row: (row[order[0]],))
+    if not processors:
+        return list(map(reorder, values))
+    rows = []
+    for row in values:
+        ordered = list(reorder(row))
+        for position, process in processors:
+            ordered[position] = process(ordered[position])
+        rows.append(tuple(ordered))
+    return rows
 
 
 def _page_memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
