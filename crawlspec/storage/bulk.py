@@ -104,16 +104,15 @@ def _processed(values: Sequence[tuple[Any, ...]], order: tuple[int, ...],
 
 
 def _page_memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """`process` remembering its results for one batch: a page's `crawled_at`/`crawled_updated_at` are one
-    value for every row, and formatting a timestamp as SQLite text costs more than inserting it."""
-    results: dict[Any, Any] = {}
+    """`process` remembering its last result (timestamps: immutable): a page's `crawled_at` and
+    `crawled_updated_at` are one object for every row, and formatting a timestamp as SQLite text costs
+    more than inserting it. An identity test, not a lookup: distinct values (`create_time`) pay nothing."""
+    last: list[Any] = [object(), None]   # [value, its result]
 
     def memoized(value: Any) -> Any:
-        try:
-            return results[value]
-        except KeyError:
-            result = results[value] = process(value)
-            return result
+        if value is not last[0]:
+            last[0], last[1] = value, process(value)
+        return last[1]
 
     return memoized
 
