@@ -12,7 +12,8 @@ fields, one 30-day window), `crawlspec run`, the older tool's `fetch_and_store_a
 (tiktok-research-api-helper 0.1.3 from PyPI, installed into a temporary virtualenv; it has no base URL
 setting, so its `requests` sessions are given one that sends `https://open.tiktokapis.com/...` to the
 simulator) and a bare loop of `requests` fetching the same pages. Each is a whole subprocess
-(start-up included), the best of `--repeat` interleaved rounds; it prints both ratios.
+(start-up included), the best of `--repeat` interleaved rounds; it prints both ratios. crawlspec's
+bytecode is written first, as installing a wheel does (the older tool's was written by pip).
 
     python scripts/bench_pipeline.py --vs-older --videos 30000 --repeat 3
 """

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import compileall
 import os
 import resource
 import shutil
@@ -88,6 +89,18 @@ def crawlspec_exe() -> str:
     return shutil.which("crawlspec", path=str(Path(sys.executable).parent)) or "crawlspec"
 
 
+def byte_compile_crawlspec() -> None:
+    """Write crawlspec's bytecode as installing a wheel does (the older tool's pip install did the same for
+    it): with PYTHONDONTWRITEBYTECODE set, or a read-only source tree, every run would otherwise compile
+    the package's 150 modules from source first."""
+    import crawlspec
+    import hydra_plugins.crawlspec_plugins as plugins
+
+    for package in (crawlspec, plugins):
+        for folder in package.__path__:
+            compileall.compile_dir(folder, quiet=1)
+
+
 def older_python(older_venv: Path | None, workdir: Path) -> Path:
     """The python of a virtualenv holding the older tool (installed from PyPI when new)."""
     location = older_venv or workdir / "older-venv"
@@ -128,6 +141,7 @@ def compare_with_older(*, videos: int, repeat: int, older_venv: Path | None) -> 
     (workdir / "specs").mkdir()
     (workdir / "specs" / "versus.yaml").write_text(SPEC)
     older = older_python(older_venv, workdir)
+    byte_compile_crawlspec()
     env = {**os.environ, "CRAWLSPEC_CLIENT_KEY": KEY, "CRAWLSPEC_CLIENT_SECRET": SECRET}
     options = SimOptions(seed=5, videos=videos, start=date(2024, 3, 1), days=30, client_key=KEY,
                          client_secret=SECRET, daily_quota=1_000_000)

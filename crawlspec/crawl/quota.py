@@ -51,7 +51,9 @@ class RequestBudget:
         return getattr(self._thread, "sent", 0)
 
     def remaining(self, pool: str = "research") -> int:
-        return self.ledger.remaining(pool)
+        """Requests left today in `pool` as of this budget's last reservation (the page log line asks after
+        every page: no query then); other processes' reservations since then are not counted."""
+        return self.ledger.remaining_known(pool)
 
 
 class QuotaWaiter:

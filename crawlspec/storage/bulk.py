@@ -4,6 +4,7 @@ link-table unions, and the value checks every API record goes through (storable 
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timezone
 from typing import Any, TypeVar
@@ -29,7 +30,11 @@ class MalformedRecord(ValueError):
 
 def dialect_insert(conn: Connection, table: sa.Table) -> Any:
     """`INSERT` with `.on_conflict_do_update/do_nothing` for the connection's back end."""
-    name = conn.dialect.name
+    return dialect_insert_for(conn.dialect.name, table)
+
+
+def dialect_insert_for(name: str, table: sa.Table) -> Any:
+    """`dialect_insert` for a back end named by its dialect name ("sqlite", "postgresql")."""
     if name == "postgresql":
         return postgresql.insert(table)
     if name == "sqlite":
@@ -42,8 +47,12 @@ def insert_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, A
     """`insert_values` for rows given as mappings (all with the same keys)."""
     if rows:
         keys = tuple(rows[0])
-        insert_values(conn, table, keys, [tuple([row[key] for key in keys]) for row in rows],
-                      purpose=purpose, conflict=conflict)
+        insert_values(conn, table, keys, [_values_of(row, keys) for row in rows] if len(keys) == 1 else
+                      list(map(operator.itemgetter(*keys), rows)), purpose=purpose, conflict=conflict)
+
+
+def _values_of(row: Mapping[str, Any], keys: tuple[str, ...]) -> tuple[Any, ...]:
+    return tuple([row[key] for key in keys])
 
 
 def insert_values(conn: Connection, table: sa.Table, keys: tuple[str, ...], values: Sequence[tuple[Any, ...]], *,
@@ -72,24 +81,38 @@ def insert_values(conn: Connection, table: sa.Table, keys: tuple[str, ...], valu
     stmt = _statement(conn, table, purpose, lambda: conflict(dialect_insert(conn, table)))
     sql, order, processors, memoize = _sqlite_plan(conn, stmt, table, keys)
     if order != tuple(range(len(keys))) or any(processors):
-        processors = tuple(_page_memo(proc) if memo else proc
-                           for proc, memo in zip(processors, memoize, strict=True))
-        values = [tuple([row[index] if proc is None else proc(row[index])
-                         for index, proc in zip(order, processors, strict=True)]) for row in values]
+        values = _processed(values, order, [(position, _page_memo(proc) if memo else proc)
+                                            for position, (proc, memo) in enumerate(zip(processors, memoize, strict=True))
+                                            if proc is not None])
     conn.exec_driver_sql(sql, values)
 
 
+def _processed(values: Sequence[tuple[Any, ...]], order: tuple[int, ...],
+               processors: list[tuple[int, Callable[[Any], Any]]]) -> list[tuple[Any, ...]]:
+    """The rows with their values in parameter `order`, each processed column through its processor
+    (the reordering in C, Python only for the few processed values)."""
+    reorder = operator.itemgetter(*order) if len(order) > 1 else (lambda row: (row[order[0]],))
+    if not processors:
+        return list(map(reorder, values))
+    rows = []
+    for row in values:
+        ordered = list(reorder(row))
+        for position, process in processors:
+            ordered[position] = process(ordered[position])
+        rows.append(tuple(ordered))
+    return rows
+
+
 def _page_memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """`process` remembering its results for one batch: a page's `crawled_at`/`crawled_updated_at` are one
-    value for every row, and formatting a timestamp as SQLite text costs more than inserting it."""
-    results: dict[Any, Any] = {}
+    """`process` remembering its last result (timestamps: immutable): a page's `crawled_at` and
+    `crawled_updated_at` are one object for every row, and formatting a timestamp as SQLite text costs
+    more than inserting it. An identity test, not a lookup: distinct values (`create_time`) pay nothing."""
+    last: list[Any] = [object(), None]   # [value, its result]
 
     def memoized(value: Any) -> Any:
-        try:
-            return results[value]
-        except KeyError:
-            result = results[value] = process(value)
-            return result
+        if value is not last[0]:
+            last[0], last[1] = value, process(value)
+        return last[1]
 
     return memoized
 
@@ -262,6 +285,14 @@ def ids_for_names(conn: Connection, table: sa.Table, column: str, names: Iterabl
 
 def _select_ids(conn: Connection, table: sa.Table, column: str, names: Sequence[str]) -> dict[str, int]:
     col = table.c[column]
+    if conn.dialect.name == "sqlite":   # plain `IN (?, ?, ..)`: no expanding-parameter rewrite per page
+        preparer = conn.dialect.identifier_preparer
+        select = (f"SELECT {preparer.quote(col.name)}, {preparer.quote(table.c.id.name)} "
+                  f"FROM {preparer.format_table(table)} WHERE {preparer.quote(col.name)} IN ")
+        rows: dict[str, int] = {}
+        for part in chunked(names):
+            rows.update(conn.exec_driver_sql(select + "(" + ",".join("?" * len(part)) + ")", tuple(part)).all())
+        return rows
     query = _statement(conn, table, "ids-by-name", lambda: sa.select(col, table.c.id).where(
         col.in_(sa.bindparam("names", expanding=True))))
     found: dict[str, int] = {}

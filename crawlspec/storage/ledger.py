@@ -2,20 +2,23 @@
 
 `reserve()` is called before every attempt at a research endpoint (retries included: the API charges
 failed calls). It runs in a short transaction of its own, committed before the request is sent, so a
-request that was sent is always counted, whatever happens to the page's transaction afterwards.
+request that was sent is always counted, whatever happens to the page's transaction afterwards. It is
+one statement (an upsert returning the new count), and the count it returns lets `remaining_known()`
+answer the page log line without a query of its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timezone
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from crawlspec.api.fields import quota_pool_limits
 from crawlspec.clock import utc_now
-from crawlspec.storage.bulk import dialect_insert
+from crawlspec.storage.bulk import dialect_insert_for
 from crawlspec.storage.models import QuotaUse, table_of
 
 LEDGER_TABLE = table_of(QuotaUse)
@@ -30,6 +33,8 @@ class QuotaLedger:
         self.engine = engine
         self.limits = dict(limits)
         self.clock = clock
+        self._statements: dict[str, Any] = {}
+        self._known_used: dict[str, tuple[date, int]] = {}   # pool -> (day, used) after our last reservation
 
     def today(self) -> date:
         """The current UTC day (the API's quota resets at 00:00 UTC)."""
@@ -45,20 +50,31 @@ class QuotaLedger:
     def reserve(self, pool: str = "research") -> bool:
         """Count one request for today iff the pool is below its limit; False when exhausted.
 
-        INSERT .. ON CONFLICT DO NOTHING creates today's row; the conditional UPDATE then takes the row
-        lock (PostgreSQL) or the write lock (SQLite), so concurrent reservations serialise and the
-        `used < limit` test and the increment are one atomic step."""
+        One `INSERT .. ON CONFLICT DO UPDATE SET used = used + 1 WHERE used < limit RETURNING used`:
+        the conflict takes the row lock (PostgreSQL) or the write lock (SQLite), so concurrent
+        reservations serialise and the `used < limit` test and the increment are one atomic step.
+        No row comes back when the pool is exhausted."""
         limit = self.limit(pool)
         day = self.today()
+        if limit <= 0:
+            self._known_used[pool] = (day, 0)
+            return False
         with self.engine.begin() as conn:
-            self._ensure_row(conn, day, pool)
+            used = conn.execute(self._reserve_statement(conn.dialect.name),
+                                {"day": day, "pool": pool, "limit": limit}).scalar()
+        self._known_used[pool] = (day, limit if used is None else int(used))
+        return used is not None
+
+    def _reserve_statement(self, dialect: str) -> Any:
+        statement = self._statements.get(dialect)
+        if statement is None:
             table = LEDGER_TABLE
-            result = conn.execute(
-                sa.update(table)
-                .where(table.c.day == day, table.c.pool == pool, table.c.used < limit)
-                .values(used=table.c.used + 1)
-            )
-            return result.rowcount == 1
+            insert = dialect_insert_for(dialect, table).values(
+                day=sa.bindparam("day"), pool=sa.bindparam("pool"), used=1)
+            statement = self._statements[dialect] = insert.on_conflict_do_update(
+                index_elements=["day", "pool"], set_={"used": table.c.used + 1},
+                where=table.c.used < sa.bindparam("limit")).returning(table.c.used)
+        return statement
 
     def used(self, pool: str = "research", day: date | None = None) -> int:
         table = LEDGER_TABLE
@@ -70,7 +86,10 @@ class QuotaLedger:
     def remaining(self, pool: str = "research") -> int:
         return max(0, self.limit(pool) - self.used(pool))
 
-    @staticmethod
-    def _ensure_row(conn: Connection, day: date, pool: str) -> None:
-        stmt = dialect_insert(conn, LEDGER_TABLE).on_conflict_do_nothing(index_elements=["day", "pool"])
-        conn.execute(stmt, {"day": day, "pool": pool, "used": 0})
+    def remaining_known(self, pool: str = "research") -> int:
+        """What `remaining` said right after this ledger's last reservation today (no query); other
+        processes' reservations since then are not counted. Queries when none was made today."""
+        known = self._known_used.get(pool)
+        if known is None or known[0] != self.today():
+            return self.remaining(pool)
+        return max(0, self.limit(pool) - known[1])
