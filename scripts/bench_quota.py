@@ -285,6 +285,42 @@ def run_plan(exe: str, opts: SimOptions, query: dict, plan: str, expected: set[s
                    exact=stored == expected, seconds=seconds, message=run_message(result.stderr))
 
 
+def run_backfill(exe: str, opts: SimOptions, query: dict, plan: str) -> tuple[int, int]:
+    """A nightly back-fill in two runs on one database and one simulator: the first 30 days, then the
+    last 30. Returns the video-query requests of each run (the second plans with what the first learned)."""
+    sim = start_simulator(opts)
+    spent: list[int] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for first, last in ((0, 29), (30, PLANNER_DAYS - 1)):
+                spec = {"name": "bench", "query": query, "window": {
+                    "start": (PLANNER_START + timedelta(days=first)).isoformat(),
+                    "end": (PLANNER_START + timedelta(days=last)).isoformat(),
+                    "days_per_query": spec_days_per_query(plan)}}
+                before = sim.stats()["requests"].get(PATHS["video query"], 0)
+                result = run_crawl(exe, sim.url, Path(tmp), spec, *ZERO_WAITS)
+                if result.returncode:
+                    sys.exit(f"back-fill run exited {result.returncode}: {run_message(result.stderr)}")
+                spent.append(sim.stats()["requests"].get(PATHS["video query"], 0) - before)
+    finally:
+        sim.stop()
+    return spent[0], spent[1]
+
+
+def backfill_table(args: argparse.Namespace, exe: str, base: SimOptions, plans: list[str]) -> None:
+    """With the failure model on: what a later run over new days costs once the first run learned."""
+    print(f"\nnightly back-fill with the failure model on (two runs on one database: days 1-30, then 31-60; "
+          f"mean over fault seeds 1..{args.fault_seeds}):")
+    print("| query | plan | first run (days 1-30) | second run (days 31-60) |")
+    print("| --- | --- | --- | --- |")
+    for label, query in list(planner_queries(args).items())[1:]:
+        for plan in plans:
+            runs = [run_backfill(exe, replace(base, dense_fail_videos=args.dense_fail_videos, fault_seed=seed),
+                                 query, plan) for seed in range(1, args.fault_seeds + 1)]
+            first, second = (statistics.mean(r[i] for r in runs) for i in (0, 1))
+            print(f"| {label} | {plan} | {first:.1f} | {second:.1f} ({', '.join(str(r[1]) for r in runs)}) |")
+
+
 def planner_queries(args: argparse.Namespace) -> dict[str, dict]:
     return {f"sparse: region {args.sparse_region.upper()}": {"regions": [args.sparse_region.upper()]},
             f"mid: #{args.mid_tag}": {"include_any_hashtags": [args.mid_tag]},
@@ -352,6 +388,8 @@ def planner_table(args: argparse.Namespace, exe: str) -> int:
         exact = f"no ({', '.join(inexact)})" if inexact else ("yes" if runs else "-")
         print(f"| {label} | {size} | {'on' if failures else 'off'} | {floor}{' *' if failures else ''} | "
               f"{' | '.join(cells)} | {ratio(auto, floor)} | {within} | {exact} |")
+    if args.backfill:
+        backfill_table(args, exe, base, [p for p in plans if p not in skipped])
     print(f"\nfloor: the fewest requests of any plan of consecutive windows of <= {MAX_WINDOW_DAYS} days, from the "
           "corpus dump; * with failures it is a lower bound only (failed attempts are charged too).")
     print("requests: video-query requests the simulator counted, failed attempts included (with failures: the mean "
@@ -370,6 +408,8 @@ def add_planner_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--fault-seeds", type=int, default=5,
                        help="with the failure model on, each plan runs once per fault seed 1..N over the same corpus "
                             "(the table shows the mean)")
+    group.add_argument("--backfill", action="store_true",
+                       help="also time a nightly back-fill with failures: days 1-30, then 31-60 on the same database")
     group.add_argument("--deleted-rate", type=float, default=0.05)
     group.add_argument("--sparse-region", default="PL")
     group.add_argument("--mid-tag", default="gym")
