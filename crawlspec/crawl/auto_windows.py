@@ -1,12 +1,15 @@
 """Auto-sized windows between the planner and the database: load what a fingerprint's crawls learned
 (`crawlspec.crawl.window_plan.Learned`, and the density read from its finished windows), and record
 what a window teaches (a failed first page, a window given up, a finished window's attempts) in the
-transaction of the event. None of these commits."""
+transaction of the event; `AttemptTally` follows one window's attempts and the times its pages show.
+None of these commits."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import date, datetime
+import itertools
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timezone
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -14,6 +17,46 @@ from crawlspec.crawl import window_plan
 from crawlspec.crawl.window_plan import Expected, Learned, Observation, SizedWindow, Unsized
 from crawlspec.spec.windows import Window
 from crawlspec.storage import window_learning as storage
+
+
+@dataclass
+class AttemptTally:
+    """The attempts one window's pages took in this run, how many of them failed (charged all the same),
+    and the oldest `create_time` its pages showed (None when unknown: a page without it, out of order,
+    or a window resumed from an earlier run)."""
+
+    attempts: int = 0
+    failures: int = 0
+    videos: int = 0            # videos its pages stored in this run
+    oldest: int | None = None
+    readable: bool = False
+
+    def add(self, failed: int, *, delivered: bool) -> None:
+        self.attempts += failed + int(delivered)
+        self.failures += failed
+
+    def see_page(self, videos: list[dict[str, Any]], *, first: bool) -> None:
+        """Follow the newest-first listing: the oldest time so far, while every page is in order."""
+        if first:
+            self.readable, self.oldest = True, None
+        times = [video.get("create_time") for video in videos]
+        if not self.readable or not all(isinstance(t, int) for t in times):
+            self.readable = False
+            return
+        ordered = [int(t) for t in times if isinstance(t, int)]
+        if any(a < b for a, b in itertools.pairwise(ordered)) or (
+                self.oldest is not None and ordered and ordered[0] > self.oldest):
+            self.readable = False
+            return
+        if ordered:
+            self.oldest = ordered[-1]
+
+    def rate(self, window: Window, cursor: int) -> float | None:
+        """Videos per day the pages showed (`window_plan.page_rate`), or None."""
+        if not self.readable or self.oldest is None or cursor <= 0:
+            return None
+        return window_plan.page_rate(window, results=cursor,
+                                     oldest=datetime.fromtimestamp(self.oldest, tz=timezone.utc))
 
 
 def load(conn: Connection, fingerprint: str) -> tuple[Learned, Expected]:

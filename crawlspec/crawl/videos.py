@@ -8,18 +8,20 @@ Rules it keeps:
 - every request is reserved in the shared quota ledger before it is sent (`RequestBudget`);
 - a window still failing with 5xx after the client's retries is split in halves down to single days,
   and a single day that still fails is recorded and skipped for a growing time
-  (`crawlspec.crawl.failing_days`); failing days are never covered.
+  (`crawlspec.crawl.failing_days`); failing days are never covered;
+- with `days_per_query: auto` each window is chosen when the crawl gets to it
+  (`crawlspec.crawl.window_plan`), a window's first page gets one attempt and a 5xx gives its days back
+  to be planned anew, and every lesson is committed with the event (`crawlspec.crawl.auto_windows`).
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -328,7 +330,7 @@ class VideoCrawler:
             return False
         restarted = False
         retry_all = False     # a single attempt failed without a status: retry as usual
-        tally = AttemptTally()
+        tally = auto_windows.AttemptTally()
         while True:
             if self.ctx.stop_event.is_set():
                 raise RunStopped("interrupted")
@@ -399,11 +401,11 @@ class VideoCrawler:
         return "claimed" if claimed else "elsewhere"
 
     def _one_attempt(self, state: checkpoints.WindowState) -> bool:
-        """Whether this page of an auto window gets one attempt, a 5xx then re-planning the window's days at
-        once (`window_plan.replan`) instead of paying for the retries of a search that may be too big (every
-        failed attempt is charged): its first page, and while the query's density is unknown its first
-        `window_plan.UNKNOWN_SIZE_SPLIT_PAGES` pages (the halves fetch those again, a big search's
-        retries cost more)."""
+        """Whether this page of an auto window gets one attempt, a 5xx then giving the window's days back to
+        be planned anew (`_replan_after_failure`) instead of paying for the retries of a search that may be
+        too big (every failed attempt is charged): its first page, and while the query's density is unknown
+        its first `window_plan.UNKNOWN_SIZE_SPLIT_PAGES` pages (smaller windows fetch those again, a big
+        search's retries cost more)."""
         if not self.plan.auto_windows or self.plan.sample or state.end_date == state.start_date:
             return False
         if not state.cursor and not state.search_id:
@@ -415,7 +417,7 @@ class VideoCrawler:
         return window_plan.expected_results(Window(state.start_date, state.end_date), expected) is None
 
     def _replan_after_failure(self, state: checkpoints.WindowState, err: RetriesExhausted,
-                              tally: AttemptTally) -> bool:
+                              tally: auto_windows.AttemptTally) -> bool:
         """Record the failed single attempt and plan the window's days anew with the days after it: True
         when another window comes first now (this one is dropped and its days go back to the pending days,
         `_take_back`), False when it is still the best window (it is retried as usual). One transaction:
@@ -437,7 +439,7 @@ class VideoCrawler:
                          note="a page answered 5xx; the window's days are planned again in smaller windows")
         return True
 
-    def _learn_given_up(self, state: checkpoints.WindowState, tally: AttemptTally) -> None:
+    def _learn_given_up(self, state: checkpoints.WindowState, tally: auto_windows.AttemptTally) -> None:
         with self.ctx.engine.begin() as conn:
             auto_windows.window_given_up(conn, self.plan.fingerprint, Window(state.start_date, state.end_date),
                                          attempts=tally.attempts, failures=tally.failures, now=self.ctx.clock())
@@ -468,7 +470,7 @@ class VideoCrawler:
             failure_rows.add_failure_spend(conn, self.plan.fingerprint, self.ctx.clock().date(), requests)
 
     def _commit_page(self, state: checkpoints.WindowState, response: Any, *,
-                     tally: AttemptTally | None = None) -> checkpoints.WindowState:
+                     tally: auto_windows.AttemptTally | None = None) -> checkpoints.WindowState:
         """`tally`: the attempts of this window so far in this run (what an auto window's end teaches)."""
         videos = response.videos
         now = self.ctx.clock()
@@ -534,7 +536,7 @@ class VideoCrawler:
             return checkpoints.restart_window(conn, state, now=self.ctx.clock())
 
     def _split_or_record(self, state: checkpoints.WindowState, err: RetriesExhausted,
-                         tally: AttemptTally | None = None) -> bool:
+                         tally: auto_windows.AttemptTally | None = None) -> bool:
         """A window still failing with 5xx: crawl its halves (the good days get collected), or record its
         day(s) as failing and skip them for now. True: nothing of this window is left for this run."""
         window = Window(state.start_date, state.end_date)
@@ -583,46 +585,6 @@ class VideoCrawler:
                        log_id=getattr(err, "log_id", None))
         with self.ctx.engine.begin() as conn:
             checkpoints.fail_window(conn, state, error=str(err), now=self.ctx.clock())
-
-
-@dataclass
-class AttemptTally:
-    """The attempts one window's pages took in this run, how many of them failed (charged all the same),
-    and the oldest `create_time` its pages showed (None when unknown: a page without it, out of order,
-    or a window resumed from an earlier run)."""
-
-    attempts: int = 0
-    failures: int = 0
-    videos: int = 0            # videos its pages stored in this run
-    oldest: int | None = None
-    readable: bool = False
-
-    def add(self, failed: int, *, delivered: bool) -> None:
-        self.attempts += failed + int(delivered)
-        self.failures += failed
-
-    def see_page(self, videos: list[dict[str, Any]], *, first: bool) -> None:
-        """Follow the newest-first listing: the oldest time so far, while every page is in order."""
-        if first:
-            self.readable, self.oldest = True, None
-        times = [video.get("create_time") for video in videos]
-        if not self.readable or not all(isinstance(t, int) for t in times):
-            self.readable = False
-            return
-        ordered = [int(t) for t in times if isinstance(t, int)]
-        if any(a < b for a, b in itertools.pairwise(ordered)) or (
-                self.oldest is not None and ordered and ordered[0] > self.oldest):
-            self.readable = False
-            return
-        if ordered:
-            self.oldest = ordered[-1]
-
-    def rate(self, window: Window, cursor: int) -> float | None:
-        """Videos per day the pages showed (`window_plan.page_rate`), or None."""
-        if not self.readable or self.oldest is None or cursor <= 0:
-            return None
-        return window_plan.page_rate(window, results=cursor,
-                                     oldest=datetime.fromtimestamp(self.oldest, tz=timezone.utc))
 
 
 def _rounded(value: float | None) -> float | None:

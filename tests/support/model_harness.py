@@ -162,7 +162,7 @@ class Workspace:
     db_url: str
     today: date
     users: list[str]
-    window: tuple[date, date, int] = (date(2024, 3, 1), date(2024, 3, 5), 3)
+    window: tuple[date, date, int | str] = (date(2024, 3, 1), date(2024, 3, 5), 3)
 
     def __post_init__(self) -> None:
         (self.workdir / "specs").mkdir(parents=True, exist_ok=True)
@@ -172,7 +172,7 @@ class Workspace:
             "reposted_videos: true, followers: true, following: true}\ntags: [people]\n", encoding="utf-8")
         self.set_window(*self.window)
 
-    def set_window(self, start: date, end: date, days_per_query: int) -> None:
+    def set_window(self, start: date, end: date, days_per_query: int | str) -> None:
         self.window = (start, end, days_per_query)
         (self.workdir / "specs" / "model.yaml").write_text(
             f"name: model\nquery: {{include_any_hashtags: [{HASHTAG}]}}\n"

@@ -101,9 +101,9 @@ class CrawlModel(RuleBasedStateMachine):
         self.fault_burst(errors)
         self._run(spec, kill_after)
 
-    @rule(start=st.integers(0, 12), length=st.integers(1, 8), days_per_query=st.sampled_from([2, 3, 5]))
+    @rule(start=st.integers(0, 12), length=st.integers(1, 8), days_per_query=st.sampled_from([2, 3, 5, "auto"]))
     @_live
-    def change_window(self, start: int, length: int, days_per_query: int) -> None:
+    def change_window(self, start: int, length: int, days_per_query: int | str) -> None:
         first = CORPUS_START + timedelta(days=start)
         self._step(f"window {first}..{first + timedelta(days=length - 1)} by {days_per_query}")
         self.ws.set_window(first, first + timedelta(days=length - 1), days_per_query)
