@@ -184,6 +184,7 @@ class VideoCrawler:
         self.matured_days: set[date] = set()
         self._upcoming: list[date] = []       # auto windows: the pending days after the window being crawled
         self._handed_back: list[date] = []    # auto windows: days of a window given back to be planned anew
+        self._covered_at_start: set[date] = set()   # covered days when the run planned (auto windows)
         self.log = get_logger("crawlspec.crawl.videos").bind(spec=plan.name)
 
     def run(self) -> CrawlStats:
@@ -244,6 +245,10 @@ class VideoCrawler:
         for days in groups:
             while days:
                 with self.ctx.engine.begin() as conn:
+                    if self._drop_days_taken_elsewhere(conn, days):
+                        left_elsewhere += 1
+                    if not days:
+                        break
                     learned, expected = auto_windows.load(conn, self.plan.fingerprint)
                     window = window_plan.next_window(days, learned, expected, page_size=self.plan.max_count)
                     state = self._open(conn, window)
@@ -253,6 +258,25 @@ class VideoCrawler:
                     left_elsewhere += 1
                 self._take_back(days)
                 self.stats.windows_left = left_elsewhere + self._planned_count(groups)
+
+    def _drop_days_taken_elsewhere(self, conn: sa.Connection, days: list[date]) -> bool:
+        """Another process of the same spec plans its own windows as it learns (fixed windows meet on the
+        same bounds instead): days it covered since this run planned are done, days it holds a live lease
+        on are left to it. True when some were left to it (this run then ends resumable, exit 75)."""
+        covered = checkpoints.covered_days(conn, self.plan.fingerprint, days[0], days[-1]) - self._covered_at_start
+        leased: set[date] = set()
+        for start, end, owner in checkpoints.leased_windows(conn, self.plan.fingerprint, now=self.ctx.clock()):
+            if owner != self.lease_owner and not lease_holder_is_dead(owner):
+                leased |= set(Window(start, end).days())
+        dropped = [day for day in days if day in covered or day in leased]
+        if dropped:
+            days[:] = [day for day in days if day not in covered and day not in leased]
+            self.log.info("days_taken_elsewhere", days=len(dropped), first=str(dropped[0]), last=str(dropped[-1]),
+                          note="another process of this spec crawls or crawled them; they are not fetched twice")
+        if not leased.intersection(dropped):
+            return False
+        self.stats.windows_leased_elsewhere += 1
+        return True
 
     def _take_back(self, days: list[date]) -> None:
         """Days of a window given back after a failed page join the pending days again (planned anew)."""
@@ -275,8 +299,8 @@ class VideoCrawler:
     def _pending_work(self) -> PendingWork:
         plan = self.plan
         with self.ctx.engine.begin() as conn:
-            covered = set() if self.settings.refetch else \
-                checkpoints.covered_days(conn, plan.fingerprint, plan.start, plan.end)
+            self._covered_at_start = checkpoints.covered_days(conn, plan.fingerprint, plan.start, plan.end)
+            covered = set() if self.settings.refetch else set(self._covered_at_start)
             unfinished = checkpoints.unfinished_windows(conn, plan.fingerprint)
             if plan.sample:   # the crawl row says it is a random sample (its days are never covered)
                 crawls.mark_crawl_sample(conn, self.ctx.crawl_id)

@@ -204,6 +204,15 @@ def release_leases(conn: Connection, owner: str) -> int:
     return int(result.rowcount)
 
 
+def leased_windows(conn: Connection, fingerprint: str, *, now: datetime) -> list[tuple[date, date, str]]:
+    """Unfinished windows of the fingerprint whose lease runs past `now`: (start, end, lease owner)."""
+    table = WINDOW_TABLE
+    rows = conn.execute(sa.select(table.c.start_date, table.c.end_date, table.c.lease_owner).where(
+        table.c.fingerprint == fingerprint, table.c.status.in_(UNFINISHED_STATUSES),
+        table.c.lease_owner.is_not(None), table.c.lease_until > now))
+    return [(start, end, owner) for start, end, owner in rows]
+
+
 def covered_days(conn: Connection, fingerprint: str, start: date, end: date) -> set[date]:
     """Days in [start, end] already fully delivered for this fingerprint."""
     table = COVERED_TABLE

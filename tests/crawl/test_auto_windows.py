@@ -25,7 +25,8 @@ from crawlspec.crawl.quota import QuotaWaiter, RequestBudget
 from crawlspec.crawl.session import CrawlResult, CrawlSession
 from crawlspec.crawl.videos import RunnerSettings
 from crawlspec.export.overview import collect_status
-from crawlspec.spec.compile import compile_spec
+from crawlspec.spec.compile import CompiledSpec, compile_spec
+from crawlspec.storage import checkpoints
 from crawlspec.storage.database import open_database
 from crawlspec.storage.ledger import QuotaLedger
 
@@ -43,14 +44,25 @@ QUERIES: dict[str, tuple[dict, Match]] = {
 }
 
 
-def crawl(sim_url: str, db_url: str, query: dict, *, end: date = END) -> CrawlResult:
-    plan = compile_spec({"name": "auto", "query": query, "window": {"start": START.isoformat(), "end": end.isoformat()}},
+def plan_of(query: dict, end: date = END) -> CompiledSpec:
+    return compile_spec({"name": "auto", "query": query, "window": {"start": START.isoformat(), "end": end.isoformat()}},
                         today=NOW.date())
+
+
+def crawl(sim_url: str, db_url: str, query: dict, *, end: date = END,
+          before_request: Callable[[str], None] | None = None) -> CrawlResult:
+    plan = plan_of(query, end)
     assert plan.auto_windows   # the default
     engine = open_database(db_url)
     budget = RequestBudget(QuotaLedger(engine, limits=quota_pool_limits(100_000), clock=lambda: NOW))
+
+    def reserve(path: str) -> None:
+        if before_request is not None:
+            before_request(path)
+        budget(path)
+
     stop = threading.Event()
-    client = TikTokApiRequestClient(Credentials(SIM_KEY, SIM_SECRET, "test"), sim_url, before_request=budget,
+    client = TikTokApiRequestClient(Credentials(SIM_KEY, SIM_SECRET, "test"), sim_url, before_request=reserve,
                                     stop_event=stop, sleep=lambda _s: None)
     waiter = QuotaWaiter("exit", stop_event=stop, clock=lambda: NOW, sleep=lambda _s: None)
     try:
@@ -185,3 +197,35 @@ def test_a_later_run_plans_its_new_days_with_what_an_earlier_run_learned(start_s
     first_window = second_run[0]
     assert first_window[0] == middle + timedelta(days=1)
     assert (first_window[1] - first_window[0]).days + 1 < 16     # not the 16 days a fresh spec would ask
+
+
+def test_days_another_process_took_while_this_run_went_on_are_left_to_it(start_sim, sqlite_url: str,
+                                                                          tmp_path: Path) -> None:
+    """Two runs of one spec plan their auto windows as each learns, so their windows need not meet on the
+    same bounds: days another live process leased after this run planned are not fetched twice."""
+    sim = start_sim()
+    query, match = QUERIES["region"]
+    other = date(2024, 3, 31)
+    engine = open_database(sqlite_url)
+
+    taken: list[bool] = []
+
+    def another_process_takes_the_last_days(_path: str) -> None:   # 30..31, not our windows' bounds
+        if taken:
+            return
+        with engine.begin() as conn:
+            window = checkpoints.open_window(conn, fingerprint=plan_of(query).fingerprint,
+                                             start_date=other - timedelta(days=1), end_date=other, crawl_id=None,
+                                             now=NOW)
+            taken.append(checkpoints.claim_window(conn, window, owner="elsewhere.example:4242:1-x", now=NOW,
+                                                  until=NOW + timedelta(hours=1)))
+
+    try:
+        result = crawl(sim.url, sqlite_url, query, before_request=another_process_takes_the_last_days)
+    finally:
+        engine.dispose()
+    assert taken == [True]
+    assert (result.exit_code, result.videos.windows_leased_elsewhere) == (75, 1)   # resumable: a day is left
+    ours = rows(sqlite_url, "SELECT start_date, end_date FROM crawl_window WHERE lease_owner IS NULL")
+    assert ours == [(START, date(2024, 3, 30))]
+    assert stored_ids(sqlite_url) == live_ids([v for v in corpus(sim, tmp_path, match) if video_day(v) != str(other)])
