@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import SIM_KEY, SIM_SECRET, read_corpus_dump
 from support.corpus import video_day
+from support.databases import query_rows
 
 from crawlspec.api.fields import quota_pool_limits
 from crawlspec.cli.status import render_text
@@ -99,11 +100,7 @@ def window_cost(results: list[dict], first: date, last: date, page: int = 100) -
 
 def rows(db_url: str, sql: str) -> list[tuple]:
     """Rows of a raw query, ISO date strings (SQLite's) read as dates."""
-    engine = sa.create_engine(db_url)
-    with engine.connect() as conn:
-        found = [tuple(as_date(value) for value in row) for row in conn.execute(sa.text(sql))]
-    engine.dispose()
-    return found
+    return [tuple(as_date(value) for value in row) for row in query_rows(db_url, sql)]
 
 
 def learned_scale(db_url: str) -> float | None:

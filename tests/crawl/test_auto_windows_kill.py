@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from conftest import read_corpus_dump
+from support.databases import query_rows
 from support.live_run import Run
 
 pytestmark = pytest.mark.slow  # starts processes
@@ -38,14 +38,6 @@ def expected_ids(dump: Path) -> set[int]:
             <= "2024-03-31"}
 
 
-def query(db_url: str, sql: str) -> list[tuple]:
-    engine = sa.create_engine(db_url)
-    with engine.connect() as conn:
-        found = [tuple(row) for row in conn.execute(sa.text(sql))]
-    engine.dispose()
-    return found
-
-
 def test_a_killed_auto_crawl_keeps_its_split_and_resumes_exactly(crawlspec_exe, start_sim, sim_env, tmp_path,
                                                                  sqlite_url):
     (tmp_path / "specs").mkdir()
@@ -60,9 +52,9 @@ def test_a_killed_auto_crawl_keeps_its_split_and_resumes_exactly(crawlspec_exe, 
 
     given_back = split["window"]
     windows = {f"{str(start).replace('-', '')}-{str(end).replace('-', '')}"
-               for start, end in query(sqlite_url, "SELECT start_date, end_date FROM crawl_window")}
+               for start, end in query_rows(sqlite_url, "SELECT start_date, end_date FROM crawl_window")}
     assert given_back not in windows                    # dropped in the transaction that recorded why
-    (failures, splits), = query(sqlite_url, "SELECT failures, splits FROM window_learning")
+    (failures, splits), = query_rows(sqlite_url, "SELECT failures, splits FROM window_learning")
     assert failures >= 1 and splits >= 1                # what the failure taught was committed too
 
     final = subprocess.run(command(crawlspec_exe, sim, sqlite_url), cwd=tmp_path, env=sim_env,
@@ -70,6 +62,6 @@ def test_a_killed_auto_crawl_keeps_its_split_and_resumes_exactly(crawlspec_exe, 
     assert final.returncode == 0, final.stderr[-3000:]
     events = [json.loads(line) for line in final.stderr.splitlines() if line.startswith("{")]
     assert all(e.get("window") != given_back for e in events if e.get("event") == "page")   # not asked again
-    ids = [row[0] for row in query(sqlite_url, "SELECT id FROM video")]
+    ids = [row[0] for row in query_rows(sqlite_url, "SELECT id FROM video")]
     assert len(ids) == len(set(ids)) and set(ids) == expected_ids(tmp_path / "corpus.jsonl")
-    assert query(sqlite_url, "SELECT count(*) FROM covered_day") == [(31,)]
+    assert query_rows(sqlite_url, "SELECT count(*) FROM covered_day") == [(31,)]

@@ -1,4 +1,4 @@
-"""Test databases: the PostgreSQL test server (CRAWLSPEC_TEST_PG_URL) and fresh databases on it."""
+"""Test databases: the PostgreSQL test server (CRAWLSPEC_TEST_PG_URL), fresh databases on it, and raw reads."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 
 def configured_pg_server_url() -> str | None:
@@ -68,3 +69,12 @@ def copy_sqlite(template: Path, url: str) -> None:
     for suffix in ("-wal", "-shm"):
         if Path(f"{template}{suffix}").exists():
             shutil.copyfile(f"{template}{suffix}", f"{target}{suffix}")
+
+
+def query_rows(db_url: str, sql: str) -> list[tuple]:
+    """The rows of one raw SQL query, as tuples (a fresh engine, disposed after)."""
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        found = [tuple(row) for row in conn.execute(sa.text(sql))]
+    engine.dispose()
+    return found

@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from support.corpus import read_corpus_dump
+from support.databases import query_rows
 
 VIDEO_PATH = "/v2/research/video/query/"
 COMMENTS_PATH = "/v2/research/video/comment/list/"
@@ -86,12 +85,7 @@ def command(exe: str, sim, db_url: str, *extra: str) -> list[str]:
             "api.retry.base_wait_s=0", "api.retry.search_id_wait_s=0", "log.format=json", *extra]
 
 
-def rows(db_url: str, sql: str) -> list[tuple]:
-    engine = sa.create_engine(db_url)
-    with engine.connect() as conn:
-        result = [tuple(row) for row in conn.execute(sa.text(sql))]
-    engine.dispose()
-    return result
+rows = query_rows
 
 
 def requests_of(sim) -> dict[str, int]:

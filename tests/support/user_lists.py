@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from support.corpus import read_corpus_dump
+from support.databases import query_rows
 
 BASE = "/v2/research/user/"
 LISTS = ("liked_videos", "pinned_videos", "reposted_videos", "followers", "following")
@@ -52,12 +51,7 @@ class UserLists:
         return found
 
 
-def rows(db_url: str, sql: str) -> list[tuple]:
-    engine = sa.create_engine(db_url)
-    with engine.connect() as conn:
-        result = [tuple(row) for row in conn.execute(sa.text(sql))]
-    engine.dispose()
-    return result
+rows = query_rows
 
 
 def command(exe: str, sim, db_url: str) -> list[str]:
