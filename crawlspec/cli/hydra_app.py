@@ -358,7 +358,8 @@ def run_command(command: str, config: dict[str, Any], overrides: list[str],
                    f"fingerprint {compiled.fingerprint[:12]}")
         return JobResult(exit_codes.OK, message=message, overrides=tuple(overrides))
     if command == "validate":
-        message = (f"OK: spec {compiled.name} is valid: {len(compiled.windows)} window(s) from "
+        sizes = " (auto: up to 30 days each, smaller where the API fails)" if compiled.auto_windows else ""
+        message = (f"OK: spec {compiled.name} is valid: {len(compiled.windows)} window(s){sizes} from "
                    f"{compiled.start} to {compiled.end}, fingerprint {compiled.fingerprint[:12]}")
         message += "".join(f"\n  warning: {warning}" for warning in warnings)
         return JobResult(exit_codes.OK, message=message, overrides=tuple(overrides))
