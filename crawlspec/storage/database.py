@@ -14,6 +14,7 @@ import functools
 import os
 import re
 import sqlite3
+import time
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from importlib.abc import Traversable
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_LOCKED_RETRY_S = 0.05   # pause between attempts to switch a new file to WAL while it is locked
 # WAL pages (4 KiB each) before SQLite copies the WAL back into the database file. A crawl page rewrites
 # the same index pages commit after commit; SQLite's default (1,000 pages) copies them back, with two
 # fsyncs, every few pages of a crawl, which made a third of a SQLite crawl's wall time. At 10,000
@@ -119,7 +121,7 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _switch_to_wal(cursor)
         # NORMAL under WAL: a killed process loses no committed page; only a power cut may lose the
         # last commits, and then rows and their checkpoint are lost together.
         cursor.execute("PRAGMA synchronous = NORMAL")
@@ -128,6 +130,21 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """`PRAGMA journal_mode = WAL`, retried while the file is locked: on a new file, several processes
+    opening it at once (the jobs of a sweep) can be told `database is locked` at once, without the busy
+    timeout being waited, while one of them converts the file to WAL."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(SQLITE_LOCKED_RETRY_S)
 
 
 def create_engine_for(url: str, *, base_dir: Path | None = None) -> Engine:
@@ -365,7 +382,6 @@ def upgrade_database(engine: Engine) -> str:
     head = head_revision()
     if current_revision(engine) == head:
         return head
-    _check_known_revision(engine)
     from alembic import command  # lazy: Alembic is slow to import; only migrations need it
 
     with engine.connect() as conn:
@@ -377,6 +393,9 @@ def upgrade_database(engine: Engine) -> str:
         elif engine.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK_KEY})
         try:
+            # under the lock: another process migrating the same new database has committed by now, so
+            # its tables are never mistaken for another tool's
+            _check_known_revision(engine)
             command.upgrade(_alembic_config(conn), "head")
             conn.commit()
         finally:
