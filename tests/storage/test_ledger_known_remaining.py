@@ -7,19 +7,12 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from support.clock import Clock
 
 from crawlspec.crawl.quota import RequestBudget
 from crawlspec.storage.ledger import QuotaLedger
 
 DAY = datetime(2024, 3, 1, 23, 59, 59, tzinfo=timezone.utc)
-
-
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class StatementLog:

@@ -9,19 +9,12 @@ from threading import Barrier
 
 import pytest
 from sqlalchemy.engine import Engine
+from support.clock import Clock
 
 from crawlspec.storage.database import open_database
 from crawlspec.storage.ledger import QuotaLedger
 
 DAY = datetime(2024, 3, 1, 23, 59, 59, tzinfo=timezone.utc)
-
-
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def test_reserve_stops_at_the_limit_and_pools_are_apart(engine: Engine) -> None:
