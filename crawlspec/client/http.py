@@ -71,6 +71,20 @@ _REMEMBERED_SEARCHES = 1024   # search_id -> dates, for next-page requests built
 _TEXT_EXCERPT = 2000
 
 
+def session_for(base_url: str) -> requests.Session:
+    """A `requests` session with the environment's proxy and CA-bundle settings for `base_url` read once.
+
+    A session left to trust the environment reads them again for every request (a scan of every
+    environment variable, and of `~/.netrc`, per page). `~/.netrc` is not consulted at all: its
+    credentials would replace the API's bearer token."""
+    session = requests.Session()
+    settings = session.merge_environment_settings(base_url, {}, None, None, None)
+    session.proxies.update(settings["proxies"])
+    session.verify = settings["verify"]
+    session.trust_env = False
+    return session
+
+
 class TikTokApiRequestClient(UserEndpointsMixin):
     """Low-level Research API client (the older tool's interface, plus `api_base_url`); the user,
     reply and playlist endpoints come from `UserEndpointsMixin`."""
@@ -87,7 +101,7 @@ class TikTokApiRequestClient(UserEndpointsMixin):
         self.credentials = credentials
         self.api_base_url = (api_base_url or default_api_base_url()).rstrip("/")
         self._owns_session = session is None
-        self._session = session or requests.Session()
+        self._session = session or session_for(self.api_base_url)
         self._session.headers.setdefault("User-Agent", f"crawlspec/{__version__}")
         self._timeout = request_timeout(timeout_s, connect_timeout_s, read_timeout_s)
         self._before_request = before_request

@@ -1,7 +1,7 @@
 """Auto-sized windows between the planner and the database: load what a fingerprint's crawls learned
 (`crawlspec.crawl.window_plan.Learned`, and the density read from its finished windows), and record
-what a window teaches (a failed first page, a window given up, a finished window's attempts) in the
-transaction of the event; `AttemptTally` follows one window's attempts and the times its pages show.
+what a window teaches (a page failed at its one attempt, a window given up, a finished window's
+attempts) in the transaction of the event; `AttemptTally` follows one window's attempts and the times its pages show.
 None of these commits."""
 
 from __future__ import annotations
@@ -68,16 +68,22 @@ def load(conn: Connection, fingerprint: str) -> tuple[Learned, Expected]:
 
 
 def page_failed_once(conn: Connection, fingerprint: str, window: Window, *, upcoming: list[date], attempts: int,
-                     failures: int, rate: float | None, page_size: int, now: datetime) -> tuple[Window, Learned]:
+                     failures: int, rate: float | None, page_size: int, now: datetime,
+                     fetched: int = 0) -> tuple[Window, Learned]:
     """A page of `window` answered 5xx at its one attempt (after `attempts` attempts of this window,
-    `failures` of them failed): record it, and return the window to ask first now, planned over the
-    window's days and the `upcoming` pending days (`window` itself: it is still the best choice, retry
-    it). `rate`: the videos per day its pages showed, used where nothing else is known."""
+    `failures` of them failed, and `fetched` results stored): record it, and return the window to ask
+    first now, planned over the window's days and the `upcoming` pending days (`window` itself: finishing
+    it is still the cheapest choice, retry it; `window_plan.worth_finishing` once pages were stored).
+    `rate`: the videos per day its pages showed, used where nothing else is known."""
     learned, expected = load(conn, fingerprint)
     if rate is not None:
         learned = replace(learned, page_rate=rate)
         expected = window_plan.with_rate(expected, rate)
     learned = window_plan.after_failure(learned, window, expected, attempts=attempts, failures=failures)
+    if fetched and window_plan.worth_finishing(window, fetched=fetched, upcoming=upcoming, learned=learned,
+                                               expected=expected, page_size=page_size):
+        _save(conn, fingerprint, learned, now)
+        return window, learned
     first = window_plan.next_window(sorted(set(window.days()) | set(upcoming)), learned, expected,
                                     page_size=page_size)
     if first != window:

@@ -390,6 +390,8 @@ class VideoCrawler:
             except ApiError as err:  # fatal for this window
                 self._fail(state, err)
                 return True
+            retry_all = False     # the next page's first failure is weighed again
+            self.failure_streak = 0   # a page came: the API is not failing broadly
             try:
                 state = self._commit_page(state, response, tally=tally)
                 tally.videos += len(response.videos)
@@ -425,34 +427,25 @@ class VideoCrawler:
         return "claimed" if claimed else "elsewhere"
 
     def _one_attempt(self, state: checkpoints.WindowState) -> bool:
-        """Whether this page of an auto window gets one attempt, a 5xx then giving the window's days back to
-        be planned anew (`_replan_after_failure`) instead of paying for the retries of a search that may be
-        too big (every failed attempt is charged): its first page, and while the query's density is unknown
-        its first `window_plan.UNKNOWN_SIZE_SPLIT_PAGES` pages (smaller windows fetch those again, a big
-        search's retries cost more)."""
-        if not self.plan.auto_windows or self.plan.sample or state.end_date == state.start_date:
-            return False
-        if not state.cursor and not state.search_id:
-            return True
-        if state.cursor > window_plan.UNKNOWN_SIZE_SPLIT_PAGES * self.plan.max_count:
-            return False
-        with self.ctx.engine.connect() as conn:
-            _learned, expected = auto_windows.load(conn, self.plan.fingerprint)
-        return window_plan.expected_results(Window(state.start_date, state.end_date), expected) is None
+        """Whether this page gets one attempt, a 5xx then being weighed before any retry
+        (`_replan_after_failure`): every page of an auto window of more than one day. Every failed attempt
+        is charged, and a search that fails often can cost more in retries than smaller windows cost in
+        fetching its stored pages again."""
+        return self.plan.auto_windows and not self.plan.sample and state.end_date > state.start_date
 
     def _replan_after_failure(self, state: checkpoints.WindowState, err: RetriesExhausted,
                               tally: auto_windows.AttemptTally) -> bool:
-        """Record the failed single attempt and plan the window's days anew with the days after it: True
-        when another window comes first now (this one is dropped and its days go back to the pending days,
-        `_take_back`), False when it is still the best window (it is retried as usual). One transaction:
-        a kill keeps the decision (the next run plans the days from what was learned)."""
+        """Record the failed single attempt and weigh the window against its days planned anew with the days
+        after it: True when giving it back is cheaper (it is dropped, its days go back to the pending days
+        and its stored pages are fetched again), False when finishing it is (it is retried as usual). One
+        transaction: a kill keeps the decision (the next run plans the days from what was learned)."""
         window, now = Window(state.start_date, state.end_date), self.ctx.clock()
         self.failure_streak += 1
         with self.ctx.engine.begin() as conn:
             first, learned = auto_windows.page_failed_once(
                 conn, self.plan.fingerprint, window, upcoming=self._upcoming, attempts=tally.attempts,
                 failures=tally.failures, rate=tally.rate(window, state.cursor), page_size=self.plan.max_count,
-                now=now)
+                now=now, fetched=state.cursor)
             if first == window:
                 return False
             failing.drop_window(conn, state.id)
@@ -460,6 +453,7 @@ class VideoCrawler:
         self.stats.videos -= tally.videos   # fetched again with the days: counted once, then
         self.log.warning("window_split", window=_window_label(state), next=_label(first), error=str(err),
                          log_id=err.log_id, max_days=learned.max_days, failure_scale=_rounded(learned.scale),
+                         fetched_again=state.cursor,
                          note="a page answered 5xx; the window's days are planned again in smaller windows")
         return True
 

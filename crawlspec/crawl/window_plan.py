@@ -17,11 +17,11 @@ query, its first pages tell the rate (`page_rate`: the API lists a search newest
 (halved at each such failure); once the density is known, such a failure counts as an observation of
 the window's expected size (`with_sizes`) and the day limit no longer applies.
 
-A window's first page gets one attempt (`crawlspec.crawl.videos`), and so do its first
-`UNKNOWN_SIZE_SPLIT_PAGES` pages while the density is unknown: a 5xx is an observation, and the
-window's days go back to the pending days to be planned again with it (half the days while the density
-is unknown, else the cheapest plan), unless the window is still the best first window (then it is
-retried as usual). Later pages are retried: dropping a window mostly fetched would fetch its pages again.
+Every page of a window of more than one day gets one attempt (`crawlspec.crawl.videos`): a 5xx is an
+observation, and the window is weighed (`worth_finishing`): finishing its search (the failed page then
+retried as usual) against giving its days back to be planned again with the lesson, which fetches its
+stored pages again. A first page is given back whenever another window comes first now; while the
+density is unknown, a window is given back up to its `UNKNOWN_SIZE_SPLIT_PAGES`-th page (half the days).
 
 This module is pure: the crawl (`crawlspec.crawl.videos`) loads and stores `Learned` through
 `crawlspec.crawl.auto_windows`.
@@ -267,6 +267,34 @@ def observe(learned: Learned, observation: Observation) -> Learned:
     return replace(learned, observations=(*learned.observations, observation)[-MAX_OBSERVATIONS:])
 
 
+def worth_finishing(window: Window, *, fetched: int, upcoming: Sequence[date], learned: Learned,
+                    expected: Expected, page_size: int = 100) -> bool:
+    """A page of `window` failed after `fetched` results were stored: whether finishing it (retrying the
+    page) is expected to cost no more than giving its days back. Finishing costs the rest of its search
+    (`learned` holds the failure already) plus the cheapest plan of the days that follow it; giving back
+    costs the cheapest plan of its days and those, so the pages already fetched are paid again. Unknown
+    density: True when `fetched` is past the pages a window of unknown size gives back
+    (`UNKNOWN_SIZE_SPLIT_PAGES`), as before anything is known."""
+    following = [day for day in upcoming if day > window.end]
+    after = _consecutive(following, HORIZON_DAYS) if following and following[0] == window.end + timedelta(days=1) \
+        else []
+    size = expected_results(window, expected)
+    rest, whole = _plan_cost(after, learned, expected, page_size), _plan_cost(
+        [*window.days(), *after], learned, expected, page_size)
+    if size is None or rest is None or whole is None:
+        return fetched > UNKNOWN_SIZE_SPLIT_PAGES * page_size
+    finishing = expected_requests(max(size - fetched, 0.0), learned.scale, page_size) + rest
+    return finishing <= whole
+
+
+def _plan_cost(run: list[date], learned: Learned, expected: Expected, page_size: int) -> float | None:
+    """The expected requests of the cheapest plan of consecutive days, or None when the density is unknown."""
+    counts = [expected(day) for day in run]
+    if any(count is None for count in counts):
+        return None
+    return _cheapest([c or 0.0 for c in counts], learned.scale, page_size, MAX_WINDOW_DAYS)[1]
+
+
 def _consecutive(days: Sequence[date], limit: int) -> list[date]:
     run = [days[0]]
     for day in days[1:limit]:
@@ -278,6 +306,11 @@ def _consecutive(days: Sequence[date], limit: int) -> list[date]:
 
 def _cheapest_lengths(counts: list[float], scale: float | None, page_size: int, max_days: int) -> list[int]:
     """The window lengths of the cheapest plan for consecutive days with these expected counts."""
+    return _cheapest(counts, scale, page_size, max_days)[0]
+
+
+def _cheapest(counts: list[float], scale: float | None, page_size: int, max_days: int) -> tuple[list[int], float]:
+    """The window lengths of the cheapest plan for consecutive days with these counts, and its cost."""
     total = len(counts)
     prefix = [0.0]
     for count in counts:
@@ -296,4 +329,4 @@ def _cheapest_lengths(counts: list[float], scale: float | None, page_size: int, 
     while start < total:
         lengths.append(first[start])
         start += first[start]
-    return lengths
+    return lengths, cost_from[0]

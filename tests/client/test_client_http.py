@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from support.api_stub import StubApi, api_error, ok, running_stub
@@ -23,6 +24,7 @@ from crawlspec.client import (
     TikTokUserInfoRequest,
     TikTokVideoRequest,
 )
+from crawlspec.client.http import session_for
 from crawlspec.errors import ApiError, CredentialsRejected, SpecError
 
 SECRET = "s3cr3t-value-for-client-tests"
@@ -244,3 +246,28 @@ def test_other_4xx_is_api_error_with_log_id_and_no_retry(stub: StubApi) -> None:
     assert (err.status, err.code, err.log_id, err.endpoint) == (400, "invalid_params", "LOG400", VIDEO_QUERY_PATH)
     assert "LOG400" in str(err) and "Invalid field: foo" in str(err)
     assert len(stub.research()) == 1
+
+
+def test_a_netrc_entry_for_the_api_host_does_not_replace_the_bearer_token(
+        stub: StubApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`requests` would send ~/.netrc credentials as Basic auth over the Authorization header."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password hunter2\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    stub.script(VIDEO_QUERY_PATH, ok(page([{"id": 1}], 1, False)))
+    make_client(stub).fetch_videos(TikTokVideoRequest(QUERY, "20240101", "20240107", max_count=100))
+    assert stub.research(VIDEO_QUERY_PATH)[0].headers["authorization"] == "Bearer clt.stub-token-1"
+
+
+def test_proxy_and_ca_bundle_come_from_the_environment_once_for_the_api_host(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/campus-ca.pem")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    session = session_for("https://open.tiktokapis.com")
+    assert session.proxies["https"] == "http://proxy.example:3128"
+    assert session.verify == "/etc/ssl/campus-ca.pem"
+    monkeypatch.setenv("NO_PROXY", "open.tiktokapis.com")
+    assert "https" not in session_for("https://open.tiktokapis.com").proxies

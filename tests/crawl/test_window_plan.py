@@ -194,3 +194,22 @@ def test_expected_pages_count_the_chance_of_spilling_onto_one_more_page() -> Non
     assert window_plan.expected_pages(50.0, 100) == pytest.approx(1.0, abs=1e-6)
     assert 1.2 < window_plan.expected_pages(95.0, 100) < 1.4      # a page boundary within one deviation
     assert window_plan.expected_pages(1500.0, 100) == pytest.approx(15.5, abs=0.05)
+
+
+def test_a_failed_page_of_a_search_that_fails_often_gives_the_window_back_while_little_of_it_is_stored() -> None:
+    """30 x 40 = 1,200 results, half the attempts fail at 300: after one page the rest of the search costs
+    more in retries than small windows cost in fetching that page again; after most of it, finishing wins."""
+    window = Window(SIXTY[0], SIXTY[29])
+    learned = window_plan.after_failure(failing_at(300), window, density(40.0), attempts=2, failures=1)
+    after = SIXTY[30:]
+
+    def finish(fetched: int, scale_learned: Learned = learned, per_day: float | None = 40.0) -> bool:
+        return window_plan.worth_finishing(window, fetched=fetched, upcoming=after, learned=scale_learned,
+                                           expected=density(per_day))
+
+    assert not finish(100)
+    assert finish(1100)
+    # no failure limit known (a rare 5xx of a cheap search): finishing is cheaper once anything is stored
+    assert finish(100, Learned())
+    # density unknown: pages past the first two are finished, as a window of unknown size always was
+    assert not finish(200, Learned(), None) and finish(300, Learned(), None)
