@@ -37,7 +37,9 @@ class Credentials:
         """Human wording of the source for messages (never the values)."""
         if self.source == SOURCE_ENVIRONMENT:
             return f"environment variables {ENV_CLIENT_KEY} / {ENV_CLIENT_SECRET}"
-        return f"secrets file {self.source.removeprefix('file ')}"
+        if self.source.startswith("file "):
+            return f"secrets file {self.source.removeprefix('file ')}"
+        return f"the {self.source}"   # e.g. "embedded simulator" (api=sim)
 
 
 def load_credentials(credentials_file: str | Path | None, *,
