@@ -317,6 +317,7 @@ class VideoCrawler:
                                        confirm_after=self._confirm_empty_after)
             work = pending_work(plan, covered | waiting | empty.waiting, unfinished,
                                 retrying=(set(known_failing) - waiting) | empty.due)
+            self._drop_stale_windows(conn, [w for w in unfinished if w not in work.resume], now=now)
         resume = work.resume
         if resume:
             self.log.info("resuming", windows=[_window_label(s) for s in resume],
@@ -336,6 +337,24 @@ class VideoCrawler:
             self.log.info("empty_days_waiting", days=len(empty.waiting - covered),
                           note="answered empty once; asked again after run.confirm_empty_after_hours")
         return work
+
+    def _drop_stale_windows(self, conn: sa.Connection, left: list[checkpoints.WindowState], *,
+                            now: datetime) -> None:
+        """Unfinished windows no run can resume any more: some of their days were covered since (by windows
+        of other bounds: a changed `days_per_query`, auto windows, another job), and a window is resumed only
+        while all its days are pending. Their stored pages stay; their other days are planned anew, so
+        they are dropped instead of being listed as in progress forever. A window a live process holds is
+        left alone."""
+        leased = {(start, end) for start, end, owner in checkpoints.leased_windows(conn, self.plan.fingerprint,
+                                                                                      now=now)
+                  if owner != self.lease_owner and not lease_holder_is_dead(owner)}
+        for state in left:
+            days = Window(state.start_date, state.end_date).days()
+            if (state.start_date, state.end_date) in leased or not self._covered_at_start.intersection(days):
+                continue
+            failing.drop_window(conn, state.id)
+            self.log.info("stale_window_dropped", window=_window_label(state), cursor=state.cursor,
+                          note="some of its days were covered by other windows since; the rest are planned anew")
 
     @property
     def _confirm_empty_after(self) -> timedelta:
