@@ -244,6 +244,7 @@ class PlanRun:
     message: str
 
     runs: int = 1       # > 1: the mean over that many fault seeds (requests, failed) and the worst exit
+    per_seed: tuple[float, ...] = ()   # with runs > 1: the requests of each fault seed, in seed order
 
     def cell(self) -> str:
         shown = f"{self.requests:g}" if self.runs == 1 else f"{self.requests:.1f}"
@@ -256,7 +257,16 @@ def mean_run(tries: list[PlanRun]) -> PlanRun:
         return tries[0]
     return PlanRun(requests=statistics.mean(t.requests for t in tries), failed=sum(t.failed for t in tries),
                    exit_code=max(t.exit_code for t in tries), exact=all(t.exact for t in tries),
-                   seconds=sum(t.seconds for t in tries), message=tries[-1].message, runs=len(tries))
+                   seconds=sum(t.seconds for t in tries), message=tries[-1].message, runs=len(tries),
+                   per_seed=tuple(t.requests for t in tries))
+
+
+def paired_difference(a: PlanRun, b: PlanRun) -> str:
+    """`a` - `b` over the same fault seeds: the mean difference and its standard error (one run's count
+    depends on which requests fail, so a difference of means alone does not say whether it is noise)."""
+    differences = [x - y for x, y in zip(a.per_seed, b.per_seed, strict=True)]
+    error = statistics.stdev(differences) / len(differences) ** 0.5
+    return f"{statistics.mean(differences):+.2f} (standard error {error:.2f}, {len(differences)} fault seeds)"
 
 
 def stored_video_ids(db: Path) -> set[str]:
@@ -314,12 +324,20 @@ def backfill_table(args: argparse.Namespace, exe: str, base: SimOptions, plans: 
           f"mean over fault seeds 1..{args.fault_seeds}):")
     print("| query | plan | first run (days 1-30) | second run (days 31-60) |")
     print("| --- | --- | --- | --- |")
+    differences = []
     for label, query in list(planner_queries(args).items())[1:]:
+        seconds: dict[str, PlanRun] = {}
         for plan in plans:
             runs = [run_backfill(exe, replace(base, dense_fail_videos=args.dense_fail_videos, fault_seed=seed),
                                  query, plan) for seed in range(1, args.fault_seeds + 1)]
             first, second = (statistics.mean(r[i] for r in runs) for i in (0, 1))
+            seconds[plan] = PlanRun(second, 0, 0, True, 0.0, "", runs=len(runs), per_seed=tuple(r[1] for r in runs))
             print(f"| {label} | {plan} | {first:.1f} | {second:.1f} ({', '.join(str(r[1]) for r in runs)}) |")
+        if "auto" in seconds and "7" in seconds and len(runs) > 1:
+            differences.append(f"{label}, second run, auto - fixed 7 per fault seed: "
+                               f"{paired_difference(seconds['auto'], seconds['7'])}")
+    for line in differences:
+        print(line)
 
 
 def planner_queries(args: argparse.Namespace) -> dict[str, dict]:
@@ -389,6 +407,10 @@ def planner_table(args: argparse.Namespace, exe: str) -> int:
         exact = f"no ({', '.join(inexact)})" if inexact else ("yes" if runs else "-")
         print(f"| {label} | {size} | {'on' if failures else 'off'} | {floor}{' *' if failures else ''} | "
               f"{' | '.join(cells)} | {ratio(auto, floor)} | {within} | {exact} |")
+    for label, _size, failures, _floor, runs in rows:
+        auto, seven = runs.get("auto"), runs.get("7")
+        if failures and auto and seven and len(auto.per_seed) > 1:
+            print(f"{label} with failures, auto - fixed 7 per fault seed: {paired_difference(auto, seven)}")
     if args.backfill:
         backfill_table(args, exe, base, [p for p in plans if p not in skipped])
     print(f"\nfloor: the fewest requests of any plan of consecutive windows of <= {MAX_WINDOW_DAYS} days, from the "

@@ -79,9 +79,12 @@ def page_failed_once(conn: Connection, fingerprint: str, window: Window, *, upco
     if rate is not None:
         learned = replace(learned, page_rate=rate)
         expected = window_plan.with_rate(expected, rate)
-    learned = window_plan.after_failure(learned, window, expected, attempts=attempts, failures=failures)
+    before, learned = learned, window_plan.after_failure(learned, window, expected, attempts=attempts,
+                                                         failures=failures)
     if fetched and window_plan.worth_finishing(window, fetched=fetched, upcoming=upcoming, learned=learned,
                                                expected=expected, page_size=page_size):
+        # finished, not given back: the day limit (for windows of unknown density) stays as it was
+        learned = replace(learned, max_days=before.max_days)
         _save(conn, fingerprint, learned, now)
         return window, learned
     first = window_plan.next_window(sorted(set(window.days()) | set(upcoming)), learned, expected,

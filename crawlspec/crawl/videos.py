@@ -340,20 +340,17 @@ class VideoCrawler:
 
     def _drop_stale_windows(self, conn: sa.Connection, left: list[checkpoints.WindowState], *,
                             now: datetime) -> None:
-        """Unfinished windows no run can resume any more: some of their days were covered since (by windows
-        of other bounds: a changed `days_per_query`, auto windows, another job), and a window is resumed only
-        while all its days are pending. Their stored pages stay; their other days are planned anew, so
-        they are dropped instead of being listed as in progress forever. A window a live process holds is
-        left alone."""
-        leased = {(start, end) for start, end, owner in checkpoints.leased_windows(conn, self.plan.fingerprint,
-                                                                                      now=now)
-                  if owner != self.lease_owner and not lease_holder_is_dead(owner)}
-        for state in left:
-            days = Window(state.start_date, state.end_date).days()
-            if (state.start_date, state.end_date) in leased or not self._covered_at_start.intersection(days):
+        """Unfinished windows no run can resume any more: some of their days were covered after they were
+        opened (by windows of other bounds: a changed `days_per_query`, auto windows, another job), and a
+        window resumes only while all its days are pending. Their stored pages stay; their other days are
+        planned anew, so they are dropped instead of being listed as in progress forever. A window whose
+        process still works (`leases.holder_gone`) is left to it."""
+        labels = {state.id: _window_label(state) for state in left}
+        for window_id, owner, until in checkpoints.windows_overtaken(conn, list(labels)):
+            if owner is not None and owner != self.lease_owner and not leases.holder_gone(owner, until, now=now):
                 continue
-            failing.drop_window(conn, state.id)
-            self.log.info("stale_window_dropped", window=_window_label(state), cursor=state.cursor,
+            failing.drop_window(conn, window_id)
+            self.log.info("stale_window_dropped", window=labels[window_id],
                           note="some of its days were covered by other windows since; the rest are planned anew")
 
     @property

@@ -283,8 +283,11 @@ def worth_finishing(window: Window, *, fetched: int, upcoming: Sequence[date], l
         [*window.days(), *after], learned, expected, page_size)
     if size is None or rest is None or whole is None:
         return fetched > UNKNOWN_SIZE_SPLIT_PAGES * page_size
-    finishing = expected_requests(max(size - fetched, 0.0), learned.scale, page_size) + rest
-    return finishing <= whole
+    search = max(size, float(fetched))      # the search is at least what it delivered
+    pages_left = expected_pages(search - fetched, page_size)    # at least one: it said it has more
+    # every page left is a page of the whole search: it fails with the whole search's chance
+    finishing = pages_left * (1.0 if learned.scale is None else (search + learned.scale) / learned.scale)
+    return finishing + rest <= whole
 
 
 def _plan_cost(run: list[date], learned: Learned, expected: Expected, page_size: int) -> float | None:

@@ -7,7 +7,7 @@ less) than was stored. None of these functions commits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from typing import Any
@@ -237,6 +237,22 @@ def mark_days_covered(conn: Connection, fingerprint: str, days: Iterable[date], 
 def delete_window(conn: Connection, window_id: int) -> None:
     """Remove a window's checkpoint row."""
     conn.execute(sa.delete(WINDOW_TABLE).where(WINDOW_TABLE.c.id == window_id))
+
+
+def windows_overtaken(conn: Connection, window_ids: Sequence[int]) -> list[tuple[int, str | None, datetime | None]]:
+    """Of these unfinished windows, those with a day covered after the window was opened: other windows
+    (of other bounds) delivered that day since, so this one can never resume (a window resumes only while
+    all its days are pending). A refetch's windows are opened after their days were covered and are not
+    returned. Rows: (id, lease owner, lease until)."""
+    window, covered = WINDOW_TABLE, COVERED_TABLE
+    found: list[tuple[int, str | None, datetime | None]] = []
+    for part in chunked(list(window_ids)):
+        query = sa.select(window.c.id, window.c.lease_owner, window.c.lease_until).where(
+            window.c.id.in_(part), sa.exists().where(
+                covered.c.fingerprint == window.c.fingerprint, covered.c.day >= window.c.start_date,
+                covered.c.day <= window.c.end_date, covered.c.covered_at > window.c.started_at))
+        found.extend((row.id, row.lease_owner, row.lease_until) for row in conn.execute(query))
+    return found
 
 
 def window_lease_owner(conn: Connection, window_id: int) -> str | None:

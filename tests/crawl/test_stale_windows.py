@@ -14,6 +14,8 @@ from crawlspec.export.overview import collect_status
 from crawlspec.storage import checkpoints
 from crawlspec.storage.database import open_database
 
+HOUR = timedelta(hours=1)
+
 
 def test_a_window_whose_days_were_partly_covered_since_is_dropped_and_its_other_days_fetched(
         start_sim, sqlite_url: str, tmp_path: Path) -> None:
@@ -25,9 +27,9 @@ def test_a_window_whose_days_were_partly_covered_since_is_dropped_and_its_other_
     try:
         with engine.begin() as conn:     # a 7-day window killed at cursor 100; days 1-3 covered since
             window = checkpoints.open_window(conn, fingerprint=fingerprint, start_date=START,
-                                             end_date=date(2024, 3, 7), crawl_id=None, now=NOW)
+                                             end_date=date(2024, 3, 7), crawl_id=None, now=NOW - HOUR)
             checkpoints.advance_window(conn, window, cursor=100, search_id="7354367454467855403", has_more=True,
-                                       videos_on_page=0, crawl_id=None, now=NOW)
+                                       videos_on_page=0, crawl_id=None, now=NOW - HOUR)
             checkpoints.mark_days_covered(conn, fingerprint, covered_elsewhere, crawl_id=None, now=NOW)
     finally:
         engine.dispose()
@@ -49,9 +51,9 @@ def test_a_window_another_live_process_holds_is_left_to_it(start_sim, sqlite_url
     try:
         with engine.begin() as conn:
             window = checkpoints.open_window(conn, fingerprint=fingerprint, start_date=START,
-                                             end_date=date(2024, 3, 7), crawl_id=None, now=NOW)
+                                             end_date=date(2024, 3, 7), crawl_id=None, now=NOW - HOUR)
             assert checkpoints.claim_window(conn, window, owner="elsewhere.example:4242:1-x", now=NOW,
-                                            until=NOW + timedelta(hours=1))
+                                            until=NOW + HOUR)
             checkpoints.mark_days_covered(conn, fingerprint, [START], crawl_id=None, now=NOW)
     finally:
         engine.dispose()
@@ -60,3 +62,26 @@ def test_a_window_another_live_process_holds_is_left_to_it(start_sim, sqlite_url
 
     assert rows(sqlite_url, "SELECT start_date, end_date FROM crawl_window WHERE status != 'done'") == [
         (START, date(2024, 3, 7))]
+
+
+def test_a_refetch_window_killed_over_covered_days_is_kept_for_the_next_refetch(start_sim, sqlite_url: str) -> None:
+    """A refetch (`run.refetch=true`) opens windows over days covered before: a normal run in between
+    cannot resume it, but the next refetch can, from its cursor."""
+    sim = start_sim()
+    query, _match = QUERIES["region"]
+    fingerprint = plan_of(query).fingerprint
+    engine = open_database(sqlite_url)
+    try:
+        with engine.begin() as conn:
+            checkpoints.mark_days_covered(conn, fingerprint, [START], crawl_id=None, now=NOW - HOUR)
+            window = checkpoints.open_window(conn, fingerprint=fingerprint, start_date=START,
+                                             end_date=date(2024, 3, 7), crawl_id=None, now=NOW)
+            checkpoints.advance_window(conn, window, cursor=100, search_id="7354367454467855403", has_more=True,
+                                       videos_on_page=0, crawl_id=None, now=NOW)
+    finally:
+        engine.dispose()
+
+    crawl(sim.url, sqlite_url, query)
+
+    assert rows(sqlite_url, "SELECT start_date, end_date, cursor FROM crawl_window WHERE status != 'done'") == [
+        (START, date(2024, 3, 7), 100)]

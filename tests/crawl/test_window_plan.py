@@ -208,6 +208,9 @@ def test_a_failed_page_of_a_search_that_fails_often_gives_the_window_back_while_
                                            expected=density(per_day))
 
     assert not finish(100)
+    # 500 results left are five pages of the whole 1,200-result search, each failing with its chance
+    # (1,200 / 1,500), not with the chance of a 500-result search
+    assert not finish(700)
     assert finish(1100)
     # no failure limit known (a rare 5xx of a cheap search): finishing is cheaper once anything is stored
     assert finish(100, Learned())
