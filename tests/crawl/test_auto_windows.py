@@ -6,79 +6,31 @@ window plan could have used."""
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import SIM_KEY, SIM_SECRET, read_corpus_dump
+from support.auto_crawl import (
+    END,
+    NOW,
+    QUERIES,
+    START,
+    VIDEO_PATH,
+    corpus,
+    crawl,
+    live_ids,
+    plan_of,
+    rows,
+    stored_ids,
+)
 from support.corpus import video_day
-from support.databases import query_rows
 
-from crawlspec.api.fields import quota_pool_limits
 from crawlspec.cli.status import render_text
-from crawlspec.client import TikTokApiRequestClient
-from crawlspec.client.credentials import Credentials
 from crawlspec.crawl import auto_windows
-from crawlspec.crawl.quota import QuotaWaiter, RequestBudget
-from crawlspec.crawl.session import CrawlResult, CrawlSession
-from crawlspec.crawl.videos import RunnerSettings
 from crawlspec.export.overview import collect_status
-from crawlspec.spec.compile import CompiledSpec, compile_spec
 from crawlspec.storage import checkpoints
 from crawlspec.storage.database import open_database
-from crawlspec.storage.ledger import QuotaLedger
-
-START, END = date(2024, 3, 1), date(2024, 3, 31)
-NOW = datetime(2024, 4, 20, 12, 0, tzinfo=timezone.utc)
-VIDEO_PATH = "/v2/research/video/query/"
-
-Match = Callable[[dict], bool]
-QUERIES: dict[str, tuple[dict, Match]] = {
-    "hashtag": ({"include_any_hashtags": ["fashion", "shoes"]},
-                lambda v: bool({t.lower() for t in v.get("hashtag_names", [])} & {"fashion", "shoes"})),
-    "region": ({"regions": ["GB"]}, lambda v: str(v.get("region_code", "")).upper() == "GB"),
-    "keyword": ({"include_any_keywords": ["recipe"]},
-                lambda v: "recipe" in str(v.get("video_description", "")).lower()),
-}
-
-
-def plan_of(query: dict, end: date = END) -> CompiledSpec:
-    return compile_spec({"name": "auto", "query": query, "window": {"start": START.isoformat(), "end": end.isoformat()}},
-                        today=NOW.date())
-
-
-def crawl(sim_url: str, db_url: str, query: dict, *, end: date = END,
-          before_request: Callable[[str], None] | None = None) -> CrawlResult:
-    plan = plan_of(query, end)
-    assert plan.auto_windows   # the default
-    engine = open_database(db_url)
-    budget = RequestBudget(QuotaLedger(engine, limits=quota_pool_limits(100_000), clock=lambda: NOW))
-
-    def reserve(path: str) -> None:
-        if before_request is not None:
-            before_request(path)
-        budget(path)
-
-    stop = threading.Event()
-    client = TikTokApiRequestClient(Credentials(SIM_KEY, SIM_SECRET, "test"), sim_url, before_request=reserve,
-                                    stop_event=stop, sleep=lambda _s: None)
-    waiter = QuotaWaiter("exit", stop_event=stop, clock=lambda: NOW, sleep=lambda _s: None)
-    try:
-        return CrawlSession(plan, engine, client, budget, waiter, stop_event=stop,
-                            runner=RunnerSettings(on_quota_exhausted="exit"), clock=lambda: NOW).run()
-    finally:
-        client.close()
-        engine.dispose()
-
-
-def corpus(sim, tmp_path: Path, match: Match) -> list[dict]:
-    """The query's search results in the crawled days, deleted videos included (the cursor counts them)."""
-    sim.dump_corpus(tmp_path / "corpus.jsonl")
-    return [v for v in read_corpus_dump(tmp_path / "corpus.jsonl")["video"]
-            if START.isoformat() <= video_day(v) <= END.isoformat() and match(v)]
 
 
 def floor_requests(results: list[dict], page: int = 100) -> int:
@@ -98,11 +50,6 @@ def window_cost(results: list[dict], first: date, last: date, page: int = 100) -
     return max(1, math.ceil(inside / page))
 
 
-def rows(db_url: str, sql: str) -> list[tuple]:
-    """Rows of a raw query, ISO date strings (SQLite's) read as dates."""
-    return [tuple(as_date(value) for value in row) for row in query_rows(db_url, sql)]
-
-
 def learned_scale(db_url: str) -> float | None:
     """The failure scale the stored lessons of the (only) fingerprint give."""
     engine = open_database(db_url)
@@ -113,20 +60,6 @@ def learned_scale(db_url: str) -> float | None:
     finally:
         engine.dispose()
     return learned.scale
-
-
-def as_date(value: object) -> object:
-    if isinstance(value, str) and len(value) == 10 and value[4] == "-":
-        return date.fromisoformat(value)
-    return value
-
-
-def stored_ids(db_url: str) -> list[int]:
-    return [int(row[0]) for row in rows(db_url, "SELECT id FROM video ORDER BY id")]
-
-
-def live_ids(results: list[dict]) -> list[int]:
-    return sorted(int(v["id"]) for v in results if not v["_deleted"])
 
 
 @pytest.mark.parametrize("kind", list(QUERIES))

@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from support.auto_crawl import NOW, QUERIES, START, corpus, crawl, live_ids, plan_of, rows, stored_ids
 from support.corpus import video_day
-from test_auto_windows import NOW, QUERIES, START, corpus, crawl, live_ids, plan_of, rows, stored_ids
 
 from crawlspec.export.overview import collect_status
 from crawlspec.storage import checkpoints
