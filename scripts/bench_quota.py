@@ -261,10 +261,11 @@ def mean_run(tries: list[PlanRun]) -> PlanRun:
                    per_seed=tuple(t.requests for t in tries))
 
 
-def paired_difference(a: PlanRun, b: PlanRun) -> str:
-    """`a` - `b` over the same fault seeds: the mean difference and its standard error (one run's count
-    depends on which requests fail, so a difference of means alone does not say whether it is noise)."""
-    differences = [x - y for x, y in zip(a.per_seed, b.per_seed, strict=True)]
+def paired_difference(a: Sequence[float], b: Sequence[float]) -> str:
+    """`a` - `b`, requests per fault seed (same seeds, same order): the mean difference and its standard
+    error (one run's count depends on which requests fail, so a difference of means alone does not say
+    whether it is noise)."""
+    differences = [x - y for x, y in zip(a, b, strict=True)]
     error = statistics.stdev(differences) / len(differences) ** 0.5
     return f"{statistics.mean(differences):+.2f} (standard error {error:.2f}, {len(differences)} fault seeds)"
 
@@ -326,14 +327,14 @@ def backfill_table(args: argparse.Namespace, exe: str, base: SimOptions, plans: 
     print("| --- | --- | --- | --- |")
     differences = []
     for label, query in list(planner_queries(args).items())[1:]:
-        seconds: dict[str, PlanRun] = {}
+        seconds: dict[str, list[int]] = {}
         for plan in plans:
             runs = [run_backfill(exe, replace(base, dense_fail_videos=args.dense_fail_videos, fault_seed=seed),
                                  query, plan) for seed in range(1, args.fault_seeds + 1)]
             first, second = (statistics.mean(r[i] for r in runs) for i in (0, 1))
-            seconds[plan] = PlanRun(second, 0, 0, True, 0.0, "", runs=len(runs), per_seed=tuple(r[1] for r in runs))
+            seconds[plan] = [r[1] for r in runs]
             print(f"| {label} | {plan} | {first:.1f} | {second:.1f} ({', '.join(str(r[1]) for r in runs)}) |")
-        if "auto" in seconds and "7" in seconds and len(runs) > 1:
+        if "auto" in seconds and "7" in seconds and args.fault_seeds > 1:
             differences.append(f"{label}, second run, auto - fixed 7 per fault seed: "
                                f"{paired_difference(seconds['auto'], seconds['7'])}")
     for line in differences:
@@ -410,7 +411,8 @@ def planner_table(args: argparse.Namespace, exe: str) -> int:
     for label, _size, failures, _floor, runs in rows:
         auto, seven = runs.get("auto"), runs.get("7")
         if failures and auto and seven and len(auto.per_seed) > 1:
-            print(f"{label} with failures, auto - fixed 7 per fault seed: {paired_difference(auto, seven)}")
+            print(f"{label} with failures, auto - fixed 7 per fault seed: "
+                  f"{paired_difference(auto.per_seed, seven.per_seed)}")
     if args.backfill:
         backfill_table(args, exe, base, [p for p in plans if p not in skipped])
     print(f"\nfloor: the fewest requests of any plan of consecutive windows of <= {MAX_WINDOW_DAYS} days, from the "

@@ -46,7 +46,7 @@ def test_an_empty_outage_of_the_embedded_simulator_covers_no_day(crawlspec_exe, 
 @pytest.mark.parametrize(("override", "message"), [
     ("api.simulator.hidden_likes_status=404", "api.simulator.hidden_likes_status: 404"),
     ("api.simulator.empty_outage=some", "api.simulator.empty_outage: 'some' is not one of keyword, all"),
-    ("api.simulator.empty_outage_requests=-1", "api.simulator.empty_outage_requests"),
+    ("api.simulator.empty_outage_requests=-1", "api.simulator.empty_outage_requests: -1 is below the minimum 0"),
 ])
 def test_a_bad_simulator_option_names_its_key(crawlspec_exe, tmp_path, override: str, message: str) -> None:
     result = _run(crawlspec_exe, tmp_path, override)
