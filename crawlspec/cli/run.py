@@ -30,7 +30,6 @@ from crawlspec.crawl.session import CrawlSession, runner_settings
 from crawlspec.crawl.signals import stop_on_signals
 from crawlspec.errors import CrawlspecError
 from crawlspec.logs import configure_logging, get_logger, json_output, redact_text
-from crawlspec.sim import SimOptions, start_simulator
 from crawlspec.spec.settings import ApiSettings, LogSettings, Settings, settings_for
 from crawlspec.storage.database import display_url, open_database, open_existing_database, resolve_db_url
 from crawlspec.storage.failures import database_errors
@@ -65,6 +64,7 @@ def open_endpoint(api: ApiSettings | Mapping[str, Any]) -> ApiEndpoint:
     api = ApiSettings.coerce(api)
     sim_options = api.simulator_options()
     if sim_options:
+        from crawlspec.sim import SimOptions, start_simulator  # lazy: only api=sim runs need the simulator
 
         key, secret = "crawlspec-embedded", secrets.token_hex(16)
         options = {k: v for k, v in sim_options.items() if v is not None}

@@ -1,5 +1,6 @@
 """`crawlspec status [--db URL] [--json]`: what each spec fingerprint has covered, what is pending or in
-progress, what failed, and today's quota. Read-only; never imports Hydra (it starts fast)."""
+progress, what failed, and today's quota. Read-only; never imports Hydra, and SQLAlchemy only once the
+arguments are parsed (`--help` starts fast)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,7 @@ import sys
 from typing import Any
 
 from crawlspec import exit_codes
-from crawlspec.compliance.status import render_data_quality, render_refresh, render_spec_failures
 from crawlspec.errors import CrawlspecError
-from crawlspec.export.overview import collect_status
 from crawlspec.spec.database_url import DB_OPTION_HELP, default_db_url
 
 
@@ -30,6 +29,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    from crawlspec.export.overview import collect_status  # lazy: imports SQLAlchemy
+
     try:
         report = collect_status(args.db, daily_quota=args.daily_quota, refresh_days=args.refresh_days,
                                 stats_lag_days=args.stats_lag_days)
@@ -44,6 +45,9 @@ def main(argv: list[str]) -> int:
 
 
 def render_text(report: dict[str, Any]) -> str:
+    # lazy: the compliance package imports SQLAlchemy
+    from crawlspec.compliance.status import render_data_quality, render_refresh, render_spec_failures
+
     research = report["quota"]["research"]
     lines = [f"database: {report['database']}",
              f"quota today ({report['today']} UTC): {research['used']} used, {research['remaining']} left "

@@ -8,7 +8,7 @@ from pathlib import Path
 from crawlspec.api.fields import quota_pool_limits
 from crawlspec.api_client import ApiClientConfig, TikTokApiClient
 from crawlspec.cli.run import quota_limits
-from crawlspec.cli.status import collect_status
+from crawlspec.export.overview import collect_status
 from crawlspec.storage.database import open_database
 
 

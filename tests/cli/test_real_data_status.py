@@ -8,7 +8,8 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from crawlspec.cli.status import collect_status, render_text
+from crawlspec.cli.status import render_text
+from crawlspec.export.overview import collect_status
 from crawlspec.storage.crawls import start_crawl
 from crawlspec.storage.database import open_database
 from crawlspec.storage.videos import store_comments, store_video_page

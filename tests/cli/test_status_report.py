@@ -56,6 +56,16 @@ def test_status_does_not_import_hydra_and_rejects_a_missing_database(tmp_path: P
     assert "nope" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_status_help_imports_no_sqlalchemy():
+    code = ("import sys; from crawlspec.cli.entry import main\n"
+            "try:\n    main(['status', '--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'hydra'}))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "crawlspec status" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
 STAGED = """\
 name: staged
 query: {include_any_hashtags: [shoes, sneakers, fashion]}

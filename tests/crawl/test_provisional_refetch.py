@@ -16,7 +16,7 @@ from conftest import SIM_KEY, SIM_SECRET
 from crawlspec import exit_codes
 from crawlspec.cli import hydra_app
 from crawlspec.cli.run import run
-from crawlspec.cli.status import collect_status
+from crawlspec.export.overview import collect_status
 from crawlspec.storage.database import open_database
 
 FIRST, LAST = "2024-03-20", "2024-03-25"
