@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from crawlspec import exit_codes
 from crawlspec.errors import CrawlspecError, DatabaseLocationError
 from crawlspec.spec.database_url import DB_OPTION_HELP, default_db_url
@@ -14,7 +16,9 @@ from crawlspec.storage.database import (
     current_revision,
     display_url,
     head_revision,
+    not_crawlspec,
     open_database,
+    sqlite_tables,
     upgrade_database,
 )
 
@@ -47,17 +51,23 @@ def _upgrade(url: str) -> int:
 
 def _current(url: str) -> int:
     engine = create_engine_for(url)
-    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:") \
-            and not Path(str(engine.url.database)).exists():
-        engine.dispose()
-        raise DatabaseLocationError(f"no database at {engine.url.database}; create it with "
-                                    f"`crawlspec db upgrade --db {url}` (or any `crawlspec run`)")
     engine.dispose()
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        path = Path(str(engine.url.database))
+        if not path.exists():
+            raise DatabaseLocationError(f"no database at {path}; create it with "
+                                        f"`crawlspec db upgrade --db {url}` (or any `crawlspec run`)")
+        tables = sqlite_tables(path)   # read-only: another tool's file stays as it is
+        if tables and "alembic_version" not in tables:
+            raise not_crawlspec(display_url(engine.url), tables)
     engine = open_database(url, upgrade=False)
     try:
         current, head = current_revision(engine), head_revision()
+        tables = sa.inspect(engine).get_table_names() if current is None else []
     finally:
         engine.dispose()
+    if tables:
+        raise not_crawlspec(display_url(engine.url), tables)
     state = "up to date" if current == head else "run `crawlspec db upgrade` to migrate"
     print(f"{display_url(engine.url)}: revision {current or 'none (empty database)'}, newest {head} ({state})")
     return exit_codes.OK

@@ -48,7 +48,7 @@ def main(argv: list[str]) -> int:
     try:
         with _sigterm_interrupts():
             result = export_table(args.db, args.table, args.out, fmt=args.fmt, tag=args.tag, spec=args.spec,
-                                  batch_size=args.batch_size, warn=_warn)
+                                  batch_size=args.batch_size)
     except KeyboardInterrupt:
         _warn(f"interrupted; {args.out} was not written (run the export again)")
         return exit_codes.RESUMABLE

@@ -30,7 +30,7 @@ from crawlspec.export.query import (
     plan_export,
     plan_rows,
 )
-from crawlspec.storage.database import open_database, resolve_db_url
+from crawlspec.storage.database import open_existing_database
 
 try:
     import pandas as pd
@@ -42,10 +42,11 @@ def load(db_url: str | Engine, table: str = "video", *, tag: str | None = None,
          spec: str | None = None) -> pd.DataFrame:
     """Table `table` of the crawlspec database at `db_url` (a SQLAlchemy URL, or an Engine) as a DataFrame,
     in primary-key order. `tag` / `spec`: only rows of crawls with that crawl tag / spec name (as
-    `crawlspec export --tag/--spec`). Raises `crawlspec.errors.SpecError` for an unknown table."""
+    `crawlspec export --tag/--spec`). Raises `crawlspec.errors.SpecError` for an unknown table and
+    `crawlspec.errors.DatabaseLocationError` for a database that does not exist or is not crawlspec's."""
     if isinstance(db_url, Engine):
         return _load(db_url, table, tag=tag, spec=spec)
-    engine = open_database(resolve_db_url(db_url), upgrade=False)
+    engine = open_existing_database(db_url)   # a missing file is refused, never created
     try:
         return _load(engine, table, tag=tag, spec=spec)
     finally:

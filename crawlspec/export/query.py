@@ -210,23 +210,15 @@ def load_lists(conn: Connection, statement: sa.Select[Any], lo: int, hi: int) ->
     return found
 
 
-def missing_filter_values(conn: Connection, *, tag: str | None, spec: str | None) -> list[str]:
-    """Warnings for a --tag / --spec that names nothing in the database (the export is then empty)."""
-    warnings = []
-    if tag is not None:
-        known = _distinct(conn, _table("crawl_tag").c.name)
-        if tag not in known:
-            warnings.append(f"no crawl tag named {tag!r} in the database (known: {_sample(known)})")
-    if spec is not None:
-        known = _distinct(conn, _table("crawl").c.spec_name)
-        if spec not in known:
-            warnings.append(f"no crawl of a spec named {spec!r} in the database (known: {_sample(known)})")
-    return warnings
-
-
-def spec_names(conn: Connection) -> list[str]:
-    """The names of the specs crawled into this database, sorted."""
-    return _distinct(conn, _table("crawl").c.spec_name)
+def refuse_unknown_filters(conn: Connection, *, tag: str | None, spec: str | None) -> None:
+    """A --tag / --spec naming nothing in the database is refused (exit 2), not exported as an empty file:
+    a typo in a nightly export script would otherwise go unnoticed night after night."""
+    if tag is not None and tag not in (known := _distinct(conn, _table("crawl_tag").c.name)):
+        raise SpecError(f"--tag {tag}: no crawl tag named {tag!r} in the database (known: {_sample(known)}); "
+                        "nothing was written")
+    if spec is not None and spec not in (known := _distinct(conn, _table("crawl").c.spec_name)):
+        raise SpecError(f"--spec {spec}: no crawl of a spec named {spec!r} in the database (known: "
+                        f"{_sample(known)}); nothing was written")
 
 
 def _distinct(conn: Connection, column: sa.Column[Any]) -> list[str]:

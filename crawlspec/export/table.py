@@ -13,7 +13,7 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -29,13 +29,10 @@ from crawlspec.export.query import (
     check_filters,
     check_table_name,
     load_lists,
-    missing_filter_values,
     plan_export,
-    spec_names,
+    refuse_unknown_filters,
 )
 from crawlspec.storage.database import display_url, open_existing_database, resolve_db_url
-
-Warn = Callable[[str], None]
 
 STDOUT = "-"
 FORMATS: tuple[str, ...] = ("csv", "jsonl", "parquet")
@@ -109,8 +106,7 @@ def atomic_output(path: Path | None) -> Iterator[IO[bytes]]:
 
 
 def export_table(db_url: str, table: str, out: str, *, fmt: str | None = None, tag: str | None = None,
-                 spec: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
-                 warn: Warn | None = None) -> ExportResult:
+                 spec: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> ExportResult:
     """Export one table; raises CrawlspecError subclasses for everything a user can get wrong."""
     started = time.perf_counter()
     chosen = resolve_format(fmt, out)
@@ -121,17 +117,17 @@ def export_table(db_url: str, table: str, out: str, *, fmt: str | None = None, t
     if chosen == "parquet":
         require_pyarrow()
     path = check_out_path(out)
-    rows = _stream_export(db_url, table, chosen, path, tag=tag, spec=spec, batch_size=batch_size, warn=warn)
+    rows = _stream_export(db_url, table, chosen, path, tag=tag, spec=spec, batch_size=batch_size)
     return ExportResult(table, chosen, rows, str(path) if path else STDOUT, time.perf_counter() - started)
 
 
 def _stream_export(db_url: str, table: str, fmt: str, path: Path | None, *, tag: str | None,
-                   spec: str | None, batch_size: int, warn: Warn | None) -> int:
+                   spec: str | None, batch_size: int) -> int:
     url = resolve_db_url(db_url)
     engine = open_existing_database(url)
     try:
         with engine.connect() as conn:
-            return _export_rows(conn, table, fmt, path, tag=tag, spec=spec, batch_size=batch_size, warn=warn)
+            return _export_rows(conn, table, fmt, path, tag=tag, spec=spec, batch_size=batch_size)
     except OperationalError as err:
         first_line = str(getattr(err, "orig", err)).strip().splitlines()[0]
         raise DatabaseUnavailable(f"reading {display_url(url)} failed: {first_line}; nothing was written, "
@@ -141,17 +137,12 @@ def _stream_export(db_url: str, table: str, fmt: str, path: Path | None, *, tag:
 
 
 def _export_rows(conn: Connection, table: str, fmt: str, path: Path | None, *, tag: str | None,
-                 spec: str | None, batch_size: int, warn: Warn | None) -> int:
+                 spec: str | None, batch_size: int) -> int:
     if conn.dialect.name == "postgresql":
         # One consistent snapshot for the rows and their list columns.
         conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
     plan = plan_export(conn, table, tag=tag, spec=spec)
-    if spec is not None and spec not in (known := spec_names(conn)):
-        raise SpecError(f"--spec {spec}: no crawl of a spec named {spec!r} in the database (known: "
-                        f"{', '.join(known) or 'none'}); nothing was written")
-    for message in missing_filter_values(conn, tag=tag, spec=None):
-        if warn is not None:
-            warn(message)
+    refuse_unknown_filters(conn, tag=tag, spec=spec)
     total = 0
     with atomic_output(path) as stream:
         writer = make_writer(fmt, stream, plan.columns)

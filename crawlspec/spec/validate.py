@@ -285,7 +285,7 @@ def _region_problem(path: str, code: str) -> str:
         hint = " or ".join(close)
     suggestion = f"; did you mean {hint}?" if hint else ""
     return (f"{path}: {code!r} is not a region code of the API{suggestion} "
-            "(the 245 codes are listed in the README, \"Regions\")")
+            "(the 245 codes are listed in docs/reference/spec.md, \"Regions\")")
 
 
 def _video_id_problems(values: Any, path: str) -> list[str]:

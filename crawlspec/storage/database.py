@@ -239,18 +239,24 @@ def open_database(url: str, *, upgrade: bool = True, base_dir: Path | None = Non
     return engine
 
 
-def _not_crawlspec(where: str) -> DatabaseLocationError:
+def not_crawlspec(where: str, tables: list[str]) -> DatabaseLocationError:
+    """The refusal of a database without crawlspec's migration record: `tables` (its tables) tell an
+    empty database, which `crawlspec db upgrade` can prepare, from another tool's, which it refuses."""
+    if not tables:
+        return DatabaseLocationError(
+            f"{where} is not a crawlspec database (it is empty); point --db / db.url at the database "
+            "`crawlspec run` writes to, or prepare this one with `crawlspec db upgrade`")
+    shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
     return DatabaseLocationError(
-        f"{where} is not a crawlspec database (it has no crawlspec schema); point --db / db.url at the "
-        "database `crawlspec run` writes to, or prepare it with `crawlspec db upgrade`")
+        f"{where} is not a crawlspec database: it holds tables of another tool ({shown}) and no crawlspec "
+        "migration record; point --db / db.url at the database `crawlspec run` writes to, or at a new file")
 
 
-def _has_crawlspec_schema(path: Path) -> bool:
-    """Whether the SQLite file carries a crawlspec migration record (opened read-only, nothing changed)."""
+def sqlite_tables(path: Path) -> list[str]:
+    """The tables of a SQLite file, read without changing it (opened read-only)."""
     try:
         with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
-            found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'")
-            return found.fetchone() is not None
+            return [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     except sqlite3.DatabaseError as err:
         raise DatabaseLocationError(
             f"cannot open the SQLite database {path}: {err}; check the file (is it a SQLite database?) or "
@@ -272,12 +278,13 @@ def open_existing_database(url: str, *, upgrade: bool = False, base_dir: Path | 
             raise DatabaseLocationError(
                 f"no database at {path}: check --db / db.url (relative paths start from the current "
                 f"directory); `crawlspec run` or `crawlspec db upgrade --db sqlite:///{path}` creates one")
-        if not _has_crawlspec_schema(path):  # checked read-only: another tool's file is left as it is
-            raise _not_crawlspec(str(path))
+        tables = sqlite_tables(path)  # read-only: another tool's file is left as it is
+        if "alembic_version" not in tables:
+            raise not_crawlspec(str(path), tables)
     engine = open_database(parsed.render_as_string(hide_password=False), upgrade=False)
     try:
         if current_revision(engine) is None:
-            raise _not_crawlspec(display_url(engine.url))
+            raise not_crawlspec(display_url(engine.url), sa.inspect(engine).get_table_names())
         if upgrade:
             upgrade_database(engine)
     except BaseException:

@@ -174,3 +174,13 @@ def test_a_skip_marker_applies_to_the_next_block_only(tmp_path: Path) -> None:
     first, second = blocks_of(page, "p.md")
     assert first.skip_reason == "needs a cluster"
     assert second.skip_reason is None and second.code == "echo ok\n"
+
+
+def test_the_region_list_of_the_spec_reference_is_the_apis() -> None:
+    """The validator's message about an unknown region points at this list: it must be the whole list."""
+    from crawlspec.api.regions import REGION_CODES
+
+    text = (ROOT / "docs" / "reference" / "spec.md").read_text(encoding="utf-8")
+    section = text.split("\n## Regions\n", 1)[1]
+    listed = section.split("```text\n", 1)[1].split("```", 1)[0].split()
+    assert sorted(listed) == listed and set(listed) == REGION_CODES and len(listed) == len(REGION_CODES)

@@ -3,6 +3,7 @@ columns, on a real SQLite file and a real PostgreSQL database."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -96,3 +97,12 @@ def test_unknown_table_is_a_spec_error(sqlite_url: str) -> None:
     open_database(sqlite_url).dispose()
     with pytest.raises(SpecError, match="unknown table"):
         crawlspec.load(sqlite_url, "videos")
+
+
+def test_a_missing_database_is_refused_and_not_created(tmp_path: Path) -> None:
+    from crawlspec.errors import DatabaseLocationError
+
+    missing = tmp_path / "typo.db"
+    with pytest.raises(DatabaseLocationError, match="no database at"):
+        crawlspec.load(f"sqlite:///{missing}")
+    assert not missing.exists()

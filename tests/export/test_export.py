@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from support.databases import copy_sqlite, sqlite_path
 from support.export_data import ABOVE_2_53, MAX_ID, VIDEO_IDS, canonical, database_rows, populate
 
+from crawlspec.errors import SpecError
 from crawlspec.export.table import export_table
 from crawlspec.storage.database import open_database
 
@@ -185,7 +186,7 @@ def _ids(url: str, table: str, tmp_path: Path, key: str = "id", **filters: Any) 
     ({"spec": "shoes"}, [BOTH_CRAWLS, MAX_ID]),
     ({"spec": "hats"}, [BOTH_CRAWLS, ABOVE_2_53]),
     ({"tag": "nightly", "spec": "hats"}, [BOTH_CRAWLS]),
-    ({"tag": "no-such-tag"}, []),
+    ({"tag": "hats", "spec": "shoes"}, [BOTH_CRAWLS]),
 ])
 def test_video_filters(crawl_db: tuple[str, Engine], tmp_path: Path, filters: dict[str, str],
                        videos: list[int]) -> None:
@@ -210,10 +211,12 @@ def test_comment_and_user_filters_follow_the_videos(crawl_db: tuple[str, Engine]
     assert _ids(url, "crawl", tmp_path, key="spec_name", spec="hats") == ["hats"]
 
 
-def test_unknown_tag_warns(crawl_db: tuple[str, Engine], tmp_path: Path) -> None:
-    warnings: list[str] = []
-    export_table(crawl_db[0], "video", str(tmp_path / "v.csv"), tag="shoez", warn=warnings.append)
-    assert warnings == ["no crawl tag named 'shoez' in the database (known: hats, nightly, shoes)"]
+def test_an_unknown_tag_is_refused_and_nothing_is_written(crawl_db: tuple[str, Engine], tmp_path: Path) -> None:
+    out = tmp_path / "v.csv"
+    with pytest.raises(SpecError, match=r"--tag shoez: no crawl tag named 'shoez' in the database "
+                                        r"\(known: hats, nightly, shoes\); nothing was written"):
+        export_table(crawl_db[0], "video", str(out), tag="shoez")
+    assert not out.exists()
 
 
 # ---- list columns without N+1 queries ----------------------------------------------------------

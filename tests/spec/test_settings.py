@@ -113,3 +113,19 @@ def test_settings_are_a_plain_value():
     settings = load_settings(config())
     assert isinstance(settings, Settings)
     assert dataclasses.replace(settings, source=None) == settings   # the source dict is not part of the value
+
+
+@pytest.mark.parametrize("group", ["sim", "tiktok"])
+def test_every_api_key_the_schema_accepts_is_in_the_config_group(group: str):
+    """A key the schema accepts but `conf/api/*.yaml` lacks is refused by Hydra as `api.KEY=...` (only
+    `+api.KEY=...` works), although the docs list it: every key must be in both groups."""
+    import yaml
+
+    from crawlspec.spec.schema import CONFIG_SCHEMA
+
+    api_schema = CONFIG_SCHEMA["properties"]["api"]["properties"]
+    conf = yaml.safe_load((Path(__file__).parents[2] / "conf" / "api" / f"{group}.yaml").read_text())
+    assert set(api_schema) <= set(conf)
+    assert set(api_schema["retry"]["properties"]) <= set(conf["retry"])
+    if group == "sim":
+        assert set(api_schema["simulator"]["properties"]) <= set(conf["simulator"])

@@ -45,7 +45,7 @@ def test_a_mistyped_sqlite_path_is_refused_and_not_created(crawlspec_exe, start_
     assert sim.stats()["quota_used"] == 0
 
 
-@pytest.mark.parametrize("command", ["status", "export", "refresh", "test"])
+@pytest.mark.parametrize("command", ["status", "export", "refresh", "test", "db current"])
 def test_a_sqlite_file_of_another_tool_is_refused_and_left_alone(crawlspec_exe, start_sim, sim_env,
                                                                  tmp_path: Path, command: str) -> None:
     sim = start_sim()
@@ -55,7 +55,9 @@ def test_a_sqlite_file_of_another_tool_is_refused_and_left_alone(crawlspec_exe, 
     before = other.read_bytes()
     argv = _commands(crawlspec_exe, f"sqlite:///{other}", sim.url, tmp_path / "v.csv")[command]
     result = subprocess.run(argv, cwd=tmp_path, env=sim_env, capture_output=True, text=True, timeout=120)
-    _refused(result, "not a crawlspec database")
+    # `db upgrade` refuses such a file too, so the message must not suggest it
+    _refused(result, "not a crawlspec database: it holds tables of another tool (notes)")
+    assert "db upgrade" not in result.stderr
     assert other.read_bytes() == before
     assert sim.stats()["quota_used"] == 0
 
@@ -66,7 +68,7 @@ def test_an_empty_postgresql_database_is_refused_and_not_migrated(crawlspec_exe,
     sim = start_sim()
     argv = _commands(crawlspec_exe, pg_url, sim.url, tmp_path / "v.csv")[command]
     result = subprocess.run(argv, cwd=tmp_path, env=sim_env, capture_output=True, text=True, timeout=120)
-    _refused(result, "not a crawlspec database")
+    _refused(result, "not a crawlspec database (it is empty)", "crawlspec db upgrade")
     engine = sa.create_engine(pg_url)
     assert sa.inspect(engine).get_table_names() == []
     engine.dispose()
