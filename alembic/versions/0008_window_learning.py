@@ -6,9 +6,9 @@ Create Date: 2026-11-30
 
 One row per fingerprint: the day limit, the attempts and 5xx answers of its searches by size (from
 which the planner fits how fast failures grow with the size of a search), the videos per day a first
-window's pages showed (the density until a window finishes), and how many failures and splits it saw. The density of videos per day is
-not stored here: it is read from the finished window checkpoints (`crawl_window`), whose final cursor
-counts every result of the window. Self-contained (no import of crawlspec models);
+window's pages showed (`page_rate`, used until a window finishes), and how many failures and splits it
+saw. The density of finished windows is not stored here: it is read from the finished window checkpoints
+(`crawl_window`), whose final cursor counts every result of the window. Self-contained (no import of crawlspec models);
 tests/storage/test_migrations.py checks that the models and the migrations do not drift.
 """
 

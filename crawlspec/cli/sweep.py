@@ -209,7 +209,8 @@ def log_run_summary(result: JobLike, *, spec: str | None, job_number: int | None
     if stored:
         fields["stored"] = stored
     what = ", ".join(f"{n} {name}" for name, n in stored.items()) or f"{fields['videos']} videos"
-    fields["summary"] = f"spec '{spec}' {fields['outcome']}: {what} stored, {fields['requests']} API requests used"
+    named = f"spec '{spec}'" if spec else "no spec given (+spec=NAME)"
+    fields["summary"] = f"{named} {fields['outcome']}: {what} stored, {fields['requests']} API requests used"
     if database:
         fields["database"] = database
         fields["next"] = [f"crawlspec status --db {database}",

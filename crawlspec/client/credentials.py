@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from crawlspec.errors import CredentialsFileError
-from crawlspec.logs import register_secret
+from crawlspec.logs import get_logger, register_secret
 
 ENV_CLIENT_KEY = "CRAWLSPEC_CLIENT_KEY"
 ENV_CLIENT_SECRET = "CRAWLSPEC_CLIENT_SECRET"
@@ -42,20 +42,24 @@ class Credentials:
         return f"the {self.source}"   # e.g. "embedded simulator" (api=sim)
 
 
-def load_credentials(credentials_file: str | Path | None, *,
-                     environ: Mapping[str, str] = os.environ) -> Credentials:
-    """Both environment variables set (non-empty) win; otherwise the YAML file is read."""
+def load_credentials(credentials_file: str | Path | None, *, environ: Mapping[str, str] = os.environ,
+                     file_setting: str = "api.credentials_file") -> Credentials:
+    """Both environment variables set (non-empty) win; otherwise the YAML file is read. `file_setting`:
+    how the caller's user names the file (a config key, or a command-line option), for messages."""
     key, secret = environ.get(ENV_CLIENT_KEY, ""), environ.get(ENV_CLIENT_SECRET, "")
     if key and secret:
         return _registered(Credentials(key, secret, SOURCE_ENVIRONMENT))
     hint = _partial_env_hint(bool(key), bool(secret))
     if credentials_file is None:
         raise CredentialsFileError(
-            "No API credentials: set api.credentials_file to a YAML file with\n"
+            f"No API credentials: set {file_setting} to a YAML file with\n"
             f"{_FILE_EXAMPLE}\nor set both {ENV_CLIENT_KEY} and {ENV_CLIENT_SECRET}." + hint)
     path = Path(credentials_file).expanduser().resolve()
-    document = _read_yaml_mapping(path, hint)
+    document = _read_yaml_mapping(path, hint, file_setting)
     values = {name: _required_string(document, name, path) for name in REQUIRED_KEYS}
+    if hint:   # the file is used, but the user may believe the one variable they set is
+        get_logger("crawlspec.credentials").warning("credentials_environment_ignored", secrets_file=str(path),
+                                                    note=hint.strip().strip("()").removeprefix("Note: "))
     return _registered(Credentials(values["client_key"], values["client_secret"], f"file {path}"))
 
 
@@ -73,8 +77,9 @@ def _partial_env_hint(has_key: bool, has_secret: bool) -> str:
             "set both to use environment variables.)")
 
 
-def _read_yaml_mapping(path: Path, hint: str) -> Mapping[object, object]:
-    fix = (f"Create it with:\n{_FILE_EXAMPLE}\n(or set api.credentials_file=PATH, "
+def _read_yaml_mapping(path: Path, hint: str, file_setting: str) -> Mapping[object, object]:
+    verb, separator = ("pass", " ") if file_setting.startswith("--") else ("set", "=")
+    fix = (f"Create it with:\n{_FILE_EXAMPLE}\n(or {verb} {file_setting}{separator}PATH, "
            f"or both {ENV_CLIENT_KEY} and {ENV_CLIENT_SECRET}).")
     if not path.exists():
         raise CredentialsFileError(f"Secrets file {path} does not exist. {fix}{hint}")

@@ -185,7 +185,7 @@ def refresh(db: str, *, base_url: str | None, credentials_file: str | None, dail
 
 
     db_url = resolve_db_url(db)
-    credentials = load_credentials(credentials_file)
+    credentials = load_credentials(credentials_file, file_setting="--credentials-file")
     with database_errors(db_url):
         engine = open_existing_database(db_url, upgrade=True)
         budget = RequestBudget(QuotaLedger(engine, limits=quota_pool_limits(daily_quota)))

@@ -80,3 +80,14 @@ def test_postgres_refusing_connections_exits_75_without_password(crawlspec_exe, 
     assert_clean_failure(result, 75, "127.0.0.1")
     assert "hunter2-pw" not in result.stdout + result.stderr
     assert sim.stats()["quota_used"] == 0
+
+
+def test_a_run_without_a_spec_says_how_to_choose_one(crawlspec_exe, tmp_path: Path):
+    import json
+
+    result = subprocess.run([crawlspec_exe, "run", "log.format=json"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120)
+    assert_clean_failure(result, 2, "choose a spec with +spec=NAME")
+    [summary] = [json.loads(line) for line in result.stderr.splitlines() if '"run_summary"' in line]
+    assert summary["summary"].startswith("no spec given (+spec=NAME) invalid input")
+    assert not (tmp_path / "crawlspec.db").exists()

@@ -48,6 +48,25 @@ def test_one_env_var_alone_falls_back_to_the_file_and_says_so(tmp_path: Path) ->
     assert str(missing) in message and "CRAWLSPEC_CLIENT_SECRET is not" in message
 
 
+def test_one_env_var_alone_beside_a_good_file_is_a_warning(tmp_path: Path) -> None:
+    from structlog.testing import capture_logs
+
+    path = tmp_path / "secrets.yaml"
+    path.write_text("client_key: file-key\nclient_secret: file-secret-77\n")
+    with capture_logs() as logs:
+        credentials = load_credentials(path, environ={"CRAWLSPEC_CLIENT_SECRET": "lonely-secret-99"})
+    assert credentials.client_key == "file-key"
+    [warning] = [entry for entry in logs if entry["event"] == "credentials_environment_ignored"]
+    assert warning["log_level"] == "warning" and warning["secrets_file"] == str(path.resolve())
+    assert "CRAWLSPEC_CLIENT_SECRET is set but CRAWLSPEC_CLIENT_KEY is not" in warning["note"]
+    assert "lonely-secret-99" not in str(logs) and "file-secret-77" not in str(logs)
+
+
+def test_a_command_line_option_is_named_as_one(tmp_path: Path) -> None:
+    with pytest.raises(CredentialsFileError, match="pass --credentials-file PATH"):
+        load_credentials(tmp_path / "absent.yaml", environ={}, file_setting="--credentials-file")
+
+
 def test_missing_file_names_absolute_path_and_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(CredentialsFileError) as info:

@@ -184,3 +184,9 @@ def test_the_region_list_of_the_spec_reference_is_the_apis() -> None:
     section = text.split("\n## Regions\n", 1)[1]
     listed = section.split("```text\n", 1)[1].split("```", 1)[0].split()
     assert sorted(listed) == listed and set(listed) == REGION_CODES and len(listed) == len(REGION_CODES)
+
+
+def test_the_nightly_spec_shown_in_the_cron_page_is_the_shipped_one() -> None:
+    text = (ROOT / "docs" / "cron.md").read_text(encoding="utf-8")
+    shown = text.split("# specs/nightly.yaml (shipped)\n", 1)[1].split("```", 1)[0]
+    assert yaml.safe_load(shown) == yaml.safe_load((ROOT / "specs" / "nightly.yaml").read_text(encoding="utf-8"))

@@ -86,7 +86,8 @@ def test_composed_default_and_sim_configs_are_valid(tmp_path, monkeypatch):
                                        "compliance_file_style": "plain",
                                        "burst_limit": None, "playlist_500_ok": False,
                                        "unauthorized_endpoints": None, "hidden_likes_status": 400,
-                                       "empty_outage": None, "empty_outage_requests": 0}
+                                       "empty_outage": None, "empty_outage_requests": 0,
+                                       "dense_fail_videos": 0, "fault_seed": None}
     assert sim["api"]["base_url"] is None and sim["api"]["credentials_file"] is None
     assert {k: sim[k] for k in ("db", "storage", "run")} == {"db": {"url": "sqlite:///crawlspec.db"},
                                                             "storage": {"raw_dir": None}, "run": {
