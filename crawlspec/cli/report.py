@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from crawlspec import exit_codes
 from crawlspec.errors import CrawlspecError
@@ -22,15 +21,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    from crawlspec.export.report import build_report, write_atomically  # lazy: SQLAlchemy, plotly
+    # lazy: SQLAlchemy, plotly
+    from crawlspec.export.output import atomic_output, check_out_path
+    from crawlspec.export.report import build_report
 
     try:
+        path = check_out_path(args.out, db_url=args.db)   # before the work: a bad --out costs nothing
         page = build_report(args.db, daily_quota=args.daily_quota)
-        write_atomically(Path(args.out), page)
+        with atomic_output(path) as stream:
+            stream.write(page.encode("utf-8"))
     except CrawlspecError as err:
         print(f"crawlspec report: {err}", file=sys.stderr)
         return err.exit_code
+    except OSError as err:
+        print(f"crawlspec report: cannot write {args.out}: {err.strerror or err}", file=sys.stderr)
+        return exit_codes.FAILURE
     print(f"crawlspec report: wrote {args.out}", file=sys.stderr)
     return exit_codes.OK
-
-

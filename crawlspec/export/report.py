@@ -15,7 +15,6 @@ from __future__ import annotations
 import html
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 from crawlspec import exit_codes
@@ -25,14 +24,6 @@ from crawlspec.storage import stage_progress
 from crawlspec.storage.database import open_database, resolve_db_url
 
 STATE_COLOURS = {"covered": "#2e7d32", "pending": "#bdbdbd", "failing": "#c62828", "empty-unconfirmed": "#f9a825"}
-
-
-def write_atomically(path: Path, text: str) -> None:
-    if not path.parent.exists():
-        raise _invalid(f"the directory of --out {path} does not exist")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def _invalid(message: str) -> CrawlspecError:

@@ -9,14 +9,10 @@ Never imports Hydra (or pandas): it starts fast.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
@@ -24,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from crawlspec.errors import DatabaseUnavailable, SpecError
 from crawlspec.export import DEFAULT_BATCH_SIZE
 from crawlspec.export.formats import make_writer, require_pyarrow
+from crawlspec.export.output import STDOUT, atomic_output, check_out_path
 from crawlspec.export.query import (
     ExportPlan,
     check_filters,
@@ -34,7 +31,6 @@ from crawlspec.export.query import (
 )
 from crawlspec.storage.database import display_url, open_existing_database, resolve_db_url
 
-STDOUT = "-"
 FORMATS: tuple[str, ...] = ("csv", "jsonl", "parquet")
 _SUFFIX_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -70,41 +66,6 @@ def resolve_format(fmt: str | None, out: str) -> str:
     return chosen
 
 
-def check_out_path(out: str) -> Path | None:
-    """The output file (None for stdout), after checking that it can be created."""
-    if out == STDOUT:
-        return None
-    path = Path(out).expanduser()
-    if path.is_dir():
-        raise SpecError(f"--out {out} is a directory; give a file name, e.g. {path / 'video.csv'}")
-    parent = path.parent.resolve()
-    if not parent.is_dir():
-        raise SpecError(f"cannot write {out}: directory {parent} does not exist (mkdir -p {parent})")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise SpecError(f"cannot write {out}: permission denied on {parent}")
-    return path
-
-
-@contextlib.contextmanager
-def atomic_output(path: Path | None) -> Iterator[IO[bytes]]:
-    """A binary stream to `path` via `path.tmp`, renamed into place only if the block succeeds."""
-    if path is None:
-        yield sys.stdout.buffer
-        sys.stdout.buffer.flush()
-        return
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as stream:
-            yield stream
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-
-
 def export_table(db_url: str, table: str, out: str, *, fmt: str | None = None, tag: str | None = None,
                  spec: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> ExportResult:
     """Export one table; raises CrawlspecError subclasses for everything a user can get wrong."""
@@ -116,7 +77,7 @@ def export_table(db_url: str, table: str, out: str, *, fmt: str | None = None, t
         raise SpecError(f"--batch-size must be at least 1, not {batch_size}")
     if chosen == "parquet":
         require_pyarrow()
-    path = check_out_path(out)
+    path = check_out_path(out, db_url=db_url)
     rows = _stream_export(db_url, table, chosen, path, tag=tag, spec=spec, batch_size=batch_size)
     return ExportResult(table, chosen, rows, str(path) if path else STDOUT, time.perf_counter() - started)
 

@@ -89,6 +89,18 @@ def resolve_db_url(url: str, base_dir: Path | None = None) -> str:
     return parsed.set(database=str(path.resolve())).render_as_string(hide_password=False)
 
 
+def sqlite_file_of(url: str, base_dir: Path | None = None) -> Path | None:
+    """The file of a SQLite URL (absolute, symlinks resolved); None for another back end, an in-memory
+    database or a URL that does not parse."""
+    try:
+        parsed = _parse_url(resolve_db_url(url, base_dir))
+    except DatabaseLocationError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or _is_memory_sqlite(parsed):
+        return None
+    return Path(str(parsed.database)).resolve()
+
+
 def display_url(url: str | URL) -> str:
     """The URL as it may appear in messages and logs: password masked."""
     parsed = url if isinstance(url, URL) else _parse_url(url)

@@ -89,6 +89,45 @@ def test_output_directory_missing_exits_2(crawlspec_exe: str, crawl_db: str, tmp
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("companion", ["", "-wal"])
+def test_out_naming_the_database_is_refused_and_the_database_kept(crawlspec_exe: str, crawl_db: str,
+                                                                  tmp_path: Path, companion: str) -> None:
+    database = Path(crawl_db.removeprefix("sqlite:///"))
+    before = database.read_bytes()
+    link = tmp_path / "link.csv"
+    link.symlink_to(database)
+    for out in (f"{database}{companion}", str(link)) if not companion else (f"{database}{companion}",):
+        proc = run_export(crawlspec_exe, "--db", crawl_db, "--format", "csv", "--out", out)
+        _assert_clean_failure(proc, exit_codes.INVALID_INPUT, "is the database being read")
+    assert database.read_bytes() == before and link.is_symlink()
+
+
+@pytest.mark.slow
+def test_a_symlink_is_followed_and_a_named_pipe_written_in_place(crawlspec_exe: str, crawl_db: str,
+                                                                 tmp_path: Path) -> None:
+    import os
+    import threading
+
+    target = tmp_path / "target.csv"
+    target.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    assert run_export(crawlspec_exe, "--db", crawl_db, "--out", str(link)).returncode == 0
+    assert link.is_symlink() and target.read_text().startswith("id,")
+    pipe = tmp_path / "pipe.csv"
+    os.mkfifo(pipe)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()))
+    reader.start()
+    proc = run_export(crawlspec_exe, "--db", crawl_db, "--format", "csv", "--out", str(pipe))
+    reader.join(timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.reader(io.StringIO(received[0].decode("utf-8"))))
+    assert rows[0][0] == "id" and sorted(int(row[0]) for row in rows[1:]) == sorted(VIDEO_IDS)
+    assert pipe.exists() and not pipe.is_file()   # still a pipe, not replaced by a file
+
+
+@pytest.mark.slow
 def test_missing_database_file_is_not_created(crawlspec_exe: str, tmp_path: Path) -> None:
     db = tmp_path / "missing.db"
     proc = run_export(crawlspec_exe, "--db", f"sqlite:///{db}", "--out", str(tmp_path / "v.csv"))

@@ -105,3 +105,19 @@ def _utc_day(value: object) -> str:
     if isinstance(value, str):
         return value[:10]
     return value.astimezone(timezone.utc).date().isoformat()  # type: ignore[attr-defined]
+
+
+def test_out_naming_the_database_or_a_directory_exits_2_and_keeps_everything(crawlspec_exe, tmp_path: Path) -> None:
+    from crawlspec.storage.database import open_database
+
+    database = tmp_path / "crawl.db"
+    open_database(f"sqlite:///{database}").dispose()
+    before = database.read_bytes()
+    (tmp_path / "adir").mkdir()
+    for out, needle in ((database, "is the database being read"), (tmp_path / "adir", "is a directory")):
+        result = subprocess.run([crawlspec_exe, "report", "--db", f"sqlite:///{database}", "--out", str(out)],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert needle in result.stderr and "Traceback" not in result.stderr
+    assert database.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "crawl.db"]
