@@ -36,7 +36,7 @@ from crawlspec import exit_codes
 from crawlspec.cli.sweep import RESULTS_DIR, JobResult
 from crawlspec.cli.sweep_cancel import CancellableTask, SweepCancellation
 from crawlspec.errors import CrawlspecError, SpecError
-from crawlspec.redaction import redact_override
+from crawlspec.redaction import redact, redact_override
 
 # launchers whose jobs run on this machine: they share its files
 LOCAL_LAUNCHERS = frozenset({"BasicLauncher", "JoblibLauncher", "LocalLauncher"})
@@ -130,6 +130,21 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+def mask_saved_sweep_config(sweep_dir: str) -> None:
+    """Hydra saves the sweep's whole config as `multirun.yaml` in the sweep directory before the first
+    job, `db.url` password included, readable by everyone: it is rewritten with every secret masked and
+    readable by its owner only. (Nothing reads it back; the jobs get their config from the launcher.)"""
+    saved = Path(sweep_dir) / "multirun.yaml"
+    try:
+        text = saved.read_text(encoding="utf-8")
+        masked = redact(text)
+        if masked != text:
+            saved.write_text(masked, encoding="utf-8")
+        saved.chmod(0o600)
+    except FileNotFoundError:
+        return
+
+
 class TolerantLauncher:
     """Wraps a Hydra launcher (already set up): `launch` always returns one `JobReturn` per job."""
 
@@ -150,6 +165,7 @@ class TolerantLauncher:
         return getattr(self.inner, name)
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[Any]:
+        mask_saved_sweep_config(self.sweep_dir)
         if type(self.inner).__name__ not in LOCAL_LAUNCHERS and hasattr(self.inner, "hydra_context"):
             for overrides in job_overrides:
                 self._check_cluster_database(overrides)

@@ -105,3 +105,21 @@ def test_relative_paths_resolve_in_the_start_directory_when_hydra_changes_it(cra
     assert list((workdir / "raw").glob("*.jsonl.gz")), "the raw archive lands in the start directory too"
     assert {s["database"] for s in events(result.stderr, "run_summary")} == {f"sqlite:///{db_file}"}
     assert sorted(p.name for p in workdir.iterdir()) == ["data", "raw", "specs"], "nothing else is written"
+
+
+def test_a_kept_sweep_directory_holds_no_database_password(crawlspec_exe, tmp_path: Path):
+    import subprocess
+
+    secret = "SEKRET-zz9-plural"
+    sweep_dir = tmp_path / "mysweep"
+    result = subprocess.run([crawlspec_exe, "run", "-m", "+spec=demo", "api=sim", f"hydra.sweep.dir={sweep_dir}",
+                             f"db.url=postgresql://crawler:{secret}@127.0.0.1:1/crawl",
+                             "spec.window.end=2024-03-05,2024-03-06"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 75, result.stderr[-2000:]   # the database is down: resumable
+    saved = sweep_dir / "multirun.yaml"
+    assert "crawler:***@127.0.0.1:1" in saved.read_text() and saved.stat().st_mode & 0o077 == 0
+    files = [path for path in sweep_dir.rglob("*") if path.is_file()]
+    assert saved in files
+    assert [path for path in files if secret.encode() in path.read_bytes()] == []
+    assert secret not in result.stdout + result.stderr
