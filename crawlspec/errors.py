@@ -78,6 +78,13 @@ class Interrupted(CrawlspecError):
     exit_code = exit_codes.RESUMABLE
 
 
+class ApiUnreachable(CrawlspecError):
+    """No access token after every retry (the API or the network down, timeouts, 5xx from the token
+    endpoint): nothing can be sent by anyone, so the run stops as resumable instead of failing windows."""
+
+    exit_code = exit_codes.RESUMABLE
+
+
 class RunStopped(CrawlspecError):
     """No request may be sent any more: a signal (`interrupted`), the daily quota with
     `on_quota_exhausted: exit` (`quota`) or `limits.max_api_requests` (`limit`). Every loop that sends

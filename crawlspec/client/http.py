@@ -1,6 +1,7 @@
 """`TikTokApiRequestClient`: one request (page) at a time, with token handling, retries and quota hooks.
 
-Each research attempt: `before_request(path)` (may raise QuotaExhausted: nothing is sent), POST with
+Each research attempt: `before_request(path)` (may raise QuotaExhausted: nothing is sent; given back
+through the hook's `release(path)`, when it has one, if no access token can be had), POST with
 JSON body and `?fields=a,b,c`, archive the raw answer, `classify` it, then act. What is retried and how
 is described in `crawlspec.client.retry`; the decision itself is `crawlspec.client.classify.classify`.
 """
@@ -269,7 +270,14 @@ class TikTokApiRequestClient(UserEndpointsMixin):
         self._pacer.pace()
         if self._before_request is not None:
             self._before_request(path)
-        token = token_of()
+        try:
+            token = token_of()
+        except BaseException:
+            # nothing was sent: a hook that can give a reservation back (`RequestBudget.release`) does
+            release = getattr(self._before_request, "release", None)
+            if release is not None:
+                release(path)
+            raise
         self.requests_sent[path] += 1
         return token
 

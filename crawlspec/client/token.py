@@ -17,7 +17,7 @@ from crawlspec.client.classify import Kind, Outcome, classify
 from crawlspec.client.credentials import Credentials
 from crawlspec.client.responses import parse_json
 from crawlspec.client.retry import RetryPolicy, TransientFailure, with_retries
-from crawlspec.errors import ApiError, CredentialsRejected
+from crawlspec.errors import ApiError, ApiUnreachable, CredentialsRejected, RetriesExhausted
 from crawlspec.logs import redact_text, register_secret
 
 RENEW_MARGIN_S = 300.0        # renew when less than this remains ...
@@ -46,7 +46,10 @@ class TokenKeeper:
         """A token valid for a while yet, fetching a new one when needed."""
         if self._token is None or self._clock() >= self._renew_at:
             self._token = None
-            self._token = self._fetch()
+            try:
+                self._token = self._fetch()
+            except RetriesExhausted as err:
+                raise ApiUnreachable(f"no access token could be had: {err}") from None
         return self._token
 
     def renew(self) -> str:

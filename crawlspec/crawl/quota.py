@@ -46,6 +46,14 @@ class RequestBudget:
             self.used += 1
         self._thread.sent = self.sent_by_this_thread() + 1
 
+    def release(self, path: str) -> None:
+        """Undo the reservation of a request that was not sent after all (the client could not get an
+        access token: the API unreachable, the credentials refused). Token requests are not charged."""
+        with self._lock:
+            self.ledger.release(quota_pool(path))
+            self.used -= 1
+        self._thread.sent = self.sent_by_this_thread() - 1
+
     def sent_by_this_thread(self) -> int:
         """Requests reserved by the calling thread (what one call cost, even when stages share the budget)."""
         return getattr(self._thread, "sent", 0)

@@ -65,6 +65,17 @@ class QuotaLedger:
         self._known_used[pool] = (day, limit if used is None else int(used))
         return used is not None
 
+    def release(self, pool: str = "research") -> None:
+        """Give back one reservation of today that was never sent (its token could not be had)."""
+        table = LEDGER_TABLE
+        day = self.today()
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(table).where(table.c.day == day, table.c.pool == pool, table.c.used > 0)
+                         .values(used=table.c.used - 1))
+        known = self._known_used.get(pool)
+        if known is not None and known[0] == day:
+            self._known_used[pool] = (day, max(0, known[1] - 1))
+
     def _reserve_statement(self, dialect: str) -> Any:
         statement = self._statements.get(dialect)
         if statement is None:

@@ -64,6 +64,37 @@ def test_wrong_credentials_exit_77_without_the_secret(crawlspec_exe, workdir, st
     assert SIM_SECRET not in result.stdout + result.stderr
 
 
+def test_an_unreachable_api_exits_75_charging_and_failing_nothing(crawlspec_exe, workdir, start_sim, sim_env):
+    import sqlite3
+
+    db = workdir / "x.db"
+    result = run(crawlspec_exe, workdir, f"api.base_url=http://127.0.0.1:{free_port()}", "api.credentials_file=null",
+                 "api.retry.base_wait_s=0", f"db.url=sqlite:///{db}", env=sim_env)
+    assert_clean_failure(result, 75, "no access token could be had", "connection_error")
+    with sqlite3.connect(db) as conn:   # no request reached the API: none is counted, no day is failing
+        assert conn.execute("SELECT coalesce(sum(used), 0) FROM quota_ledger").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM failing_day").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM crawl_window WHERE status = 'failed'").fetchone()[0] == 0
+    sim = start_sim()   # the API is back: the same command completes
+    result = run(crawlspec_exe, workdir, f"api.base_url={sim.url}", "api.credentials_file=null",
+                 f"db.url=sqlite:///{db}", env=sim_env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT sum(used) FROM quota_ledger").fetchone()[0] == sim.stats()["quota_used"] > 0
+
+
+def test_rejected_credentials_charge_no_request(crawlspec_exe, workdir, start_sim):
+    import sqlite3
+
+    sim = start_sim()
+    (workdir / "secrets.yaml").write_text("client_key: someone\nclient_secret: not-the-one-9f2\n")
+    for _ in range(2):
+        result = run(crawlspec_exe, workdir, f"api.base_url={sim.url}", f"db.url=sqlite:///{workdir}/x.db")
+        assert_clean_failure(result, 77, "secrets.yaml")
+    with sqlite3.connect(workdir / "x.db") as conn:
+        assert conn.execute("SELECT coalesce(sum(used), 0) FROM quota_ledger").fetchone()[0] == 0
+
+
 def test_database_in_a_missing_directory_exits_2(crawlspec_exe, workdir, start_sim, sim_env):
     sim = start_sim()
     result = run(crawlspec_exe, workdir, f"api.base_url={sim.url}", "api.credentials_file=null",
