@@ -81,6 +81,13 @@ class _CurrentStderr:
         return _is_terminal(sys.stderr)
 
 
+def _level_number(level: str) -> int:
+    """The logging level named `level`; INFO for a name that is none (the spec validator reports it:
+    the error message must still be logged)."""
+    number = logging.getLevelName(str(level).upper())
+    return number if isinstance(number, int) else logging.INFO
+
+
 def configure_logging(log_format: str = "auto", level: str = "info", stream: Any = None) -> None:
     """Configure structlog, and route the standard library's logging into it, once per run.
 
@@ -105,7 +112,7 @@ def configure_logging(log_format: str = "auto", level: str = "info", stream: Any
         _terminal_sink["uninstall"]()
     structlog.configure(
         processors=[*_enrichers(), structlog.processors.format_exc_info, *finishing, renderer],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        wrapper_class=structlog.make_filtering_bound_logger(_level_number(level)),
         # one write per line (PrintLogger writes the newline separately): parallel sweep jobs share
         # one stderr pipe, and a line must not be split by another process's line
         logger_factory=structlog.WriteLoggerFactory(file=stream),

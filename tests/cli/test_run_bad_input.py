@@ -122,3 +122,9 @@ def test_a_run_without_a_spec_says_how_to_choose_one(crawlspec_exe, tmp_path: Pa
     [summary] = [json.loads(line) for line in result.stderr.splitlines() if '"run_summary"' in line]
     assert summary["summary"].startswith("no spec given (+spec=NAME) invalid input")
     assert not (tmp_path / "crawlspec.db").exists()
+
+
+def test_an_unknown_log_level_is_invalid_input_not_a_crash(crawlspec_exe, workdir):
+    result = run(crawlspec_exe, workdir, "api=sim", "log.level=verbose", f"db.url=sqlite:///{workdir}/x.db")
+    assert_clean_failure(result, 2, "log.level: 'verbose' is not one of")
+    assert "unexpected error" not in result.stderr
