@@ -116,9 +116,13 @@ class TikTokApiRequestClient(UserEndpointsMixin):
                                    log=self._log)
         throttled = with_throttle(self._attempt_with_token, policy=retry, wait=self._wait, log=self._log,
                                   quota_error=self._throttle_quota)
-        self._post = with_retries(throttled, policy=retry, sleep=self._wait, log=self._log)
-        self._post_once = with_retries(throttled, policy=dataclasses.replace(retry, max_tries=1),
-                                       sleep=self._wait, log=self._log)
+        self.retry_policy = retry
+        # (retry server errors?, retry a rejected search_id?) -> the wrapped call with those retries
+        self._posts = {(server, search): with_retries(throttled, policy=dataclasses.replace(
+                           retry, max_tries=retry.max_tries if server else 1,
+                           search_id_tries=retry.search_id_tries if search else 1), sleep=self._wait, log=self._log)
+                       for server in (True, False) for search in (True, False)}
+        self._post = self._posts[True, True]
         self._search_dates: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self.requests_sent: collections.Counter[str] = collections.Counter()
 
@@ -162,15 +166,17 @@ class TikTokApiRequestClient(UserEndpointsMixin):
 
     # -- endpoints ---------------------------------------------------------------------------------
 
-    def fetch_videos(self, req: TikTokVideoRequest, *, retry_server_errors: bool = True) -> TikTokVideoResponse:
+    def fetch_videos(self, req: TikTokVideoRequest, *, retry_server_errors: bool = True,
+                     retry_search_id: bool = True) -> TikTokVideoResponse:
         """One page of Query Videos. A next-page request without dates gets the dates of the request
         that obtained its search_id (the API requires the same dates on every page).
         `retry_server_errors=False`: a 5xx, timeout or connection error is raised at once
         (`RetriesExhausted`) instead of retried, for a caller that would rather ask a smaller window
-        (every failed attempt is charged)."""
+        (every failed attempt is charged). `retry_search_id=False`: a rejected search_id is raised at once
+        (`SearchIdRejected`), for a caller that would rather start the search again."""
         start_date, end_date = self._dates_for(req)
         body = req.as_json(start_date, end_date)
-        post = self._post if retry_server_errors else self._post_once
+        post = self._posts[retry_server_errors, retry_search_id]
         envelope, _ = post(req.path, body, fields_param(req.fields))
         page = TikTokVideoResponse.from_envelope(envelope)
         if page.search_id is not None:

@@ -370,20 +370,22 @@ class VideoCrawler:
             return False
         restarted = False
         retry_all = False     # a single attempt failed without a status: retry as usual
+        stored_search = self._restart_is_cheaper_than_retries(state)
         tally = auto_windows.AttemptTally()
         while True:
             if self.ctx.stop_event.is_set():
                 raise RunStopped("interrupted")
             once = not retry_all and self._one_attempt(state)
             try:
-                response = self._fetch_page(state, retry_server_errors=not once)
+                response = self._fetch_page(state, retry_server_errors=not once, retry_search_id=not stored_search)
+                stored_search = False
                 tally.add(self.last_fetch_failed_requests, delivered=True)
                 tally.see_page(response.videos, first=not state.cursor)
             except SearchIdRejected as err:
                 if restarted:
                     self._fail(state, err)
                     return True
-                restarted = True
+                restarted, stored_search = True, False
                 state = self._restart(state, err)
                 continue
             except RetriesExhausted as err:
@@ -442,6 +444,16 @@ class VideoCrawler:
             return "finished"
         return "claimed" if claimed else "elsewhere"
 
+    def _restart_is_cheaper_than_retries(self, state: checkpoints.WindowState) -> bool:
+        """A window resumed from its checkpoint carries a search_id an earlier process obtained, maybe
+        long ago. The API may have forgotten it ("Search Id ... is invalid or expired"), and then every
+        retry is charged in vain; a run stopped by its request limit during those retries would spend
+        the same requests again at every resume, never progressing. When fetching the stored pages again
+        costs no more than the retries would, a rejected stored search_id restarts the window at once."""
+        policy = getattr(self.ctx.client, "retry_policy", None)
+        tries = policy.search_id_tries if policy is not None else 1
+        return bool(state.search_id) and 0 < state.cursor <= tries * self.plan.max_count
+
     def _one_attempt(self, state: checkpoints.WindowState) -> bool:
         """Whether this page gets one attempt, a 5xx then being weighed before any retry
         (`_replan_after_failure`): every page of an auto window of more than one day. Every failed attempt
@@ -478,7 +490,8 @@ class VideoCrawler:
             auto_windows.window_given_up(conn, self.plan.fingerprint, Window(state.start_date, state.end_date),
                                          attempts=tally.attempts, failures=tally.failures, now=self.ctx.clock())
 
-    def _fetch_page(self, state: checkpoints.WindowState, *, retry_server_errors: bool = True) -> Any:
+    def _fetch_page(self, state: checkpoints.WindowState, *, retry_server_errors: bool = True,
+                    retry_search_id: bool = True) -> Any:
         start, end = Window(state.start_date, state.end_date).api_dates()
         request = TikTokVideoRequest(
             query=self.plan.query, start_date=start, end_date=end, max_count=self.plan.max_count,
@@ -486,8 +499,9 @@ class VideoCrawler:
             search_id=state.search_id, fields=self.plan.fields, is_random=self.plan.sample)
         sent_before, delivered = self.ctx.budget.sent_by_this_thread(), False
         try:
-            fetch = functools.partial(self.ctx.client.fetch_videos, request) if retry_server_errors else \
-                functools.partial(self.ctx.client.fetch_videos, request, retry_server_errors=False)
+            options = {name: False for name, retried in (("retry_server_errors", retry_server_errors),
+                                                          ("retry_search_id", retry_search_id)) if not retried}
+            fetch = functools.partial(self.ctx.client.fetch_videos, request, **options)
             response = call_with_quota(self.ctx, fetch, self.log)
             delivered = True
             return response

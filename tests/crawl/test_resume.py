@@ -192,6 +192,10 @@ def test_stale_search_id_restarts_the_window_from_cursor_zero(crawlspec_exe, sta
     assert result.returncode == 0, result.stderr[-3000:]
     events = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     assert any(e.get("event") == "window_restart" for e in events)
+    # two stored pages cost less to fetch again than the search_id retries (charged, 50 s of waits)
+    assert [e for e in events if e.get("event") == "api_retry"] == []
+    pages = -(-len(matching(dump, "2024-03-01", "2024-03-12", live_only=False)) // 100)
+    assert video_requests(sim) == 1 + pages
     ids = stored_ids(sqlite_url)
     assert len(ids) == len(set(ids))
     assert set(ids) == matching(dump, "2024-03-01", "2024-03-12")
