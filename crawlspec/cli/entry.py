@@ -48,10 +48,43 @@ def _usage() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if argv is None and hasattr(signal, "SIGPIPE"):
-        # `crawlspec compile ... | head`: end quietly like other Unix tools, not with a BrokenPipeError
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    if argv is None:
+        if hasattr(signal, "SIGPIPE"):
+            # `crawlspec compile ... | head`: end quietly like other Unix tools, not with a BrokenPipeError
+            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            # until a command installs its own handling (a crawl commits the page in flight first), a
+            # SIGTERM stops like Ctrl-C: open transactions roll back, the exit code says "run again"
+            signal.signal(signal.SIGTERM, _interrupt)
     argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _dispatch(argv)
+    except KeyboardInterrupt:
+        return _interrupted(argv)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _interrupted(argv: list[str]) -> int:
+    """Ctrl-C or SIGTERM outside a command's own signal handling (while starting up, or a second one while
+    the summary is written): one line (a JSON event under JSON logging), exit 75, no traceback."""
+    import json  # lazy: only an interrupted command needs it
+
+    from crawlspec.logs import wants_json  # lazy: pulls in structlog
+
+    message = "crawlspec: interrupted; committed work is safe, run the same command again"
+    log_format = next((arg.split("=", 1)[1] for arg in argv if arg.startswith("log.format=")), "auto")
+    if wants_json(log_format):
+        print(json.dumps({"event": "command_failed", "message": message, "exit_code": exit_codes.RESUMABLE,
+                          "outcome": "interrupted", "level": "warning"}), file=sys.stderr, flush=True)
+    else:
+        print(message, file=sys.stderr, flush=True)
+    return exit_codes.RESUMABLE
+
+
+def _dispatch(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(_usage())
         return exit_codes.OK if argv else exit_codes.INVALID_INPUT

@@ -3,6 +3,7 @@ half-written, and never a secret in the output."""
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 from pathlib import Path
@@ -128,3 +129,24 @@ def test_an_unknown_log_level_is_invalid_input_not_a_crash(crawlspec_exe, workdi
     result = run(crawlspec_exe, workdir, "api=sim", "log.level=verbose", f"db.url=sqlite:///{workdir}/x.db")
     assert_clean_failure(result, 2, "log.level: 'verbose' is not one of")
     assert "unexpected error" not in result.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_starting_up_exits_75_without_a_traceback(crawlspec_exe, tmp_path: Path, signum):
+    """Before the crawl installs its own handling (here: while the new database's schema is created): the
+    open transactions roll back, the message says to run again, and the same command then completes."""
+    import time
+
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    proc = subprocess.Popen([crawlspec_exe, "run", "+spec=demo", "api=sim", f"db.url={db}", "log.format=console"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "x.db").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)   # the database file appears as the schema is being created, before the crawl
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 75, err[-2000:]
+    assert "Traceback" not in err and "interrupted" in err
+    rerun = subprocess.run([crawlspec_exe, "run", "+spec=demo", "api=sim", f"db.url={db}"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
