@@ -56,7 +56,7 @@ def load_credentials(credentials_file: str | Path | None, *, environ: Mapping[st
             f"{_FILE_EXAMPLE}\nor set both {ENV_CLIENT_KEY} and {ENV_CLIENT_SECRET}." + hint)
     path = Path(credentials_file).expanduser().resolve()
     document = _read_yaml_mapping(path, hint, file_setting)
-    values = {name: _required_string(document, name, path) for name in REQUIRED_KEYS}
+    values = {name: _required_string(document, name, path, hint) for name in REQUIRED_KEYS}
     if hint:   # the file is used, but the user may believe the one variable they set is
         get_logger("crawlspec.credentials").warning("credentials_environment_ignored", secrets_file=str(path),
                                                     note=hint.strip().strip("()").removeprefix("Note: "))
@@ -108,10 +108,10 @@ def _read_yaml_mapping(path: Path, hint: str, file_setting: str) -> Mapping[obje
     return document
 
 
-def _required_string(document: Mapping[object, object], name: str, path: Path) -> str:
+def _required_string(document: Mapping[object, object], name: str, path: Path, hint: str = "") -> str:
     if name not in document or document[name] is None:
         raise CredentialsFileError(f"Secrets file {path} has no `{name}` key. Add a line `{name}: ...` "
-                                   f"with your {name} from the TikTok developer portal.")
+                                   f"with your {name} from the TikTok developer portal." + hint)
     value = document[name]
     if not isinstance(value, str):
         raise CredentialsFileError(

@@ -127,3 +127,12 @@ def test_directory_instead_of_file(tmp_path: Path) -> None:
 def test_loaded_values_are_registered_for_redaction(tmp_path: Path) -> None:
     load_credentials(write(tmp_path, f"client_key: key-redact-me\nclient_secret: {SECRET}\n"), environ={})
     assert redact_text(f"x {SECRET} y key-redact-me") == "x *** y ***"
+
+
+def test_a_file_without_the_key_and_one_env_var_says_the_environment_was_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.yaml"
+    path.write_text("client_key: file-key\n")
+    with pytest.raises(CredentialsFileError, match="has no `client_secret` key") as info:
+        load_credentials(path, environ={"CRAWLSPEC_CLIENT_SECRET": "lonely-secret-99"})
+    assert "CRAWLSPEC_CLIENT_SECRET is set but CRAWLSPEC_CLIENT_KEY is not" in str(info.value)
+    assert "lonely-secret-99" not in str(info.value)
