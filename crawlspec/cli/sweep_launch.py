@@ -35,6 +35,7 @@ from sqlalchemy.engine import make_url
 from crawlspec import exit_codes
 from crawlspec.cli.sweep import RESULTS_DIR, JobResult
 from crawlspec.cli.sweep_cancel import CancellableTask, SweepCancellation
+from crawlspec.crawl.signals import stopped_by_signal
 from crawlspec.errors import CrawlspecError, SpecError
 from crawlspec.redaction import redact, redact_override
 
@@ -145,6 +146,25 @@ def mask_saved_sweep_config(sweep_dir: str) -> None:
         return
 
 
+class SkippedAfterSignal:
+    """The basic launcher's task, which runs the jobs one after the other in this process: once a job was
+    stopped by Ctrl-C / SIGTERM, the jobs not started yet are skipped (exit 75, nothing sent)."""
+
+    def __init__(self, task: Any):
+        self.task = task
+
+    def __call__(self, cfg: Any) -> Any:
+        if stopped_by_signal():
+            from hydra.core.hydra_config import HydraConfig  # lazy: only a skipped job needs it
+
+            task = HydraConfig.get().overrides.task if HydraConfig.initialized() else []
+            return JobResult(exit_codes.RESUMABLE, overrides=tuple(redact_override(str(o)) for o in task),
+                             log_format=str(OmegaConf.select(cfg, "log.format", default="auto")),
+                             message="not started: the sweep was interrupted (Ctrl-C / SIGTERM); nothing was sent "
+                                     "for this job, run the same command again")
+        return self.task(cfg)
+
+
 class TolerantLauncher:
     """Wraps a Hydra launcher (already set up): `launch` always returns one `JobReturn` per job."""
 
@@ -193,7 +213,11 @@ class TolerantLauncher:
     def _cancellable(self, jobs: int) -> Iterator[None]:
         """Jobs in other processes stop on Ctrl-C here (jobs of the basic launcher run in this process and
         handle the signal themselves)."""
-        if type(self.inner).__name__ == "BasicLauncher" or getattr(self.inner, "task_function", None) is None:
+        if getattr(self.inner, "task_function", None) is None:
+            yield
+            return
+        if type(self.inner).__name__ == "BasicLauncher":
+            self.inner.task_function = SkippedAfterSignal(self.inner.task_function)
             yield
             return
         sweep_dir = os.path.abspath(self.sweep_dir)   # the same directory for a job that changed its own

@@ -20,6 +20,14 @@ from crawlspec.logs import get_logger
 
 # SIGUSR2: what submitit asks SLURM to send shortly before a job's time limit
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR2)
+# the stop signals this process received (a plain list: appending is safe inside a signal handler)
+_received_in_process: list[str] = []
+
+
+def stopped_by_signal() -> bool:
+    """Whether this process was ever asked to stop by a signal (a sweep's jobs that run in this process
+    one after the other: the jobs not started yet are skipped)."""
+    return bool(_received_in_process)
 
 
 @contextlib.contextmanager
@@ -49,6 +57,7 @@ def stop_on_signals(stop_event: threading.Event) -> Iterator[None]:
                         "run the same command again to resume\n".encode())
             os._exit(exit_codes.RESUMABLE)
         received.append(name)
+        _received_in_process.append(name)
         threading.Thread(target=stop, args=(name,), name="crawlspec-stop", daemon=True).start()
 
     previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}

@@ -1,5 +1,5 @@
-"""Ctrl-C in the process that started a sweep (`run -m` with joblib or submitit_local): the jobs it
-launched stop (their page in flight committed, their leases released), the process exits 75 without a
+"""Ctrl-C in the process that started a sweep (`run -m` with joblib, submitit_local or the basic
+launcher): the jobs it launched stop (their page in flight committed, their leases released), the process exits 75 without a
 traceback, no job process outlives it, and running the same command again finishes the crawl exactly.
 The installed `crawlspec`, real signals, the test PostgreSQL server, a slow simulator over real HTTP."""
 
@@ -125,6 +125,41 @@ def test_ctrl_c_stops_every_job_exits_75_and_leaves_no_process(crawlspec_exe, st
     rerun = subprocess.run(args, cwd=workdir, env=sim_env, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     engine = sa.create_engine(pg_url)
+    with engine.connect() as conn:
+        ids = conn.execute(sa.text("SELECT id FROM video")).scalars().all()
+    engine.dispose()
+    assert len(ids) == len(set(ids)) and set(ids) == set().union(*(matching(dump, r) for r in REGIONS))
+
+
+def test_ctrl_c_in_a_basic_sweep_skips_the_jobs_not_started(crawlspec_exe, start_sim, sim_env, workdir,
+                                                             sqlite_url):
+    """The basic launcher runs the jobs one after the other in this process: the job running stops (its
+    page committed), the next one is not started, and the same command later finishes the crawl."""
+    sim = start_sim(videos=12000, latency_ms=300)
+    dump = workdir / "corpus.jsonl"
+    sim.dump_corpus(dump)
+    args = sweep_args(crawlspec_exe, sim, sqlite_url, workdir / "sweep")
+    proc = subprocess.Popen(args, cwd=workdir, env=sim_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    crawling_jobs(sqlite_url, proc, jobs=1)
+    proc.send_signal(signal.SIGINT)
+    _stdout, stderr = proc.communicate(timeout=120)
+
+    assert proc.returncode == 75, stderr[-3000:]
+    assert "Traceback" not in stderr
+    (summary,) = events(stderr, "sweep_summary")
+    assert [job["exit_code"] for job in summary["jobs"]] == [75, 75]
+    (skipped,) = [event for event in events(stderr, "command_failed") if event.get("job") == 1]
+    assert skipped["exit_code"] == 75 and "not started" in skipped["message"]
+    engine = sa.create_engine(sqlite_url)
+    with engine.connect() as conn:   # only the first job ever ran (a crawl row per job that runs)
+        assert conn.execute(sa.text("SELECT count(*) FROM crawl")).scalar_one() == 1
+    engine.dispose()
+
+    sim.app.opts = dataclasses.replace(sim.app.opts, latency_ms=0)
+    rerun = subprocess.run(args, cwd=workdir, env=sim_env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    engine = sa.create_engine(sqlite_url)
     with engine.connect() as conn:
         ids = conn.execute(sa.text("SELECT id FROM video")).scalars().all()
     engine.dispose()
