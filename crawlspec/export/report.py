@@ -21,7 +21,7 @@ from crawlspec import exit_codes
 from crawlspec.errors import CrawlspecError
 from crawlspec.export.overview import collect_status
 from crawlspec.storage import stage_progress
-from crawlspec.storage.database import open_database, resolve_db_url
+from crawlspec.storage.database import open_existing_database
 
 STATE_COLOURS = {"covered": "#2e7d32", "pending": "#bdbdbd", "failing": "#c62828", "empty-unconfirmed": "#f9a825"}
 
@@ -39,7 +39,7 @@ def build_report(db_url: str, *, daily_quota: int = 1000) -> str:
 def collect_report(db_url: str, *, daily_quota: int = 1000) -> dict[str, Any]:
     """Everything the page shows, as plain data (dates as ISO strings)."""
     status = collect_status(db_url, daily_quota=daily_quota)
-    engine = open_database(resolve_db_url(db_url), upgrade=False)
+    engine = open_existing_database(db_url)
     try:
         with engine.connect() as conn:
             specs = [_spec_picture(conn, spec) for spec in status["specs"]]

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError, NoSuchModuleError, OperationalError
+from sqlalchemy.pool import NullPool
 
 from crawlspec.errors import DatabaseLocationError, DatabaseUnavailable
 from crawlspec.storage.connect_errors import (
@@ -264,10 +265,21 @@ def not_crawlspec(where: str, tables: list[str]) -> DatabaseLocationError:
         "migration record; point --db / db.url at the database `crawlspec run` writes to, or at a new file")
 
 
+def _read_only_uri(path: Path) -> str:
+    """The SQLite URI opening `path` read-only. In a directory nobody may write to, with no `-wal` file
+    beside it, the file cannot change (no writer can create its WAL), and SQLite is told so
+    (`immutable=1`): it then needs no `-shm` file, which it could not create there."""
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    wal = path.with_name(path.name + "-wal")
+    if not os.access(path.parent, os.W_OK) and not wal.exists():
+        uri += "&immutable=1"
+    return uri
+
+
 def sqlite_tables(path: Path) -> list[str]:
     """The tables of a SQLite file, read without changing it (opened read-only)."""
     try:
-        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+        with contextlib.closing(sqlite3.connect(_read_only_uri(path), uri=True)) as conn:
             return [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     except sqlite3.DatabaseError as err:
         raise DatabaseLocationError(
@@ -293,6 +305,8 @@ def open_existing_database(url: str, *, upgrade: bool = False, base_dir: Path | 
         tables = sqlite_tables(path)  # read-only: another tool's file is left as it is
         if "alembic_version" not in tables:
             raise not_crawlspec(str(path), tables)
+        if not upgrade and not _writable(path):
+            return _read_only_sqlite(path)
     engine = open_database(parsed.render_as_string(hide_password=False), upgrade=False)
     try:
         if current_revision(engine) is None:
@@ -303,6 +317,37 @@ def open_existing_database(url: str, *, upgrade: bool = False, base_dir: Path | 
         engine.dispose()
         raise
     return engine
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write the SQLite file and create its `-wal`/`-shm` files beside it."""
+    return os.access(path, os.R_OK | os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+
+
+def _read_only_sqlite(path: Path) -> Engine:
+    """A crawlspec database this process may only read (an archived copy, a colleague's file): opened
+    with SQLite's read-only mode, for the commands that only read (`status`, `export`, `report`,
+    `crawlspec.load`); nothing is migrated or switched to WAL."""
+    uri = _read_only_uri(path)
+    engine = sa.create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False),
+                              poolclass=NullPool)
+    event.listen(engine, "connect", _on_read_only_sqlite_connect)
+    try:
+        _prove_connection(engine)
+        if current_revision(engine) is None:
+            raise not_crawlspec(str(path), sqlite_tables(path))
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _on_read_only_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    finally:
+        cursor.close()
 
 
 def _alembic_config(connection: Connection | None = None) -> Any:

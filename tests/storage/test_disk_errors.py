@@ -153,3 +153,30 @@ def test_raw_archive_failing_mid_run_stops_with_whole_pages_only(crawlspec_exe, 
     stored = stored_ids(db)
     assert len(stored) == len(set(stored)) == committed[0], "only whole pages, each with its checkpoint"
     assert 1 <= committed[1] < sim.stats()["requests"][VIDEO_QUERY_PATH]
+
+
+def test_a_read_only_database_can_still_be_read(crawlspec_exe, tmp_path: Path):
+    """An archived or shared crawl (a read-only file in a read-only directory): `status`, `export` and
+    `report` read it as it is (SQLite's read-only mode: no WAL switch, no migration), and change nothing."""
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    db = folder / "crawlspec.db"
+    crawl = subprocess.run([crawlspec_exe, "run", "+spec=demo", "api=sim", f"db.url=sqlite:///{db}"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=300)
+    assert crawl.returncode == 0, crawl.stderr[-2000:]
+    db.chmod(0o444)
+    folder.chmod(0o555)
+    before = db.read_bytes()
+    try:
+        out = tmp_path / "out"
+        out.mkdir()
+        for argv, needle in ((["status", "--db", f"sqlite:///{db}"], "videos stored: 376"),
+                             (["export", "--db", f"sqlite:///{db}", "--out", str(out / "v.csv")], "376 video rows"),
+                             (["report", "--db", f"sqlite:///{db}", "--out", str(out / "r.html")], "wrote")):
+            result = subprocess.run(without_permission_bypass([crawlspec_exe, *argv]), cwd=tmp_path,
+                                    capture_output=True, text=True, timeout=120)
+            assert result.returncode == 0, f"{argv[0]}: {result.stderr[-2000:]}"
+            assert needle in result.stdout + result.stderr
+        assert sorted(p.name for p in folder.iterdir()) == ["crawlspec.db"] and db.read_bytes() == before
+    finally:
+        folder.chmod(0o755)
