@@ -151,7 +151,8 @@ def _crawl(settings: Settings, overrides: list[str], db_url: str, endpoint: ApiE
         result = session.run()
     client.close()
     stats, stages = result.videos, list(result.stages)
-    _print_summary(plan.name, stats, db_url, ledger.remaining("research"), requests=result.requests, stages=stages)
+    _print_summary(plan.name, stats, db_url, ledger.remaining("research"), requests=result.requests, stages=stages,
+                   outcome=result.outcome)
     _print_stages(stages, result.exit_code)
     return RunOutcome(result.exit_code, videos=stats.videos, requests=result.requests, stored=result.stored)
 
@@ -199,13 +200,14 @@ def stored_summary(stats: Any, stages: list[Any]) -> str:
 
 
 def _print_summary(name: str, stats: Any, db_url: str, quota_left: int, *, requests: int,
-                   stages: list[Any]) -> None:
-    """The run's summary on a terminal: what every stage stored and every request the run used."""
+                   stages: list[Any], outcome: str | None = None) -> None:
+    """The run's summary on a terminal: what every stage stored and every request the run used.
+    `outcome`: the whole run's (a stage stopped by a signal after the videos completed: not "complete")."""
 
     if json_output():  # cron/CI: stderr is JSON lines only; hydra_app logs the `run_summary` event
         return
     db_url = display_url(db_url)  # never the password
-    lines = [f"crawlspec: spec '{name}' {stats.outcome}: {stored_summary(stats, stages)}{requests} API requests "
+    lines = [f"crawlspec: spec '{name}' {outcome or stats.outcome}: {stored_summary(stats, stages)}{requests} API requests "
              f"used ({quota_left} left today)", f"  database: {db_url}"]
     lines += [f"  failed: {error}" for error in stats.errors]
 
