@@ -298,6 +298,8 @@ def open_existing_database(url: str, *, upgrade: bool = False, base_dir: Path | 
             raise DatabaseLocationError(f"{url} is an in-memory database, which holds no crawl; "
                                         "point --db / db.url at the database `crawlspec run` writes to")
         path = Path(str(parsed.database))
+        if path.is_dir():
+            _check_sqlite_location(parsed)   # names the directory and suggests a file in it
         if not path.is_file():
             raise DatabaseLocationError(
                 f"no database at {path}: check --db / db.url (relative paths start from the current "

@@ -84,3 +84,11 @@ def test_export_of_a_spec_without_crawls_exits_2_and_writes_nothing(crawlspec_ex
                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
     _refused(result, "no crawl of a spec named 'shoez'", "known: ")
     assert not out.exists() and not Path(f"{out}.tmp").exists()
+
+
+def test_a_directory_given_as_the_database_is_named_as_one(crawlspec_exe, tmp_path: Path) -> None:
+    folder = tmp_path / "crawls"
+    folder.mkdir()
+    result = subprocess.run([crawlspec_exe, "status", "--db", f"sqlite:///{folder}"], capture_output=True, text=True,
+                            timeout=60)
+    _refused(result, f"{folder} is a directory", str(folder / "crawlspec.db"))
