@@ -38,6 +38,7 @@ from crawlspec.crawl.quota import QuotaWaiter, RequestBudget
 from crawlspec.crawl.stage import call_with_quota
 from crawlspec.errors import (
     ApiError,
+    ApiUnreachable,
     CursorNotAdvancing,
     RetriesExhausted,
     RunStopped,
@@ -394,6 +395,9 @@ class VideoCrawler:
                     if once:   # a timeout or a lost connection says nothing about the window's size
                         retry_all = True
                         continue
+                    if err.code == "connection_error":   # every attempt failed to reach the API at all:
+                        raise ApiUnreachable(          # no window is at fault, the others would fail alike
+                            f"the API could not be reached (window {_window_label(state)}): {err}") from None
                     self._fail(state, err)
                     return True
                 if once and self.failure_streak < SPLIT_STREAK_LIMIT:

@@ -84,6 +84,46 @@ def test_an_unreachable_api_exits_75_charging_and_failing_nothing(crawlspec_exe,
         assert conn.execute("SELECT sum(used) FROM quota_ledger").fetchone()[0] == sim.stats()["quota_used"] > 0
 
 
+def test_the_api_going_away_mid_crawl_exits_75_and_fails_no_window(crawlspec_exe, workdir, sim_env):
+    """A `crawlspec sim` process killed mid-crawl (every connection gone at once, as when the network drops)."""
+    import json
+    import sqlite3
+    import time
+    import urllib.request
+
+    from conftest import SIM_KEY
+
+    port = free_port()
+    sim = subprocess.Popen([crawlspec_exe, "sim", "--port", str(port), "--latency-ms", "150",
+                            "--client-key", SIM_KEY, "--client-secret", SIM_SECRET],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert sim.stdout is not None and "listening" in sim.stdout.readline()
+        db = workdir / "x.db"
+        proc = subprocess.Popen([crawlspec_exe, "run", "+spec=demo", f"api.base_url=http://127.0.0.1:{port}",
+                                 "api.credentials_file=null", "api.retry.base_wait_s=0", "spec.limits.max_count=20",
+                                 f"db.url=sqlite:///{db}"],
+                                cwd=workdir, env=sim_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+
+        def video_requests() -> int:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_sim/stats", timeout=10) as answer:
+                return int(json.load(answer)["requests"].get("/v2/research/video/query/", 0))
+
+        while video_requests() < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)   # a page or two stored, then the API goes away
+    finally:
+        sim.kill()
+        sim.wait()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 75, err[-2000:]
+    assert "the API could not be reached" in err and "Traceback" not in err
+    with sqlite3.connect(db) as conn:   # the window is left where it was, to resume; no day is failing
+        assert conn.execute("SELECT count(*) FROM crawl_window WHERE status = 'failed'").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM failing_day").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM video").fetchone()[0] > 0
+
+
 def test_rejected_credentials_charge_no_request(crawlspec_exe, workdir, start_sim):
     import sqlite3
 
