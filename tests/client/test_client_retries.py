@@ -16,7 +16,7 @@ from crawlspec.client import (
     TikTokUserInfoRequest,
     TikTokVideoRequest,
 )
-from crawlspec.errors import QuotaExhausted, RetriesExhausted, SearchIdRejected
+from crawlspec.errors import ApiUnreachable, QuotaExhausted, RetriesExhausted, SearchIdRejected
 
 QUERY = {"and": [{"operation": "EQ", "field_name": "hashtag_name", "field_values": ["cats"]}]}
 REQ = TikTokVideoRequest(QUERY, "20240101", "20240107", cursor=100, search_id="7354367454467855403")
@@ -110,8 +110,9 @@ def test_connection_refused_is_retried_then_exhausted(rec: Recorder) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     client = make_client(f"http://127.0.0.1:{port}", rec, retry=RetryPolicy(max_tries=3, base_wait_s=1))
-    with pytest.raises(RetriesExhausted, match="ConnectionError"):
+    with pytest.raises(ApiUnreachable, match="no access token could be had: .*ConnectionError") as info:
         client.ensure_token()
+    assert info.value.exit_code == 75   # resumable: nothing was sent, nothing is at fault but the network
     assert client.token_requests == 3 and rec.waits == [1, 2]
     assert rec.paths == []  # token requests are not research requests
 
