@@ -37,6 +37,7 @@ from crawlspec.client import (
     default_api_base_url,
     load_credentials,
 )
+from crawlspec.clock import utc_now
 from crawlspec.crawl.paging import Paginator
 from crawlspec.crawl.quota import QuotaWaiter, RequestBudget
 from crawlspec.errors import QuotaExhausted, SpecError
@@ -112,12 +113,20 @@ class _MemoryLedger:
         self.counts: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def reserve(self, pool: str = "research") -> bool:
+    def today(self) -> date:
+        return utc_now().date()
+
+    def reserve(self, pool: str = "research", *, day: date | None = None) -> bool:
         with self._lock:
             if self.counts.get(pool, 0) >= self.limits.get(pool, 0):
                 return False
             self.counts[pool] = self.counts.get(pool, 0) + 1
             return True
+
+    def release(self, pool: str, day: date) -> None:
+        """Give back a reservation never sent (this per-process count knows no days)."""
+        with self._lock:
+            self.counts[pool] = max(0, self.counts.get(pool, 0) - 1)
 
     def used(self, pool: str = "research", day: date | None = None) -> int:
         return self.counts.get(pool, 0)
@@ -328,6 +337,9 @@ def _chain_hooks(first: Callable[[str], None],
     def both(path: str) -> None:
         first(path)
         then(path)
+    release = getattr(first, "release", None)
+    if release is not None:   # a reservation never sent is given back (see TikTokApiRequestClient._admit)
+        both.release = release  # type: ignore[attr-defined]
     return both
 
 

@@ -48,3 +48,23 @@ def test_before_request_is_a_public_typed_hook_the_client_really_calls(start_sim
     assert calls == [VIDEO_QUERY_PATH]
     with pytest.raises(TypeError):
         client.before_request = 42  # type: ignore[assignment]
+
+
+def test_an_unreachable_api_is_apiunreachable_for_a_library_client_without_a_database() -> None:
+    """`TikTokApiClient` counts requests in memory without a database: a request whose token could not be
+    had is given back there too (and the error is the documented one)."""
+    import socket
+
+    from crawlspec.client import RetryPolicy
+    from crawlspec.errors import ApiUnreachable
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    request_client = TikTokApiRequestClient(Credentials(SIM_KEY, SIM_SECRET, "test"), f"http://127.0.0.1:{port}",
+                                            retry=RetryPolicy(max_tries=1))
+    api = TikTokApiClient(ApiClientConfig(), request_client=request_client)
+    query = VideoQuery(and_=[Cond(Fields.region_code, ["US"], Op.IN)])
+    with pytest.raises(ApiUnreachable):
+        api.fetch_all(VideoQueryConfig(query=query, start_date=date(2024, 3, 1), end_date=date(2024, 3, 2)))
+    assert api.budget.used == 0 and api.ledger.used() == 0

@@ -38,19 +38,25 @@ class RequestBudget:
                 raise QuotaExhausted(
                     f"limits.max_api_requests={self.max_api_requests} reached", source="limit")
             pool = quota_pool(path)
-            if not self.ledger.reserve(pool):
+            day = self.ledger.today()
+            if not self.ledger.reserve(pool, day=day):
                 raise QuotaExhausted(
                     f"the daily budget of the '{pool}' pool is used up "
                     f"({self.ledger.used(pool)} requests recorded today in the quota ledger)",
                     source="ledger")
             self.used += 1
         self._thread.sent = self.sent_by_this_thread() + 1
+        self._thread.reserved = (pool, day)   # what `release` gives back
 
     def release(self, path: str) -> None:
         """Undo the reservation of a request that was not sent after all (the client could not get an
         access token: the API unreachable, the credentials refused). Token requests are not charged."""
+        reserved = getattr(self._thread, "reserved", None)
+        if reserved is None or reserved[0] != quota_pool(path):
+            return   # nothing reserved by this thread for that pool: nothing to give back
+        self._thread.reserved = None
         with self._lock:
-            self.ledger.release(quota_pool(path))
+            self.ledger.release(*reserved)
             self.used -= 1
         self._thread.sent = self.sent_by_this_thread() - 1
 

@@ -47,7 +47,7 @@ class QuotaLedger:
         except KeyError:
             raise KeyError(f"unknown quota pool {pool!r}; known: {sorted(self.limits)}") from None
 
-    def reserve(self, pool: str = "research") -> bool:
+    def reserve(self, pool: str = "research", *, day: date | None = None) -> bool:
         """Count one request for today iff the pool is below its limit; False when exhausted.
 
         One `INSERT .. ON CONFLICT DO UPDATE SET used = used + 1 WHERE used < limit RETURNING used`:
@@ -55,7 +55,7 @@ class QuotaLedger:
         reservations serialise and the `used < limit` test and the increment are one atomic step.
         No row comes back when the pool is exhausted."""
         limit = self.limit(pool)
-        day = self.today()
+        day = day or self.today()
         if limit <= 0:
             self._known_used[pool] = (day, 0)
             return False
@@ -65,10 +65,10 @@ class QuotaLedger:
         self._known_used[pool] = (day, limit if used is None else int(used))
         return used is not None
 
-    def release(self, pool: str = "research") -> None:
-        """Give back one reservation of today that was never sent (its token could not be had)."""
+    def release(self, pool: str, day: date) -> None:
+        """Give back one reservation, made on `day`, of a request that was never sent (its token could not
+        be had). The day is the reservation's: a token wait may last past midnight UTC."""
         table = LEDGER_TABLE
-        day = self.today()
         with self.engine.begin() as conn:
             conn.execute(sa.update(table).where(table.c.day == day, table.c.pool == pool, table.c.used > 0)
                          .values(used=table.c.used - 1))

@@ -79,3 +79,20 @@ def test_two_processes_sharing_a_database_never_exceed_the_limit(engine: Engine,
     assert sum(granted) == limit
     assert min(granted) > 0  # both really competed
     assert QuotaLedger(engine, limits={"research": limit}, clock=Clock(DAY)).used() == limit
+
+
+def test_a_reservation_never_sent_is_given_back_on_its_own_day(engine: Engine) -> None:
+    """The token wait of a request reserved at 23:59:59 UTC can end after midnight: the reservation is given
+    back on the day it was made, never on the new day's budget."""
+    from crawlspec.crawl.quota import RequestBudget
+
+    clock = Clock(DAY)
+    ledger = QuotaLedger(engine, limits={"research": 5}, clock=clock)
+    budget = RequestBudget(ledger)
+    budget("/v2/research/video/query/")
+    clock.now = DAY + timedelta(seconds=2)
+    ledger.reserve()   # another process's request of the new day
+    budget.release("/v2/research/video/query/")
+    budget.release("/v2/research/video/query/")   # a second release gives back nothing
+    assert ledger.used(day=date(2024, 3, 1)) == 0 and ledger.used(day=date(2024, 3, 2)) == 1
+    assert budget.used == 0
