@@ -1,9 +1,10 @@
 """Where `export` and `report` write: `--out` checked before anything is read, then written whole or not at all.
 
 A regular file is written as `NAME.tmp` and renamed over `NAME` only once complete, so an interrupted
-export keeps the previous file. A symlink is followed (its target is replaced, the link stays). A file
-that is not a regular file (`/dev/stdout`, `/dev/null`, a named pipe another program reads) is written
-in place: renaming over it would replace the device or pipe with a plain file. `--out` naming the
+export keeps the previous file. A symlink is followed (its target is replaced, the link stays). A device
+or file descriptor (`/dev/stdout`, `/dev/null`, `/proc/self/fd/1`) or a named pipe another program reads is
+written in place, appended to: renaming over it would replace the device or pipe with a plain file, and a
+shell's `>> log.csv` behind `/dev/stdout` must keep what it holds. `--out` naming the
 database being read (or its `-wal`/`-shm`/`-journal` file) is refused: the export would overwrite the data.
 """
 
@@ -29,15 +30,15 @@ def check_out_path(out: str, *, db_url: str | None = None, option: str = "--out"
     if out == STDOUT:
         return None
     given = Path(out).expanduser()
+    if _is_stream(given):
+        return given
     if given.is_dir():
         raise SpecError(f"{option} {out} is a directory; give a file name, e.g. {given / 'video.csv'}")
     target = given.resolve()   # a symlink: its target is what gets written
     database = sqlite_file_of(db_url) if db_url is not None else None
-    if database is not None and target in {Path(f"{database}{suffix}") for suffix in _SQLITE_COMPANIONS}:
+    if database is not None and _is_database_file(target, database):
         raise SpecError(f"{option} {out} is the database being read ({database}); writing there would destroy "
                         "it: choose another file name")
-    if _is_special(target):
-        return target
     parent = target.parent
     if not parent.is_dir():
         raise SpecError(f"cannot write {out}: directory {parent} does not exist (mkdir -p {parent})")
@@ -46,11 +47,27 @@ def check_out_path(out: str, *, db_url: str | None = None, option: str = "--out"
     return target
 
 
-def _is_special(path: Path) -> bool:
-    """An existing file that is not a regular file (a device, a named pipe, a socket)."""
+def _is_database_file(target: Path, database: Path) -> bool:
+    """`target` is the database file or one of its companions, by name or (on a case-insensitive
+    filesystem, or through a hard link) by identity."""
+    for companion in (Path(f"{database}{suffix}") for suffix in _SQLITE_COMPANIONS):
+        if target == companion:
+            return True
+        with contextlib.suppress(OSError):
+            if target.exists() and companion.exists() and os.path.samefile(target, companion):
+                return True
+    return False
+
+
+def _is_stream(path: Path) -> bool:
+    """Written in place, appended to: a device or a process's file descriptor (`/dev/stdout`, `/dev/null`,
+    `/proc/self/fd/1`: a shell's `>> file.csv` redirection is appended to, not replaced), or any other
+    existing file that is not a regular file (a named pipe, a socket), links followed."""
+    if str(path).startswith(("/dev/", "/proc/")):
+        return True
     try:
-        return not stat.S_ISREG(path.stat().st_mode)
-    except FileNotFoundError:
+        return not stat.S_ISREG(path.stat().st_mode) and not stat.S_ISDIR(path.stat().st_mode)
+    except OSError:
         return False
 
 
@@ -62,8 +79,8 @@ def atomic_output(path: Path | None) -> Iterator[IO[bytes]]:
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return
-    if _is_special(path):
-        with open(path, "wb") as stream:
+    if _is_stream(path):
+        with open(path, "ab") as stream:
             yield stream
         return
     tmp = path.with_name(path.name + ".tmp")

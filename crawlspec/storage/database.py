@@ -14,6 +14,7 @@ import functools
 import os
 import re
 import sqlite3
+import stat
 import time
 from importlib import resources
 from pathlib import Path
@@ -266,14 +267,22 @@ def not_crawlspec(where: str, tables: list[str]) -> DatabaseLocationError:
 
 
 def _read_only_uri(path: Path) -> str:
-    """The SQLite URI opening `path` read-only. In a directory nobody may write to, with no `-wal` file
-    beside it, the file cannot change (no writer can create its WAL), and SQLite is told so
-    (`immutable=1`): it then needs no `-shm` file, which it could not create there."""
+    """The SQLite URI opening `path` read-only. When the file cannot change at all (a read-only
+    filesystem, or no write permission for anyone on the file and its directory, and no `-wal` file),
+    SQLite is told so (`immutable=1`): it then needs no `-shm` file, which it could not create there. A
+    file someone else may still write is opened with locking (`mode=ro`), so a reader never sees a half
+    change."""
     uri = f"{path.resolve().as_uri()}?mode=ro"
-    wal = path.with_name(path.name + "-wal")
-    if not os.access(path.parent, os.W_OK) and not wal.exists():
-        uri += "&immutable=1"
-    return uri
+    return uri + "&immutable=1" if _cannot_change(path) else uri
+
+
+def _cannot_change(path: Path) -> bool:
+    if path.with_name(path.name + "-wal").exists():
+        return False
+    if os.statvfs(path).f_flag & os.ST_RDONLY:
+        return True
+    anyone_writes = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+    return not (path.stat().st_mode & anyone_writes or path.parent.stat().st_mode & anyone_writes)
 
 
 def sqlite_tables(path: Path) -> list[str]:
@@ -330,9 +339,8 @@ def _read_only_sqlite(path: Path) -> Engine:
     """A crawlspec database this process may only read (an archived copy, a colleague's file): opened
     with SQLite's read-only mode, for the commands that only read (`status`, `export`, `report`,
     `crawlspec.load`); nothing is migrated or switched to WAL."""
-    uri = _read_only_uri(path)
-    engine = sa.create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False),
-                              poolclass=NullPool)
+    engine = sa.create_engine(f"sqlite:///{path}", poolclass=NullPool,   # the URL names the file in messages
+                              creator=lambda: sqlite3.connect(_read_only_uri(path), uri=True, check_same_thread=False))
     event.listen(engine, "connect", _on_read_only_sqlite_connect)
     try:
         _prove_connection(engine)

@@ -96,7 +96,9 @@ def test_out_naming_the_database_is_refused_and_the_database_kept(crawlspec_exe:
     before = database.read_bytes()
     link = tmp_path / "link.csv"
     link.symlink_to(database)
-    for out in (f"{database}{companion}", str(link)) if not companion else (f"{database}{companion}",):
+    hard = tmp_path / "hard.csv"   # the same file under another name (as on a case-insensitive filesystem)
+    hard.hardlink_to(database)
+    for out in (f"{database}{companion}", str(link), str(hard)) if not companion else (f"{database}{companion}",):
         proc = run_export(crawlspec_exe, "--db", crawl_db, "--format", "csv", "--out", out)
         _assert_clean_failure(proc, exit_codes.INVALID_INPUT, "is the database being read")
     assert database.read_bytes() == before and link.is_symlink()
@@ -117,7 +119,7 @@ def test_a_symlink_is_followed_and_a_named_pipe_written_in_place(crawlspec_exe: 
     pipe = tmp_path / "pipe.csv"
     os.mkfifo(pipe)
     received: list[bytes] = []
-    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()))
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()), daemon=True)
     reader.start()
     proc = run_export(crawlspec_exe, "--db", crawl_db, "--format", "csv", "--out", str(pipe))
     reader.join(timeout=60)
@@ -125,6 +127,22 @@ def test_a_symlink_is_followed_and_a_named_pipe_written_in_place(crawlspec_exe: 
     rows = list(csv.reader(io.StringIO(received[0].decode("utf-8"))))
     assert rows[0][0] == "id" and sorted(int(row[0]) for row in rows[1:]) == sorted(VIDEO_IDS)
     assert pipe.exists() and not pipe.is_file()   # still a pipe, not replaced by a file
+
+
+@pytest.mark.slow
+def test_dev_stdout_is_written_in_place_and_a_redirection_appended_to(crawlspec_exe: str, crawl_db: str,
+                                                                      tmp_path: Path) -> None:
+    piped = run_export(crawlspec_exe, "--db", crawl_db, "--format", "csv", "--out", "/dev/stdout")
+    assert piped.returncode == 0, piped.stderr
+    assert sorted(int(row[0]) for row in list(csv.reader(io.StringIO(piped.stdout)))[1:]) == sorted(VIDEO_IDS)
+    log = tmp_path / "log.csv"
+    log.write_text("kept line\n")
+    with open(log, "a") as appended:   # the shell's `>> log.csv`
+        proc = subprocess.run([crawlspec_exe, "export", "--db", crawl_db, "--format", "csv", "--out", "/dev/stdout"],
+                              stdout=appended, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = log.read_text().splitlines()
+    assert lines[0] == "kept line" and lines[1].startswith("id,")
 
 
 @pytest.mark.slow

@@ -92,3 +92,30 @@ def test_a_directory_given_as_the_database_is_named_as_one(crawlspec_exe, tmp_pa
     result = subprocess.run([crawlspec_exe, "status", "--db", f"sqlite:///{folder}"], capture_output=True, text=True,
                             timeout=60)
     _refused(result, f"{folder} is a directory", str(folder / "crawlspec.db"))
+
+
+def test_a_read_only_file_is_declared_immutable_only_when_nobody_can_change_it(tmp_path: Path) -> None:
+    """`immutable=1` skips SQLite's locking: right for an archived file nobody may write, wrong (a reader
+    could see half a change) for a file its owner may still write."""
+    from crawlspec.storage.database import _read_only_uri
+
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    db = folder / "crawl.db"
+    sqlite3.connect(db).close()
+    try:
+        db.chmod(0o444)
+        assert "immutable=1" not in _read_only_uri(db)    # the directory: its owner may add a -wal file
+        folder.chmod(0o555)
+        assert _read_only_uri(db).endswith("?mode=ro&immutable=1")
+        folder.chmod(0o755)
+        (folder / "crawl.db-wal").write_bytes(b"")
+        folder.chmod(0o555)
+        assert "immutable=1" not in _read_only_uri(db)    # a writer's WAL is there: read it with locking
+        folder.chmod(0o755)
+        db.chmod(0o644)
+        (folder / "crawl.db-wal").unlink()
+        folder.chmod(0o555)
+        assert "immutable=1" not in _read_only_uri(db)    # the file itself is writable by its owner
+    finally:
+        folder.chmod(0o755)
