@@ -210,6 +210,8 @@ def _print_summary(name: str, stats: Any, db_url: str, quota_left: int, *, reque
     lines = [f"crawlspec: spec '{name}' {outcome or stats.outcome}: {stored_summary(stats, stages)}{requests} API requests "
              f"used ({quota_left} left today)", f"  database: {db_url}"]
     lines += [f"  failed: {error}" for error in stats.errors]
+    if getattr(stats, "unreachable", None):
+        lines.append(f"  stopped: {stats.unreachable}")
 
     lines += summary_lines(stats)
     if getattr(stats, "parked_only", False):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 from crawlspec.api.fields import (
     FOLLOWERS_PATH,
@@ -127,12 +128,26 @@ def classify(outcome: Outcome) -> Verdict:
 
 
 def _classify_exception(exc: BaseException) -> Verdict:
+    if _never_connected(exc):   # the request never left: the API unreachable (network, DNS, server down)
+        return Verdict(Kind.RETRY, "connect_failed")
     if isinstance(exc, requests.Timeout):
         return Verdict(Kind.RETRY, "timeout")
     if isinstance(exc, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
                         requests.exceptions.ContentDecodingError)):
         return Verdict(Kind.RETRY, "connection_error")
     return Verdict(Kind.FATAL, f"request_error_{type(exc).__name__}")
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """No connection was made (refused, no route, name not resolved, connect timeout), as opposed to a
+    connection lost or a body broken after the request was sent (which the API may have charged)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.ConnectionError) or isinstance(
+            exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+        return False
+    cause = exc.args[0] if exc.args else None
+    return isinstance(getattr(cause, "reason", cause), NewConnectionError)
 
 
 def _classify_token(outcome: Outcome) -> Verdict:

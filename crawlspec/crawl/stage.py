@@ -16,7 +16,7 @@ from datetime import datetime, time, timezone
 from typing import Any, ClassVar, TypeVar
 
 from crawlspec import exit_codes
-from crawlspec.errors import ApiError, Interrupted, QuotaExhausted, RunStopped
+from crawlspec.errors import ApiError, ApiUnreachable, Interrupted, QuotaExhausted, RunStopped
 from crawlspec.logs import get_logger
 
 # The videos a spec has stored are read in storage; the stages keep finding them here.
@@ -111,6 +111,10 @@ class Stage:
             self.work()
         except RunStopped as stop:
             self.stats.stopped = stop.reason
+        except ApiUnreachable as err:   # nothing can be sent now: a stop, resumable like the others
+            self.stats.stopped = "api_unreachable"
+            self.log.error("api_unreachable", stage=self.name, error=str(err),
+                           note="no request can reach the API; what is stored is kept, run again later")
         self.stats.requests = self.ctx.budget.used - used_before
         return self.stats
 

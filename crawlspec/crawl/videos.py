@@ -82,7 +82,8 @@ class CrawlStats:
     windows_failed: int = 0
     windows_left: int = 0
     windows_leased_elsewhere: int = 0
-    stopped: str | None = None  # "quota" | "limit" | "interrupted" when stopped early
+    stopped: str | None = None  # "quota" | "limit" | "interrupted" | "api_unreachable" when stopped early
+    unreachable: str | None = None     # why the API could not be reached (stopped "api_unreachable")
     errors: list[str] = field(default_factory=list)
     days_failing: list[str] = field(default_factory=list)   # days recorded as failing by this run
     days_failing_skipped: int = 0      # failing days not yet due for a retry (0 requests sent for them)
@@ -198,6 +199,11 @@ class VideoCrawler:
                     self._crawl_fixed(work)
             except RunStopped as stop:
                 self.stats.stopped = stop.reason
+            except ApiUnreachable as err:   # nothing can be sent now: a stop, resumable like the others
+                self.stats.stopped = "api_unreachable"
+                self.stats.unreachable = str(err)
+                self.log.error("api_unreachable", error=str(err),
+                               note="no request can reach the API; every committed page is kept, run again later")
             except (Exception, KeyboardInterrupt):
                 self._close_crawl_row()
                 raise
@@ -395,7 +401,7 @@ class VideoCrawler:
                     if once:   # a timeout or a lost connection says nothing about the window's size
                         retry_all = True
                         continue
-                    if err.code == "connection_error":   # every attempt failed to reach the API at all:
+                    if err.code == "connect_failed":   # not even a connection after every attempt:
                         raise ApiUnreachable(          # no window is at fault, the others would fail alike
                             f"the API could not be reached (window {_window_label(state)}): {err}") from None
                     self._fail(state, err)

@@ -71,7 +71,7 @@ def test_an_unreachable_api_exits_75_charging_and_failing_nothing(crawlspec_exe,
     db = workdir / "x.db"
     result = run(crawlspec_exe, workdir, f"api.base_url=http://127.0.0.1:{free_port()}", "api.credentials_file=null",
                  "api.retry.base_wait_s=0", f"db.url=sqlite:///{db}", env=sim_env)
-    assert_clean_failure(result, 75, "no access token could be had", "connection_error")
+    assert_clean_failure(result, 75, "no access token could be had", "connect_failed")
     with sqlite3.connect(db) as conn:   # no request reached the API: none is counted, no day is failing
         assert conn.execute("SELECT coalesce(sum(used), 0) FROM quota_ledger").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM failing_day").fetchone()[0] == 0
@@ -97,6 +97,7 @@ def test_the_api_going_away_mid_crawl_exits_75_and_fails_no_window(crawlspec_exe
     sim = subprocess.Popen([crawlspec_exe, "sim", "--port", str(port), "--latency-ms", "150",
                             "--client-key", SIM_KEY, "--client-secret", SIM_SECRET],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc: subprocess.Popen | None = None
     try:
         assert sim.stdout is not None and "listening" in sim.stdout.readline()
         db = workdir / "x.db"
@@ -112,6 +113,11 @@ def test_the_api_going_away_mid_crawl_exits_75_and_fails_no_window(crawlspec_exe
 
         while video_requests() < 2 and time.monotonic() < deadline:
             time.sleep(0.02)   # a page or two stored, then the API goes away
+        assert time.monotonic() < deadline, "the crawl never reached its second page"
+    except BaseException:
+        if proc is not None:
+            proc.kill()
+        raise
     finally:
         sim.kill()
         sim.wait()
@@ -122,6 +128,7 @@ def test_the_api_going_away_mid_crawl_exits_75_and_fails_no_window(crawlspec_exe
         assert conn.execute("SELECT count(*) FROM crawl_window WHERE status = 'failed'").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM failing_day").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM video").fetchone()[0] > 0
+        assert conn.execute("SELECT outcome, exit_code FROM crawl").fetchall() == [("stopped:api_unreachable", 75)]
 
 
 def test_rejected_credentials_charge_no_request(crawlspec_exe, workdir, start_sim):

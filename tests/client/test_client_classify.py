@@ -87,6 +87,22 @@ def test_exceptions(exc: Exception, kind: Kind) -> None:
     assert classify(Outcome(path=VIDEO_QUERY_PATH, exception=exc)).kind is kind
 
 
+def test_a_request_that_never_connected_is_told_from_one_lost_after_sending() -> None:
+    """`connect_failed` (nothing reached the API: the crawl stops as resumable) against a timeout or a
+    connection lost mid-answer (the API may have charged it: the window's own failure)."""
+    refused = None
+    try:
+        requests.get("http://127.0.0.1:1/", timeout=5)
+    except requests.ConnectionError as exc:
+        refused = exc
+    reasons = {name: classify(Outcome(path=VIDEO_QUERY_PATH, exception=exc)).reason for name, exc in {
+        "refused": refused, "connect timeout": requests.ConnectTimeout("slow"),
+        "read timeout": requests.ReadTimeout("slow"), "body cut": requests.exceptions.ChunkedEncodingError("cut"),
+        "reset": requests.ConnectionError("Connection aborted.")}.items()}
+    assert reasons == {"refused": "connect_failed", "connect timeout": "connect_failed", "read timeout": "timeout",
+                       "body cut": "connection_error", "reset": "connection_error"}
+
+
 def test_retry_after_seconds_and_http_date() -> None:
     assert parse_retry_after("12") == 12.0
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now=1445412500.0) == 10.0
