@@ -48,14 +48,9 @@ def _usage() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if argv is None:
-        if hasattr(signal, "SIGPIPE"):
-            # `crawlspec compile ... | head`: end quietly like other Unix tools, not with a BrokenPipeError
-            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-        if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-            # until a command installs its own handling (a crawl commits the page in flight first), a
-            # SIGTERM stops like Ctrl-C: open transactions roll back, the exit code says "run again"
-            signal.signal(signal.SIGTERM, _interrupt)
+    if argv is None and hasattr(signal, "SIGPIPE"):
+        # `crawlspec compile ... | head`: end quietly like other Unix tools, not with a BrokenPipeError
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return _dispatch(argv)
@@ -63,20 +58,17 @@ def main(argv: list[str] | None = None) -> int:
         return _interrupted(argv)
 
 
-def _interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def _interrupted(argv: list[str]) -> int:
-    """Ctrl-C or SIGTERM outside a command's own signal handling (while starting up, or a second one while
-    the summary is written): one line (a JSON event under JSON logging), exit 75, no traceback."""
+    """Ctrl-C outside a command's own signal handling (while starting up, or a second one while the summary
+    is written): one line (a JSON event under JSON logging), exit 75, no traceback. (SIGTERM there keeps
+    its default: the process ends at once, even inside a blocking call; open transactions roll back.)"""
     import json  # lazy: only an interrupted command needs it
 
+    from crawlspec.cli.hydra_app import command_line_log_format  # lazy: pulls in structlog
     from crawlspec.logs import wants_json  # lazy: pulls in structlog
 
     message = "crawlspec: interrupted; committed work is safe, run the same command again"
-    log_format = next((arg.split("=", 1)[1] for arg in argv if arg.startswith("log.format=")), "auto")
-    if wants_json(log_format):
+    if wants_json(command_line_log_format(argv)):
         print(json.dumps({"event": "command_failed", "message": message, "exit_code": exit_codes.RESUMABLE,
                           "outcome": "interrupted", "level": "warning"}), file=sys.stderr, flush=True)
     else:

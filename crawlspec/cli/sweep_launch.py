@@ -35,8 +35,9 @@ from sqlalchemy.engine import make_url
 from crawlspec import exit_codes
 from crawlspec.cli.sweep import RESULTS_DIR, JobResult
 from crawlspec.cli.sweep_cancel import CancellableTask, SweepCancellation
-from crawlspec.crawl.signals import stopped_by_signal
+from crawlspec.crawl.signals import forget_stop_signals, stopped_by_signal
 from crawlspec.errors import CrawlspecError, SpecError
+from crawlspec.logs import get_logger
 from crawlspec.redaction import redact, redact_override
 
 # launchers whose jobs run on this machine: they share its files
@@ -144,6 +145,9 @@ def mask_saved_sweep_config(sweep_dir: str) -> None:
         saved.chmod(0o600)
     except FileNotFoundError:
         return
+    except OSError as err:   # the sweep still runs; the user is told the copy could not be masked
+        get_logger("crawlspec.cli.sweep").warning("sweep_config_not_masked", path=str(saved), error=str(err),
+                                                  note="Hydra's copy of the sweep config may hold a password")
 
 
 class SkippedAfterSignal:
@@ -152,6 +156,7 @@ class SkippedAfterSignal:
 
     def __init__(self, task: Any):
         self.task = task
+        forget_stop_signals()   # only a signal during this sweep skips its jobs
 
     def __call__(self, cfg: Any) -> Any:
         if stopped_by_signal():

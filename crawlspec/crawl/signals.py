@@ -24,6 +24,11 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR2)
 _received_in_process: list[str] = []
 
 
+def forget_stop_signals() -> None:
+    """Start afresh (a new sweep in a process that was stopped before: a notebook, a library user)."""
+    _received_in_process.clear()
+
+
 def stopped_by_signal() -> bool:
     """Whether this process was ever asked to stop by a signal (a sweep's jobs that run in this process
     one after the other: the jobs not started yet are skipped)."""
