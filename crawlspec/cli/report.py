@@ -21,9 +21,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    # lazy: SQLAlchemy, plotly
-    from crawlspec.export.output import atomic_output, check_out_path
-    from crawlspec.export.report import build_report
+    from crawlspec.export.output import atomic_output, check_out_path  # lazy: SQLAlchemy, for --help
+    from crawlspec.export.report import build_report  # lazy: SQLAlchemy, plotly
 
     try:
         path = check_out_path(args.out, db_url=args.db)   # before the work: a bad --out costs nothing
