@@ -149,12 +149,16 @@ class PendingWork:
 
 def pending_work(plan: CompiledSpec, covered: set[date], unfinished: list[checkpoints.WindowState],
                  *, retrying: set[date] | frozenset[date] = frozenset()) -> PendingWork:
+    """An unfinished window is resumed when every requested day it holds is pending, even when it also
+    holds days outside the requested range: a nightly spec's range slides by a day each night, and the
+    window an interrupted night left (its oldest day now out of range) is the only one that still covers
+    that day; starting its other days afresh would lose it and waste the pages already stored."""
     requested = set(Window(plan.start, plan.end).days())
     pending = requested - covered
     resume: list[checkpoints.WindowState] = []
     for state in unfinished:
-        days = set(Window(state.start_date, state.end_date).days())
-        if days <= pending:
+        days = set(Window(state.start_date, state.end_date).days()) & requested
+        if days and days <= pending:
             resume.append(state)
             pending -= days
     retry = pending & set(retrying)

@@ -218,3 +218,31 @@ def test_two_runs_of_the_same_spec_at_once_never_fetch_a_window_twice(crawlspec_
     minimum = sum(max(1, -(-len(matching(dump, a, b, live_only=False)) // 100)) for a, b in day_windows)
     assert video_requests(sim) == minimum, "every window page was fetched exactly once"
     assert set(stored_ids(db_url)) == matching(dump, "2024-03-01", "2024-03-12")
+
+
+def test_a_window_an_interrupted_night_left_is_resumed_after_the_range_slid(crawlspec_exe, start_sim, sim_env,
+                                                                            workdir, sqlite_url):
+    """A nightly spec's range slides by a day: the window the stopped night left (its oldest day now outside
+    the range) is resumed from its cursor, so that day is not lost and no stored page is fetched again."""
+    sim = start_sim(videos=6000)
+    dump = workdir / "corpus.jsonl"
+    sim.dump_corpus(dump)
+    night_one = ("spec.window.start=2024-03-03", "spec.window.end=2024-03-10", "spec.window.days_per_query=8")
+    stopped = subprocess.run(command(crawlspec_exe, sim, sqlite_url, *night_one, "spec.limits.max_api_requests=1"),
+                             cwd=workdir, env=sim_env, capture_output=True, text=True, timeout=300)
+    assert stopped.returncode == 75, stopped.stderr[-3000:]
+    sent_before = video_requests(sim)
+
+    night_two = ("spec.window.start=2024-03-04", "spec.window.end=2024-03-11", "spec.window.days_per_query=8")
+    result = subprocess.run(command(crawlspec_exe, sim, sqlite_url, *night_two), cwd=workdir, env=sim_env,
+                            capture_output=True, text=True, timeout=300)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    events = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    (resuming,) = [e for e in events if e.get("event") == "resuming"]
+    assert resuming["windows"] == ["20240303-20240310"] and resuming["cursors"] == [100]
+    ids = stored_ids(sqlite_url)
+    assert len(ids) == len(set(ids)) and set(ids) == matching(dump, "2024-03-03", "2024-03-11")
+    pages = (-(-len(matching(dump, "2024-03-03", "2024-03-10", live_only=False)) // 100) - 1
+             + max(1, -(-len(matching(dump, "2024-03-11", "2024-03-11", live_only=False)) // 100)))
+    assert video_requests(sim) - sent_before == pages   # the stored first page is not fetched again
