@@ -1,7 +1,8 @@
 """`TikTokApiRequestClient`: one request (page) at a time, with token handling, retries and quota hooks.
 
 Each research attempt: `before_request(path)` (may raise QuotaExhausted: nothing is sent; given back
-through the hook's `release(path)`, when it has one, if no access token can be had), POST with
+through the hook's `release(path)`, when it has one, if no access token can be had or the API answers 429,
+which it does not charge), POST with
 JSON body and `?fields=a,b,c`, archive the raw answer, `classify` it, then act. What is retried and how
 is described in `crawlspec.client.retry`; the decision itself is `crawlspec.client.classify.classify`.
 """
@@ -239,11 +240,13 @@ class TikTokApiRequestClient(UserEndpointsMixin):
             raise TransientFailure(outcome, verdict)
         if kind is Kind.UNPARSABLE:
             raise UnparsableFailure(outcome, verdict)
-        if kind is Kind.THROTTLE:
+        if kind is Kind.THROTTLE:   # a 429 is not charged: its reservation is given back
+            self._give_back(outcome.path)
             raise ThrottleFailure(outcome, verdict)
         if kind is Kind.SEARCH_ID_RETRY:
             raise SearchIdFailure(outcome, verdict)
         if kind is Kind.QUOTA:
+            self._give_back(outcome.path)
             raise self._quota(outcome)
         if kind is Kind.AUTH:
             raise self._rejected(outcome, "the project is not authorised for this endpoint"
@@ -279,13 +282,17 @@ class TikTokApiRequestClient(UserEndpointsMixin):
         try:
             token = token_of()
         except BaseException:
-            # nothing was sent: a hook that can give a reservation back (`RequestBudget.release`) does
-            release = getattr(self._before_request, "release", None)
-            if release is not None:
-                release(path)
+            self._give_back(path)   # nothing was sent
             raise
         self.requests_sent[path] += 1
         return token
+
+    def _give_back(self, path: str) -> None:
+        """The last reservation made for `path` by this thread was not charged by the API (never sent, or
+        answered 429): a hook that can give it back (`RequestBudget.release`) does."""
+        release = getattr(self._before_request, "release", None)
+        if release is not None:
+            release(path)
 
     # -- errors ------------------------------------------------------------------------------------
 

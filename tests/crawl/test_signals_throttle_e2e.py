@@ -94,3 +94,19 @@ def test_a_crawl_through_a_throttling_simulator_completes_in_one_run(crawlspec_e
     assert '"api_throttled"' in result.stderr and '"quota_wait"' not in result.stderr
     crawl = crawl_row(sqlite_url)
     assert (crawl["outcome"], crawl["covered"]) == ("complete", 12)
+
+
+def test_throttled_requests_are_not_counted_as_spent(crawlspec_exe, start_sim, sim_env, workdir, sqlite_url):
+    """The API does not charge a 429: the ledger, the crawl's request count and `status` hold what the
+    simulator charged, not the throttled attempts too."""
+    sim = start_sim(videos=3000, seed=7, burst_limit="2/1")
+    args = [crawlspec_exe, "run", "+spec=waits", f"api.base_url={sim.url}", "api.credentials_file=null",
+            f"db.url={sqlite_url}", "log.format=json", "spec.limits.max_count=20"]
+    result = subprocess.run(args, cwd=workdir, env=sim_env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    throttled = result.stderr.count('"api_throttled"')
+    charged = sim.stats()["quota_used"]
+    sent = sum(sim.stats()["requests"].values())
+    assert throttled > 0 and sent >= charged + throttled   # the 429s reached the simulator
+    crawl = crawl_row(sqlite_url)
+    assert crawl["ledger"] == crawl["requests"] == charged
