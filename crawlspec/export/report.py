@@ -64,10 +64,9 @@ def _spec_picture(conn: Any, spec: dict[str, Any]) -> dict[str, Any]:
         "name": spec["name"], "fingerprint": fp, "videos": spec["videos"], "last_run": spec["last_run"],
         "calendar": calendar,
         "videos_per_day": {d.isoformat(): n for d, n in stage_progress.videos_per_day(conn, fp).items()},
-        "stages": {"user_lists": stage_progress.user_list_stage(conn, fp)} if users_spec else {
-            "comments": stage_progress.comment_stage(conn, fp).as_dict(),
-            "creators": stage_progress.creator_stage(conn, fp).as_dict(),
-        },
+        # the stages the spec asked for (or that did work), as `status` shows them
+        "stages": {"user_lists": stage_progress.user_list_stage(conn, fp)} if users_spec else
+        dict(spec.get("stages") or {}),
     }
 
 
@@ -128,9 +127,10 @@ def _stages_table(spec: dict[str, Any]) -> str:
     stages = spec["stages"]
     rows = []
     if "comments" in stages:
-        rows += [("comments (videos with comments)", stages["comments"]["done"], stages["comments"]["pending"],
-                  f"{stages['comments'].get('comments_stored', 0)} comments stored"),
-                 ("creators (user info)", stages["creators"]["done"], stages["creators"]["pending"], "")]
+        rows.append(("comments (videos with comments)", stages["comments"]["done"], stages["comments"]["pending"],
+                     f"{stages['comments'].get('comments_stored', 0)} comments stored"))
+    if "creators" in stages:
+        rows.append(("creators (user info)", stages["creators"]["done"], stages["creators"]["pending"], ""))
     if stages.get("user_lists"):
         done = stages["user_lists"].get("done", 0)
         rows.append(("user lists", done, sum(stages["user_lists"].values()) - done,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -19,11 +20,18 @@ SPEC_TABLE = table_of(CrawlSpec)
 
 def register_spec(conn: Connection, *, fingerprint: str, name: str, query: Mapping[str, Any],
                   fields: Sequence[str] | Any, fetch: Mapping[str, Any], now: datetime) -> None:
-    """Record the spec behind a fingerprint once (idempotent: a second call changes nothing)."""
+    """Record the spec behind a fingerprint once; a later run switching a stage on (`fetch.comments`, ...) adds
+    its flag, so `status` and `report` show every stage the fingerprint has asked for (the fingerprint
+    does not depend on the flags). Idempotent."""
     stmt = dialect_insert(conn, SPEC_TABLE).on_conflict_do_nothing(index_elements=["fingerprint"])
     conn.execute(stmt, {"fingerprint": fingerprint, "name": name, "query": storable(dict(query)),
                         "fields": storable(list(fields) if not isinstance(fields, str) else fields),
                         "fetch": dict(fetch), "created_at": now})
+    stored = conn.execute(sa.select(SPEC_TABLE.c.fetch).where(SPEC_TABLE.c.fingerprint == fingerprint)).scalar_one()
+    stored = dict((json.loads(stored) if isinstance(stored, str) else stored) or {})
+    merged = {**stored, **{key: stored.get(key) or value for key, value in fetch.items()}}
+    if merged != stored:
+        conn.execute(sa.update(SPEC_TABLE).where(SPEC_TABLE.c.fingerprint == fingerprint).values(fetch=merged))
 
 
 def start_crawl(conn: Connection, *, spec_name: str, fingerprint: str, query: Mapping[str, Any],

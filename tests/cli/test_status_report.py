@@ -116,3 +116,31 @@ def test_status_tells_the_whole_truth(crawlspec_exe, start_sim, sim_env, tmp_pat
     assert "spec staged: 2 variants" in text
     assert "comments: " in text and " done, 0 pending" in text
     assert re.search(r"last run: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", text)
+
+
+def test_status_and_report_show_the_stages_a_spec_asked_for_even_when_switched_on_later(
+        crawlspec_exe, start_sim, sim_env, tmp_path: Path):
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "staged.yaml").write_text(STAGED)
+    sim = start_sim()
+    db_url = f"sqlite:///{tmp_path / 'crawl.db'}"
+    first = _run(crawlspec_exe, sim, db_url, tmp_path, sim_env, "spec.fetch.comments=false")
+    assert first.returncode == 0, first.stderr[-2000:]
+
+    def stages() -> tuple[dict, str]:
+        status = subprocess.run([crawlspec_exe, "status", "--db", db_url, "--json"], capture_output=True, text=True,
+                                timeout=60)
+        report = subprocess.run([crawlspec_exe, "report", "--db", db_url, "--out", str(tmp_path / "r.html")],
+                                capture_output=True, text=True, timeout=120)
+        assert status.returncode == 0 and report.returncode == 0, status.stderr + report.stderr
+        [spec] = json.loads(status.stdout)["specs"]
+        return spec["stages"], (tmp_path / "r.html").read_text()
+
+    asked, page = stages()   # no stage asked for: none shown, by either
+    assert asked == {} and "creators (user info)" not in page and "comments (videos with comments)" not in page
+    later = _run(crawlspec_exe, sim, db_url, tmp_path, sim_env, "spec.fetch.comments=false",
+                 "spec.fetch.user_info=true", "spec.limits.max_api_requests=2")
+    assert later.returncode == 75, later.stderr[-2000:]
+    asked, page = stages()
+    assert set(asked) == {"creators"} and asked["creators"]["pending"] > 0
+    assert "creators (user info)" in page and "comments (videos with comments)" not in page
