@@ -103,7 +103,8 @@ class CrawlSession:
     def run(self) -> CrawlResult:
         crawl_id = self.start()
         ctx = RunContext(engine=self.engine, client=self.client, budget=self.budget, waiter=self.waiter,
-                         crawl_id=crawl_id, stop_event=self.stop_event, clock=self.clock)
+                         crawl_id=crawl_id, stop_event=self.stop_event, clock=self.clock,
+                         fingerprint=self.plan.fingerprint)
         videos, stages = self._crawl(ctx)
         exit_code, outcome = combined_outcome(videos, stages)
         with self.engine.begin() as conn:

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, TypeVar
 from crawlspec import exit_codes
 from crawlspec.errors import ApiError, ApiUnreachable, Interrupted, QuotaExhausted, RunStopped
 from crawlspec.logs import get_logger
+from crawlspec.storage.failing_days import add_failure_spend
 
 # The videos a spec has stored are read in storage; the stages keep finding them here.
 T = TypeVar("T")
@@ -122,8 +123,22 @@ class Stage:
         raise NotImplementedError
 
     def call(self, fetch: Callable[[], T]) -> T:
-        """One API call through the quota rules (see `call_with_quota`)."""
-        return call_with_quota(self.ctx, fetch, self.log)
+        """One API call through the quota rules (see `call_with_quota`). Its attempts that delivered
+        nothing (5xx, timeouts, refusals: charged all the same) are counted for `status`."""
+        sent_before, delivered = self.ctx.budget.sent_by_this_thread(), False
+        try:
+            answer = call_with_quota(self.ctx, fetch, self.log)
+            delivered = True
+            return answer
+        finally:
+            self._count_failed(self.ctx.budget.sent_by_this_thread() - sent_before - int(delivered))
+
+    def _count_failed(self, requests: int) -> None:
+        fingerprint = getattr(self.ctx, "fingerprint", None)
+        if requests <= 0 or fingerprint is None:
+            return
+        with self.ctx.engine.begin() as conn:
+            add_failure_spend(conn, fingerprint, self.ctx.clock().date(), requests)
 
     def failed(self, what: str, err: ApiError, event: str, /, **fields: Any) -> None:
         """One unit of work (`what`: "playlist 42") failed: counted, kept for the summary, logged as `event`."""

@@ -134,6 +134,7 @@ class RunContext:
     crawl_id: int
     stop_event: threading.Event
     clock: Callable[[], datetime] = utc_now
+    fingerprint: str | None = None   # the spec's, under which failed attempts are counted (`status`)
 
 
 @dataclass(frozen=True)

@@ -144,3 +144,21 @@ def test_status_and_report_show_the_stages_a_spec_asked_for_even_when_switched_o
     asked, page = stages()
     assert set(asked) == {"creators"} and asked["creators"]["pending"] > 0
     assert "creators (user info)" in page and "comments (videos with comments)" not in page
+
+
+def test_failed_requests_of_the_stages_are_counted_too(crawlspec_exe, start_sim, sim_env, tmp_path: Path):
+    """Every attempt the API charged without delivering (here: injected 500s, also in the comments stage)
+    is in `status`'s "quota spent on failed requests"."""
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "staged.yaml").write_text(STAGED)
+    sim = start_sim(fail_rate=0.15, seed=11)
+    db_url = f"sqlite:///{tmp_path / 'crawl.db'}"
+    result = _run(crawlspec_exe, sim, db_url, tmp_path, sim_env, "api.retry.base_wait_s=0", "log.format=json")
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    injected = sim.stats()["faults"]
+    retries = [json.loads(line) for line in result.stderr.splitlines() if '"api_retry"' in line]
+    assert any("comment" in event["endpoint"] for event in retries)   # the comments stage met failures
+    status = subprocess.run([crawlspec_exe, "status", "--db", db_url, "--json"], capture_output=True, text=True,
+                            timeout=60)
+    [spec] = json.loads(status.stdout)["specs"]
+    assert spec["failed_requests"]["total"] == sum(injected.values())
