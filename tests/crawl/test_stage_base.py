@@ -28,6 +28,9 @@ class Budget:
     def __init__(self) -> None:
         self.used = 0
 
+    def sent_by_this_thread(self) -> int:
+        return self.used
+
 
 def context(strategy: str = "exit", *, on_wait: Callable[[float], None] | None = None) -> SimpleNamespace:
     """What a stage reads from the run: the request budget, the stop event and the quota waiter."""
