@@ -114,6 +114,7 @@ def complete_task(conn: Connection, run_id: int, task: TaskState, valid: set[int
     if task.category == "video":
         removed, removed_comments = remove_videos(conn, invalid)
     else:
+        settle_reply_listings(conn, invalid, now=now)
         removed = remove_comments(conn, invalid)
     conn.execute(sa.update(TASK).where(TASK.c.id == task.id).values(
         status="done", valid_count=len(sent) - len(invalid), removed=removed, updated_at=now))
@@ -175,6 +176,36 @@ def _delete_where_in(conn: Connection, column: sa.Column[Any], ids: Sequence[int
     for part in chunked(ids):
         removed += conn.execute(sa.delete(column.table).where(column.in_(list(part)))).rowcount or 0
     return removed
+
+
+def settle_reply_listings(conn: Connection, reply_ids: Sequence[int], *, now: datetime) -> None:
+    """Before replies the API no longer serves are removed: a parent all of whose replies were stored (the
+    video's listing had delivered them; none was cut off by its 1,000-item cap) gets its replies listing
+    recorded as done. Its `reply_count` then exceeds the replies stored, and `fetch.comment_replies` would
+    otherwise ask the API, once per parent and refresh, for replies it has just said it does not serve.
+    A parent already missing replies before (the cap cut them off) is left to be asked."""
+    comment = Base.metadata.tables["comment"]
+    progress = Base.metadata.tables.get("comment_progress")
+    if progress is None or not reply_ids:
+        return
+    parents: dict[int, int] = {}   # parent comment id -> its video id
+    for part in chunked(sorted(set(reply_ids))):
+        parents.update(conn.execute(sa.select(comment.c.parent_comment_id, comment.c.video_id).where(
+            comment.c.id.in_(part), comment.c.parent_comment_id != comment.c.video_id)).all())
+    for part in chunked(sorted(set(parents) - set(reply_ids))):
+        stored: dict[int, int] = dict(conn.execute(sa.select(comment.c.parent_comment_id, sa.func.count()).where(
+            comment.c.parent_comment_id.in_(part)).group_by(comment.c.parent_comment_id)).all())
+        announced = dict(conn.execute(sa.select(comment.c.id, comment.c.reply_count).where(
+            comment.c.id.in_(part))).all())
+        listed = set(conn.execute(sa.select(progress.c.target_id).where(
+            progress.c.target == "replies", progress.c.target_id.in_(part))).scalars())
+        rows = [{"target": "replies", "target_id": parent, "video_id": parents[parent], "status": "done",
+                 "cursor": 0, "has_more": False, "pages": 0, "comments": 0, "crawl_id": None, "updated_at": now,
+                 "last_error": None}
+                for parent in part if parent in announced and parent not in listed
+                and (announced[parent] or 0) <= stored.get(parent, 0)]
+        if rows:
+            conn.execute(sa.insert(progress), rows)
 
 
 def remove_comments(conn: Connection, ids: Iterable[int]) -> int:

@@ -227,3 +227,29 @@ def test_refresh_exit_codes_for_bad_credentials_and_arguments(crawlspec_exe, sta
                          timeout=60)
     assert bad.returncode == 2
     assert sim.stats()["requests"].get(COMPLIANCE_PATHS[0], 0) == 0, "nothing was uploaded"
+
+
+def test_replies_a_refresh_removed_are_not_asked_for_again(crawlspec_exe, start_sim, sim_env, tmp_path: Path):
+    """With `fetch.comment_replies`, the replies listing of a comment is asked for only while replies the
+    API serves are missing: replies a refresh removed (the API no longer serves them) are not."""
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "fresh.yaml").write_text(SPEC)
+    sim = start_sim(videos=3000, unavailable_rate=0.1, compliance_polls=1, today=date(2024, 4, 1))
+    db = f"sqlite:///{tmp_path / 'crawl.db'}"
+    run = [crawlspec_exe, "run", "+spec=fresh", f"api.base_url={sim.url}", "api.credentials_file=null", f"db.url={db}",
+           "spec.fetch.comments=true", "spec.fetch.comment_replies=true"]
+    assert subprocess.run(run, cwd=tmp_path, env=sim_env, capture_output=True, timeout=300).returncode == 0
+    sim.advance_day()
+    sim.advance_day()
+    refresh = subprocess.run([crawlspec_exe, "refresh", "--db", db, "--base-url", sim.url], cwd=tmp_path, env=sim_env,
+                             capture_output=True, text=True, timeout=300)
+    assert refresh.returncode == 0, refresh.stderr[-2000:]
+    engine = sa.create_engine(db)
+    with engine.connect() as conn:
+        removed = conn.execute(sa.text("SELECT sum(comments_removed) FROM refresh_run")).scalar_one()
+    engine.dispose()
+    assert removed > 0   # the refresh did remove comments, replies among them
+    before = sim.stats()["requests"].get("/v2/research/video/comment/list/", 0)
+    again = subprocess.run(run, cwd=tmp_path, env=sim_env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert sim.stats()["requests"].get("/v2/research/video/comment/list/", 0) == before
