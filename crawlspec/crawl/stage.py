@@ -94,6 +94,18 @@ def call_with_quota(ctx: Any, fetch: Callable[[], T], log: Any) -> T:
                 raise RunStopped.for_quota(err) from err
 
 
+def call_counting_failures(ctx: Any, fetch: Callable[[], T], log: Any, count_failed: Callable[[int], None]) -> T:
+    """`call_with_quota`, then `count_failed(n)` with the attempts of the call that delivered nothing (5xx,
+    timeouts, refusals: charged by the API all the same), whether it succeeded or not."""
+    sent_before, delivered = ctx.budget.sent_by_this_thread(), False
+    try:
+        answer = call_with_quota(ctx, fetch, log)
+        delivered = True
+        return answer
+    finally:
+        count_failed(ctx.budget.sent_by_this_thread() - sent_before - int(delivered))
+
+
 class Stage:
     """The base of every enrichment stage: `run()` calls `work()`, ends it cleanly on RunStopped
     (`stats.stopped` says why) and counts the requests it cost. A subclass names itself (`name`) and
@@ -123,15 +135,9 @@ class Stage:
         raise NotImplementedError
 
     def call(self, fetch: Callable[[], T]) -> T:
-        """One API call through the quota rules (see `call_with_quota`). Its attempts that delivered
-        nothing (5xx, timeouts, refusals: charged all the same) are counted for `status`."""
-        sent_before, delivered = self.ctx.budget.sent_by_this_thread(), False
-        try:
-            answer = call_with_quota(self.ctx, fetch, self.log)
-            delivered = True
-            return answer
-        finally:
-            self._count_failed(self.ctx.budget.sent_by_this_thread() - sent_before - int(delivered))
+        """One API call through the quota rules (see `call_with_quota`); its failed attempts are counted
+        for `status`."""
+        return call_counting_failures(self.ctx, fetch, self.log, self._count_failed)
 
     def _count_failed(self, requests: int) -> None:
         fingerprint = getattr(self.ctx, "fingerprint", None)

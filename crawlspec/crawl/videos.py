@@ -35,7 +35,7 @@ from crawlspec.crawl import auto_windows, empty_windows, leases, provisional, wi
 from crawlspec.crawl import failing_days as failing
 from crawlspec.crawl.paging import Paginator
 from crawlspec.crawl.quota import QuotaWaiter, RequestBudget
-from crawlspec.crawl.stage import call_with_quota
+from crawlspec.crawl.stage import call_counting_failures
 from crawlspec.errors import (
     ApiError,
     ApiUnreachable,
@@ -512,16 +512,10 @@ class VideoCrawler:
             query=self.plan.query, start_date=start, end_date=end, max_count=self.plan.max_count,
             cursor=state.cursor if state.search_id or state.cursor else None,
             search_id=state.search_id, fields=self.plan.fields, is_random=self.plan.sample)
-        sent_before, delivered = self.ctx.budget.sent_by_this_thread(), False
-        try:
-            options = {name: False for name, retried in (("retry_server_errors", retry_server_errors),
-                                                          ("retry_search_id", retry_search_id)) if not retried}
-            fetch = functools.partial(self.ctx.client.fetch_videos, request, **options)
-            response = call_with_quota(self.ctx, fetch, self.log)
-            delivered = True
-            return response
-        finally:
-            self._count_failed(self.ctx.budget.sent_by_this_thread() - sent_before - int(delivered))
+        options = {name: False for name, retried in (("retry_server_errors", retry_server_errors),
+                                                      ("retry_search_id", retry_search_id)) if not retried}
+        fetch = functools.partial(self.ctx.client.fetch_videos, request, **options)
+        return call_counting_failures(self.ctx, fetch, self.log, self._count_failed)
 
     def _count_failed(self, requests: int) -> None:
         """Attempts of one call that did not deliver a page: charged by the API, shown by `status`."""

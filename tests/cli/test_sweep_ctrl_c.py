@@ -90,6 +90,19 @@ def matching(dump: Path, region: str) -> set[int]:
     return ids
 
 
+def assert_the_same_command_finishes_the_crawl(args: list[str], workdir: Path, env: dict, sim, db_url: str,
+                                               dump: Path) -> None:
+    """The interrupted sweep run again (the simulator fast now): complete, every video exactly once."""
+    sim.app.opts = dataclasses.replace(sim.app.opts, latency_ms=0)
+    rerun = subprocess.run(args, cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        ids = conn.execute(sa.text("SELECT id FROM video")).scalars().all()
+    engine.dispose()
+    assert len(ids) == len(set(ids)) and set(ids) == set().union(*(matching(dump, r) for r in REGIONS))
+
+
 @pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
 def test_ctrl_c_stops_every_job_exits_75_and_leaves_no_process(crawlspec_exe, start_sim, sim_env, workdir,
                                                                  pg_url, launcher):
@@ -121,14 +134,7 @@ def test_ctrl_c_stops_every_job_exits_75_and_leaves_no_process(crawlspec_exe, st
     engine.dispose()
     assert outcomes == ["stopped:interrupted"] * len(REGIONS)
 
-    sim.app.opts = dataclasses.replace(sim.app.opts, latency_ms=0)
-    rerun = subprocess.run(args, cwd=workdir, env=sim_env, capture_output=True, text=True, timeout=600)
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
-    engine = sa.create_engine(pg_url)
-    with engine.connect() as conn:
-        ids = conn.execute(sa.text("SELECT id FROM video")).scalars().all()
-    engine.dispose()
-    assert len(ids) == len(set(ids)) and set(ids) == set().union(*(matching(dump, r) for r in REGIONS))
+    assert_the_same_command_finishes_the_crawl(args, workdir, sim_env, sim, pg_url, dump)
 
 
 def test_ctrl_c_in_a_basic_sweep_skips_the_jobs_not_started(crawlspec_exe, start_sim, sim_env, workdir,
@@ -156,11 +162,4 @@ def test_ctrl_c_in_a_basic_sweep_skips_the_jobs_not_started(crawlspec_exe, start
         assert conn.execute(sa.text("SELECT count(*) FROM crawl")).scalar_one() == 1
     engine.dispose()
 
-    sim.app.opts = dataclasses.replace(sim.app.opts, latency_ms=0)
-    rerun = subprocess.run(args, cwd=workdir, env=sim_env, capture_output=True, text=True, timeout=600)
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
-    engine = sa.create_engine(sqlite_url)
-    with engine.connect() as conn:
-        ids = conn.execute(sa.text("SELECT id FROM video")).scalars().all()
-    engine.dispose()
-    assert len(ids) == len(set(ids)) and set(ids) == set().union(*(matching(dump, r) for r in REGIONS))
+    assert_the_same_command_finishes_the_crawl(args, workdir, sim_env, sim, sqlite_url, dump)
