@@ -49,8 +49,8 @@ class RequestBudget:
         self._thread.reserved = (pool, day)   # what `release` gives back
 
     def release(self, path: str) -> None:
-        """Undo the reservation of a request that was not sent after all (the client could not get an
-        access token: the API unreachable, the credentials refused). Token requests are not charged."""
+        """Undo this thread's last reservation, for a request the API did not charge: never sent (no
+        access token could be had: the API unreachable, the credentials refused), or answered 429."""
         reserved = getattr(self._thread, "reserved", None)
         if reserved is None or reserved[0] != quota_pool(path):
             return   # nothing reserved by this thread for that pool: nothing to give back
