@@ -184,7 +184,9 @@ def test_ctrl_c_while_starting_up_exits_75_without_a_traceback(crawlspec_exe, tm
     import time
 
     db = f"sqlite:///{tmp_path / 'x.db'}"
-    proc = subprocess.Popen([crawlspec_exe, "run", "+spec=demo", "api=sim", f"db.url={db}", "log.format=console"],
+    # a slow embedded simulator: a loaded machine still signals before the crawl could have finished
+    proc = subprocess.Popen([crawlspec_exe, "run", "+spec=demo", "api=sim", "api.simulator.latency_ms=500",
+                             f"db.url={db}", "log.format=console"],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not (tmp_path / "x.db").exists() and proc.poll() is None and time.monotonic() < deadline:
