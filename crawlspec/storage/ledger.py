@@ -5,6 +5,11 @@ failed calls). It runs in a short transaction of its own, committed before the r
 request that was sent is always counted, whatever happens to the page's transaction afterwards. It is
 one statement (an upsert returning the new count), and the count it returns lets `remaining_known()`
 answer the page log line without a query of its own.
+
+`reserve_in(conn, ...)` is the same statement inside a caller's transaction: the video crawl reserves
+the next page's request in the transaction that commits the current page (`RequestBudget.reserve_ahead`),
+which saves a transaction per page. It is counted only if that transaction commits, still before the
+request is sent; the caller gives it back when it is never used.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from crawlspec.api.fields import quota_pool_limits
 from crawlspec.clock import utc_now
@@ -60,10 +65,24 @@ class QuotaLedger:
             self._known_used[pool] = (day, 0)
             return False
         with self.engine.begin() as conn:
-            used = conn.execute(self._reserve_statement(conn.dialect.name),
-                                {"day": day, "pool": pool, "limit": limit}).scalar()
-        self._known_used[pool] = (day, limit if used is None else int(used))
+            used = self.reserve_in(conn, pool, day=day)
+        self.note_used(pool, day, limit if used is None else used)
         return used is not None
+
+    def reserve_in(self, conn: Connection, pool: str, *, day: date) -> int | None:
+        """`reserve()`'s statement in the caller's transaction (last in it: the ledger row stays locked
+        until it commits): the day's count with this reservation, or None when the pool is exhausted.
+        Nothing is remembered here; the caller calls `note_used` once the transaction has committed."""
+        limit = self.limit(pool)
+        if limit <= 0:
+            return None
+        used = conn.execute(self._reserve_statement(conn.dialect.name),
+                            {"day": day, "pool": pool, "limit": limit}).scalar()
+        return None if used is None else int(used)
+
+    def note_used(self, pool: str, day: date, used: int) -> None:
+        """Remember the count a committed reservation returned (what `remaining_known` answers)."""
+        self._known_used[pool] = (day, used)
 
     def release(self, pool: str, day: date) -> None:
         """Give back one reservation, made on `day`, of a request that was never sent (its token could not

@@ -48,14 +48,21 @@ def plan_of(max_api_requests: int | None = None) -> CompiledSpec:
 
 
 def crawl(sim_url: str, db_url: str, time: FakeTime, *, daily_quota: int = 1000, strategy: str = "exit",
-          max_api_requests: int | None = None) -> CrawlResult:
+          max_api_requests: int | None = None, stop_after_requests: int | None = None) -> CrawlResult:
+    """`stop_after_requests`: the stop event is set (as by a signal) when that request is sent."""
     plan = plan_of(max_api_requests)
     engine = open_database(db_url)
     budget = RequestBudget(QuotaLedger(engine, limits=quota_pool_limits(daily_quota), clock=time.clock),
                            max_api_requests=plan.max_api_requests)
     stop = threading.Event()
-    client = TikTokApiRequestClient(Credentials(SIM_KEY, SIM_SECRET, "test"), sim_url, before_request=budget,
-                                    stop_event=stop)
+
+    def before_request(path: str) -> None:
+        budget(path)
+        if stop_after_requests is not None and budget.used >= stop_after_requests:
+            stop.set()
+
+    client = TikTokApiRequestClient(Credentials(SIM_KEY, SIM_SECRET, "test"), sim_url,
+                                    before_request=before_request, stop_event=stop)
     waiter = QuotaWaiter(strategy, stop_event=stop, clock=time.clock, sleep=time.sleep)
     try:
         return CrawlSession(plan, engine, client, budget, waiter, stop_event=stop,
@@ -82,6 +89,14 @@ def stored_ids(db_url: str) -> list[int]:
     return ids
 
 
+def ledger_total(db_url: str) -> int:
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        total = conn.execute(sa.text("SELECT coalesce(sum(used), 0) FROM quota_ledger")).scalar_one()
+    engine.dispose()
+    return int(total)
+
+
 def video_requests(sim) -> int:
     return int(sim.stats()["requests"].get("/v2/research/video/query/", 0))
 
@@ -96,6 +111,17 @@ def test_a_crawl_stores_every_video_of_its_windows_once(sim, sqlite_url: str, tm
     assert (result.exit_code, result.outcome) == (0, "complete")
     assert stored_ids(sqlite_url) == expected_ids(sim, tmp_path)
     assert result.requests == result.videos.pages == video_requests(sim)
+
+
+def test_the_ledger_counts_exactly_the_requests_sent(sim, sqlite_url: str) -> None:
+    """Each page reserves the next page's request in its own transaction; a crawl stopped before sending
+    it gives it back, so the ledger never keeps a request that was not sent."""
+    stopped = crawl(sim.url, sqlite_url, FakeTime(), stop_after_requests=2)
+    assert (stopped.exit_code, stopped.videos.stopped, stopped.requests) == (75, "interrupted", 2)
+    assert ledger_total(sqlite_url) == 2 == video_requests(sim)
+    rest = crawl(sim.url, sqlite_url, FakeTime())
+    assert rest.exit_code == 0 and rest.videos.pages > 2
+    assert ledger_total(sqlite_url) == stopped.requests + rest.requests == video_requests(sim)
 
 
 def test_max_api_requests_stops_then_the_next_run_resumes_exactly(sim, sqlite_url: str, tmp_path: Path) -> None:
