@@ -16,7 +16,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -106,33 +106,39 @@ class TikTokApiClientFetchResult:
 
 
 class _MemoryLedger:
-    """Per-process request counting when no database is configured (same interface as QuotaLedger)."""
+    """Per-process request counting when no database is configured (same interface as QuotaLedger): per
+    UTC day and pool, so a collection that waits for the quota to reset goes on after midnight UTC."""
 
-    def __init__(self, limits: dict[str, int]):
+    def __init__(self, limits: dict[str, int], clock: Callable[[], datetime] = utc_now):
         self.limits = limits
-        self.counts: dict[str, int] = {}
+        self.clock = clock
+        self.counts: dict[tuple[date, str], int] = {}
         self._lock = threading.Lock()
 
     def today(self) -> date:
-        return utc_now().date()
+        return self.clock().astimezone(timezone.utc).date()
 
     def reserve(self, pool: str = "research", *, day: date | None = None) -> bool:
+        key = (day or self.today(), pool)
         with self._lock:
-            if self.counts.get(pool, 0) >= self.limits.get(pool, 0):
+            if self.counts.get(key, 0) >= self.limits.get(pool, 0):
                 return False
-            self.counts[pool] = self.counts.get(pool, 0) + 1
+            self.counts[key] = self.counts.get(key, 0) + 1
             return True
 
     def release(self, pool: str, day: date) -> None:
-        """Give back a reservation never sent (this per-process count knows no days)."""
+        """Give back a reservation of `day` never sent."""
         with self._lock:
-            self.counts[pool] = max(0, self.counts.get(pool, 0) - 1)
+            self.counts[(day, pool)] = max(0, self.counts.get((day, pool), 0) - 1)
 
     def used(self, pool: str = "research", day: date | None = None) -> int:
-        return self.counts.get(pool, 0)
+        return self.counts.get((day or self.today(), pool), 0)
 
     def remaining(self, pool: str = "research") -> int:
         return self.limits.get(pool, 0) - self.used(pool)
+
+    def remaining_known(self, pool: str = "research") -> int:
+        return self.remaining(pool)
 
 
 class TikTokApiClient:

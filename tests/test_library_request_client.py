@@ -3,7 +3,7 @@ ledger: `max_api_requests` holds, over real HTTP against the simulator."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from conftest import SIM_KEY, SIM_SECRET
@@ -12,6 +12,7 @@ from crawlspec.api.fields import VIDEO_QUERY_PATH
 from crawlspec.api_client import ApiClientConfig, TikTokApiClient, VideoQueryConfig
 from crawlspec.client import TikTokApiRequestClient
 from crawlspec.client.credentials import Credentials
+from crawlspec.crawl.quota import QuotaWaiter
 from crawlspec.spec.query import Cond, Fields, Op, VideoQuery
 
 
@@ -68,3 +69,29 @@ def test_an_unreachable_api_is_apiunreachable_for_a_library_client_without_a_dat
     with pytest.raises(ApiUnreachable):
         api.fetch_all(VideoQueryConfig(query=query, start_date=date(2024, 3, 1), end_date=date(2024, 3, 2)))
     assert api.budget.used == 0 and api.ledger.used() == 0
+
+
+def test_a_collection_without_a_database_goes_on_after_the_quota_resets(start_sim) -> None:
+    """The in-memory count is per UTC day: a wait until midnight UTC (on an injected clock) ends with the
+    next request sent, not with the same refusal again and again."""
+    sim = start_sim(videos=3000)
+    now = [datetime(2024, 3, 20, 23, 0, tzinfo=timezone.utc)]
+
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        assert len(waits) <= 10, "still refused after ten quota waits"
+        now[0] += timedelta(seconds=seconds)
+
+    api = TikTokApiClient(ApiClientConfig(daily_quota=2), request_client=_users_client(sim.url))
+    api.ledger.clock = lambda: now[0]
+    api.waiter = QuotaWaiter("wait_next_utc_midnight", stop_event=api.stop_event, clock=lambda: now[0], sleep=sleep)
+    query = VideoQuery(and_=Cond(Fields.region_code, ["US", "GB", "FR", "DE"], Op.IN))
+    pages = list(api.api_results_iter(VideoQueryConfig(query=query, start_date=date(2024, 3, 1),
+                                                       end_date=date(2024, 3, 3), max_count=20)))
+    assert len(pages) >= 5 and not pages[-1].data["has_more"]    # more pages than one day's quota
+    assert sim.stats()["requests"].get(VIDEO_QUERY_PATH) == len(pages) == api.budget.used
+    days = len(pages) // 2 + len(pages) % 2
+    assert now[0].date() == date(2024, 3, 20) + timedelta(days=days - 1)
+    assert api.ledger.used() == len(pages) - 2 * (days - 1)   # today's count only

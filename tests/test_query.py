@@ -48,6 +48,20 @@ def test_empty_parts_are_left_out_and_f_is_an_alias_of_fields():
     assert VideoQuery().is_empty()
 
 
+def test_a_condition_appended_after_the_query_was_made_is_part_of_it():
+    conditions = [Cond(Fields.hashtag_name, "garfield", Op.EQ)]
+    query = VideoQuery(and_=conditions, not_=[])
+    assert query.is_empty() is False
+    query.and_.append(Cond(Fields.region_code, "US", Op.EQ))
+    query.not_.append(Cond(Fields.video_length, "SHORT", Op.EQ))
+    assert query.as_dict() == {
+        "and": [{"operation": "EQ", "field_name": "hashtag_name", "field_values": ["garfield"]},
+                {"operation": "EQ", "field_name": "region_code", "field_values": ["US"]}],
+        "not": [{"operation": "EQ", "field_name": "video_length", "field_values": ["SHORT"]}],
+    }
+    assert json.loads(json.dumps(query, cls=VideoQueryJSONEncoder)) == query.as_dict()
+
+
 def test_fields_cover_the_eleven_query_fields_of_todays_docs():
     assert {f.value for f in Fields} == {
         "create_date", "username", "region_code", "video_id", "hashtag_name", "keyword", "music_id",

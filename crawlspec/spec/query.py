@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -150,22 +150,22 @@ def _as_list(conds: CondArg) -> list[Cond]:
 
 @dataclass(frozen=True)
 class VideoQuery:
-    """`and_`, `or_`, `not_`: each a `Cond` or a list of them. Empty parts are left out of `as_dict()`."""
+    """`and_`, `or_`, `not_`: each a `Cond` or a list of them. Empty parts are left out of `as_dict()`.
+    The lists are read when the query is used, so a condition appended to one after the query was made
+    (`query.and_.append(cond)`, as the older tool's users do) is part of it."""
 
     and_: CondArg = None
     or_: CondArg = None
     not_: CondArg = None
-    _parts: tuple[tuple[str, tuple[Cond, ...]], ...] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        parts = (("and", self.and_), ("or", self.or_), ("not", self.not_))
-        object.__setattr__(self, "_parts", tuple((name, tuple(_as_list(c))) for name, c in parts))
+    def _parts(self) -> list[tuple[str, list[Cond]]]:
+        return [(name, _as_list(conds)) for name, conds in (("and", self.and_), ("or", self.or_), ("not", self.not_))]
 
     def as_dict(self) -> dict[str, list[dict[str, Any]]]:
-        return {name: [c.as_dict() for c in conds] for name, conds in self._parts if conds}
+        return {name: [c.as_dict() for c in conds] for name, conds in self._parts() if conds}
 
     def is_empty(self) -> bool:
-        return not any(conds for _, conds in self._parts)
+        return not any(conds for _, conds in self._parts())
 
 
 Query = VideoQuery
