@@ -437,7 +437,6 @@ class VideoCrawler:
             self.failure_streak = 0   # a page came: the API is not failing broadly
             try:
                 state = self._commit_page(state, response, tally=tally)
-                tally.videos += len(response.videos)
             except CursorNotAdvancing as err:   # the window stays at its last committed cursor
                 self._fail(state, err)
                 return True
@@ -548,8 +547,8 @@ class VideoCrawler:
         cursor = pages.cursor if pages.cursor is not None else state.cursor
         ahead = None
         with self.ctx.engine.begin() as conn:
-            store_video_page(conn, videos, crawl_id=self.ctx.crawl_id, tags=self.plan.tags, now=now,
-                             log_id=response.log_id)
+            stored = store_video_page(conn, videos, crawl_id=self.ctx.crawl_id, tags=self.plan.tags, now=now,
+                                      log_id=response.log_id)   # distinct videos written (not the quarantined)
             new_state = checkpoints.advance_window(
                 conn, state, cursor=cursor, search_id=response.search_id or state.search_id,
                 has_more=has_more, videos_on_page=len(videos), crawl_id=self.ctx.crawl_id, now=now)
@@ -575,7 +574,9 @@ class VideoCrawler:
                                                         attempts=tally.attempts, failures=tally.failures, now=now)
         self.ctx.budget.hold(ahead)
         self.stats.pages += 1
-        self.stats.videos += len(videos)
+        self.stats.videos += stored
+        if tally is not None:
+            tally.videos += stored
         self.log.info("page", window=_window_label(new_state), page=new_state.pages, videos=len(videos),
                       cursor=cursor, has_more=has_more, requests_used=self.ctx.budget.used,
                       quota_left=self.ctx.budget.remaining())

@@ -124,6 +124,19 @@ def test_the_ledger_counts_exactly_the_requests_sent(sim, sqlite_url: str) -> No
     assert ledger_total(sqlite_url) == stopped.requests + rest.requests == video_requests(sim)
 
 
+def test_videos_stored_counts_only_what_was_stored(start_sim, sqlite_url: str) -> None:
+    """A record that cannot be stored (a 20-digit id) is quarantined: it is not counted as a stored video."""
+    sim = start_sim(videos=2000, oversize_id_rate=0.5)
+    result = crawl(sim.url, sqlite_url, FakeTime())
+    engine = sa.create_engine(sqlite_url)
+    with engine.connect() as conn:
+        videos, quarantined = (conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+                               for table in ("video", "quarantine"))
+    engine.dispose()
+    assert result.exit_code == 0 and quarantined > 0
+    assert result.videos.videos == videos == result.stored["videos"]
+
+
 def test_max_api_requests_stops_then_the_next_run_resumes_exactly(sim, sqlite_url: str, tmp_path: Path) -> None:
     first = crawl(sim.url, sqlite_url, FakeTime(), max_api_requests=3)
     assert (first.exit_code, first.videos.stopped, first.requests) == (75, "limit", 3)
