@@ -41,6 +41,7 @@ from crawlspec.clock import utc_now
 from crawlspec.crawl.paging import Paginator
 from crawlspec.crawl.quota import QuotaWaiter, RequestBudget
 from crawlspec.errors import QuotaExhausted, SpecError
+from crawlspec.logs import get_logger
 from crawlspec.spec.query import Cond, Fields, Op, VideoQuery
 from crawlspec.spec.windows import split_window
 
@@ -97,6 +98,7 @@ class TikTokApiClientFetchResult:
     user_info: list[dict[str, Any]] = field(default_factory=list)
     comments: list[dict[str, Any]] = field(default_factory=list)
     data: dict[str, Any] | None = None  # the last page's raw `data` (has_more, cursor, search_id)
+    complete: bool = True   # False: a quota, `max_api_requests` or a failure stopped the collection early
 
     def extend(self, other: TikTokApiClientFetchResult) -> None:
         self.videos.extend(other.videos)
@@ -157,6 +159,7 @@ class TikTokApiClient:
             self.ledger = _MemoryLedger(limits)
         self.budget = RequestBudget(self.ledger, max_api_requests=config.max_api_requests)
         self.stop_event = threading.Event()
+        self.stopped: str | None = None   # why the last api_results_iter/fetch_all stopped early (None: it did not)
         self.waiter = QuotaWaiter(str(getattr(config.api_rate_limit_wait_strategy, "value",
                                               config.api_rate_limit_wait_strategy)),
                                   stop_event=self.stop_event)
@@ -177,10 +180,14 @@ class TikTokApiClient:
 
     # -- iteration -------------------------------------------------------------------------------
     def api_results_iter(self, query_config: VideoQueryConfig) -> Iterator[TikTokApiClientFetchResult]:
-        """One parsed result per API page, window after window, until every window is delivered or
-        `max_api_requests` is reached (then iteration just stops, as in the older tool). `query_config`
-        is checked at once: a `SpecError` names each wrong field before any request."""
-        return self._pages(self.plan(query_config), query_config)
+        """One parsed result per API page, window after window, until every window is delivered or no
+        request may be sent (`max_api_requests` reached, the daily quota used up under `EXIT`): then
+        iteration stops early, as in the older tool, with an `api_results_iter_stopped` warning and the
+        reason in `self.stopped` (None after a complete iteration). `query_config` is checked at once:
+        a `SpecError` names each wrong field before any request."""
+        plan = self.plan(query_config)
+        self.stopped = None
+        return self._pages(plan, query_config)
 
     def _pages(self, plan: CompiledSpec, query_config: VideoQueryConfig) -> Iterator[TikTokApiClientFetchResult]:
         asked: set[str] = set()  # creators already asked about in this iteration: one request each
@@ -194,6 +201,7 @@ class TikTokApiClient:
                                              cursor=pages.cursor, search_id=search_id, fields=plan.fields)
                 response = self._call(self.request_client.fetch_videos, request)
                 if response is None:
+                    self._stopped_early(f"videos {start_date}-{end_date} at cursor {pages.cursor or 0}")
                     return
                 more = pages.advance(response.cursor, response.has_more)
                 result = TikTokApiClientFetchResult(videos=list(response.videos), data=response.data)
@@ -205,17 +213,31 @@ class TikTokApiClient:
 
     def fetch_all(self, query_config: VideoQueryConfig,
                   store_results_after_each_response: bool = False) -> TikTokApiClientFetchResult:
-        """Every page in one result object (held in memory: prefer `fetch_and_store_all` for big crawls)."""
+        """Every page in one result object (held in memory: prefer `fetch_and_store_all` for big crawls);
+        `complete` is False when the collection stopped early (`self.stopped` says why).
+        `store_results_after_each_response=True` runs `fetch_and_store_all` (each page stored with its
+        checkpoint) and also returns the videos it stored in this call; the comments and creator info
+        it fetched are in the database."""
         if store_results_after_each_response:
-            return self.fetch_and_store_all(query_config)
+            videos: list[dict[str, Any]] = []
+            stored = self.fetch_and_store_all(query_config, on_page=videos.extend)
+            stored.videos = videos
+            return stored
         total = TikTokApiClientFetchResult()
         for result in self.api_results_iter(query_config):
             total.extend(result)
+        total.complete = self.stopped is None
         return total
 
-    def fetch_and_store_all(self, query_config: VideoQueryConfig) -> TikTokApiClientFetchResult:
+    def fetch_and_store_all(self, query_config: VideoQueryConfig, *,
+                            on_page: Callable[[list[dict[str, Any]]], None] | None = None,
+                            ) -> TikTokApiClientFetchResult:
         """Run the checkpointed crawl session of `crawlspec run` into `config.engine`; returns counts, not
-        the rows (they are in the database), so memory stays flat whatever the crawl's size."""
+        the rows (they are in the database), so memory stays flat whatever the crawl's size. `complete`
+        is False unless the run's outcome (`data["outcome"]`, as `crawlspec status` shows it) is
+        "complete": then `self.stopped` holds the outcome and a `fetch_and_store_all_incomplete` warning
+        is logged; a later call goes on where this one stopped. `on_page`: called with the videos of each
+        page once they are committed."""
         from crawlspec.crawl.session import CrawlSession  # lazy: pulls in OmegaConf, SQLAlchemy, jsonschema
         from crawlspec.crawl.videos import RunnerSettings  # lazy: pulls in OmegaConf, SQLAlchemy, jsonschema
 
@@ -224,9 +246,17 @@ class TikTokApiClient:
         plan = self.plan(query_config)
         result = CrawlSession(plan, engine=self.config.engine, client=self.request_client, budget=self.budget,
                               waiter=self.waiter, stop_event=self.stop_event,
-                              runner=RunnerSettings(on_quota_exhausted=self.waiter.strategy)).run()
+                              runner=RunnerSettings(on_quota_exhausted=self.waiter.strategy), on_page=on_page).run()
+        complete = result.outcome == "complete"
+        self.stopped = None if complete else result.outcome
+        if not complete:
+            get_logger("crawlspec.library").warning(
+                "fetch_and_store_all_incomplete", outcome=result.outcome, exit_code=result.exit_code,
+                videos_stored=result.videos.videos, errors=result.errors[:5],
+                note="what was fetched is stored; call fetch_and_store_all again to go on")
         return TikTokApiClientFetchResult(data={"videos_stored": result.videos.videos, "pages": result.videos.pages,
-                                                "requests": result.requests, "outcome": result.outcome})
+                                                "requests": result.requests, "outcome": result.outcome},
+                                          complete=complete)
 
     def plan(self, query_config: VideoQueryConfig) -> CompiledSpec:
         """The crawl plan of `query_config`; raises `SpecError` naming each wrong field before any request."""
@@ -234,12 +264,20 @@ class TikTokApiClient:
 
     # -- helpers ---------------------------------------------------------------------------------
     def _call(self, fetch: Any, request: Any) -> Any:
+        """`fetch(request)`, waiting out an exhausted quota per the wait strategy; None when no request may
+        be sent (`self.stopped` then says why)."""
         while True:
             try:
                 return fetch(request)
             except QuotaExhausted as err:
                 if not self.waiter.wait_or_stop(err):
+                    self.stopped = str(err)
                     return None
+
+    def _stopped_early(self, where: str) -> None:
+        get_logger("crawlspec.library").warning(
+            "api_results_iter_stopped", reason=self.stopped, stopped_at=where,
+            note="the results so far are incomplete; TikTokApiClient.stopped holds the reason")
 
     def _add_extras(self, result: TikTokApiClientFetchResult, query_config: VideoQueryConfig,
                     asked: set[str]) -> None:

@@ -95,3 +95,41 @@ def test_a_collection_without_a_database_goes_on_after_the_quota_resets(start_si
     days = len(pages) // 2 + len(pages) % 2
     assert now[0].date() == date(2024, 3, 20) + timedelta(days=days - 1)
     assert api.ledger.used() == len(pages) - 2 * (days - 1)   # today's count only
+
+
+def _region_query_config(**kwargs) -> VideoQueryConfig:
+    query = VideoQuery(and_=Cond(Fields.region_code, ["US", "GB", "FR", "DE"], Op.IN))
+    return VideoQueryConfig(query=query, start_date=date(2024, 3, 1), end_date=date(2024, 3, 3), max_count=20,
+                            **kwargs)
+
+
+def test_a_collection_cut_short_says_so(start_sim) -> None:
+    """max_api_requests ends iteration early, as in the older tool, but never silently: `complete` is
+    False and `stopped` names the limit; a whole collection is complete."""
+    sim = start_sim(videos=3000)
+    cut = TikTokApiClient(ApiClientConfig(max_api_requests=2), request_client=_users_client(sim.url))
+    partial = cut.fetch_all(_region_query_config())
+    assert partial.complete is False and "max_api_requests" in str(cut.stopped)
+    assert len(partial.videos) == 40 and partial.data and partial.data["has_more"]
+    whole = TikTokApiClient(ApiClientConfig(), request_client=_users_client(sim.url))
+    everything = whole.fetch_all(_region_query_config())
+    assert everything.complete is True and whole.stopped is None and len(everything.videos) > 40
+
+
+def test_fetch_all_storing_each_response_returns_what_it_stored(start_sim, tmp_path) -> None:
+    import sqlalchemy as sa
+
+    sim = start_sim(videos=3000)
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'library.db'}")
+    limited = TikTokApiClient(ApiClientConfig(engine=engine, max_api_requests=2), request_client=_users_client(sim.url))
+    first = limited.fetch_all(_region_query_config(), store_results_after_each_response=True)
+    assert first.complete is False and limited.stopped == "stopped:limit"
+    assert len(first.videos) == first.data["videos_stored"] > 0
+    api = TikTokApiClient(ApiClientConfig(engine=engine), request_client=_users_client(sim.url))
+    rest = api.fetch_all(_region_query_config(), store_results_after_each_response=True)
+    assert rest.complete is True and api.stopped is None
+    with engine.connect() as conn:
+        stored = set(conn.execute(sa.text("SELECT id FROM video")).scalars())
+    returned = [int(video["id"]) for video in first.videos + rest.videos]
+    assert len(returned) == len(set(returned)) and set(returned) == stored
+    engine.dispose()

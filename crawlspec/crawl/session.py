@@ -31,7 +31,14 @@ from crawlspec.crawl.quota import QuotaWaiter, RequestBudget
 from crawlspec.crawl.stage import StageStats, combined_exit_code
 from crawlspec.crawl.stages.creators import DEFAULT_MAX_AGE_DAYS
 from crawlspec.crawl.stages.user_lists import run_user_stages
-from crawlspec.crawl.videos import CrawlStats, RunContext, RunnerSettings, VideoCrawler, plan_windows
+from crawlspec.crawl.videos import (
+    CrawlStats,
+    PageHook,
+    RunContext,
+    RunnerSettings,
+    VideoCrawler,
+    plan_windows,
+)
 from crawlspec.logs import get_logger
 from crawlspec.spec.compile import CompiledSpec
 from crawlspec.spec.settings import ApiSettings, RunSettings
@@ -99,12 +106,13 @@ class CrawlSession:
     overrides: tuple[str, ...] = ()            # the command line's overrides, stored in `crawl.overrides`
     holder_gone: HolderGone | None = None      # None: crawl rows of dead processes are left as they are
     clock: Callable[[], datetime] = utc_now
+    on_page: PageHook | None = None            # the library's: each video page once it is committed
 
     def run(self) -> CrawlResult:
         crawl_id = self.start()
         ctx = RunContext(engine=self.engine, client=self.client, budget=self.budget, waiter=self.waiter,
                          crawl_id=crawl_id, stop_event=self.stop_event, clock=self.clock,
-                         fingerprint=self.plan.fingerprint)
+                         fingerprint=self.plan.fingerprint, on_page=self.on_page)
         videos, stages = self._crawl(ctx)
         exit_code, outcome = combined_outcome(videos, stages)
         with self.engine.begin() as conn:

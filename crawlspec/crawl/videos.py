@@ -123,6 +123,9 @@ class CrawlStats:
         return "complete:failing_days" if self.days_failing or self.days_failing_skipped else "complete"
 
 
+PageHook = Callable[[list[dict[str, Any]]], None]
+
+
 @dataclass(frozen=True)
 class RunContext:
     """Everything a stage of the runner needs besides the spec."""
@@ -135,6 +138,7 @@ class RunContext:
     stop_event: threading.Event
     clock: Callable[[], datetime] = utc_now
     fingerprint: str | None = None   # the spec's, under which failed attempts are counted (`status`)
+    on_page: PageHook | None = None  # called with each video page's videos once the page is committed
 
 
 @dataclass(frozen=True)
@@ -573,6 +577,8 @@ class VideoCrawler:
                     auto_windows.record_finished_window(conn, self.plan.fingerprint, results=new_state.cursor,
                                                         attempts=tally.attempts, failures=tally.failures, now=now)
         self.ctx.budget.hold(ahead)
+        if self.ctx.on_page is not None:
+            self.ctx.on_page(list(videos))
         self.stats.pages += 1
         self.stats.videos += stored
         if tally is not None:
