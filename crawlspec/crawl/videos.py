@@ -49,7 +49,8 @@ from crawlspec.spec.compile import CompiledSpec
 from crawlspec.spec.windows import Window, group_days
 from crawlspec.storage import checkpoints, crawls, matured
 from crawlspec.storage import failing_days as failure_rows
-from crawlspec.storage.videos import store_video_page
+from crawlspec.storage.spec_videos import tag_spec_videos
+from crawlspec.storage.videos import crawl_tag_ids, store_video_page
 
 LEASE = leases.LEASE_LIFETIME
 """How long a window stays reserved for the process crawling it without a renewal (`crawlspec.crawl.leases`:
@@ -343,6 +344,12 @@ class VideoCrawler:
                                        confirm_after=self._confirm_empty_after)
             work = pending_work(plan, covered | waiting | empty.waiting, unfinished,
                                 retrying=(set(known_failing) - waiting) | empty.due)
+            if plan.tags and (covered or work.resume):   # stored videos not fetched again get this run's tags too
+                tagged = tag_spec_videos(conn, plan.fingerprint, plan.start, plan.end,
+                                         crawl_tag_ids(conn, plan.tags))
+                if tagged:
+                    self.log.info("stored_videos_tagged", links=tagged, tags=list(plan.tags),
+                                  note="videos of days covered by earlier runs carry this run's tags too")
             self._drop_stale_windows(conn, [w for w in unfinished if w not in work.resume], now=now)
         resume = work.resume
         if resume:

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from crawlspec.storage.models import Crawl, Video, videos_to_crawls
+from crawlspec.storage.models import Crawl, Video, videos_to_crawl_tags, videos_to_crawls
 from crawlspec.storage.models.base import table_of
 
 VIDEO = table_of(Video)
@@ -49,3 +49,16 @@ def spec_playlist_ids(conn: Connection, fingerprint: str, start: date, end: date
     """Distinct playlist ids of the spec's stored videos, sorted."""
     query = spec_videos_query(fingerprint, start, end, VIDEO.c.playlist_id).distinct()
     return sorted({pid for pid in conn.execute(query).scalars() if pid})
+
+
+def tag_spec_videos(conn: Connection, fingerprint: str, start: date, end: date, tag_ids: list[int]) -> int:
+    """Link the spec's stored videos created inside [start, end] to each crawl tag of `tag_ids` they lack;
+    returns the links added. A run whose days were covered by earlier runs fetches none of their videos
+    again, yet its tags belong to them too (an export by the new tag must find them)."""
+    added = 0
+    link = videos_to_crawl_tags
+    for tag_id in tag_ids:
+        untagged = spec_videos_query(fingerprint, start, end, VIDEO.c.id, sa.literal(tag_id)).where(
+            ~sa.exists().where(link.c.video_id == VIDEO.c.id, link.c.crawl_tag_id == tag_id))
+        added += conn.execute(sa.insert(link).from_select(["video_id", "crawl_tag_id"], untagged)).rowcount or 0
+    return added

@@ -73,7 +73,7 @@ USER_TEXT_COLUMNS = ("display_name", "bio_description", "avatar_url", "bio_url")
 MAX_REGION_CODE_LENGTH = 8   # the column's width; the API's codes have 2 letters
 COMMENT_INT_COLUMNS = ("video_id", "parent_comment_id", "like_count", "reply_count")
 
-__all__ = ["MalformedRecord", "StoredVideos", "stored_usernames", "store_comments", "store_user_info",
+__all__ = ["MalformedRecord", "StoredVideos", "crawl_tag_ids", "stored_usernames", "store_comments", "store_user_info",
            "store_video_page", "store_videos"]
 
 
@@ -236,6 +236,11 @@ def store_videos(conn: Connection, videos: Sequence[Any], *, crawl_id: int | Non
 
 def _tag_names(tags: Sequence[str]) -> set[str]:
     return {name for name in (storable_text(tag).strip() for tag in tags) if name}
+
+
+def crawl_tag_ids(conn: Connection, tags: Sequence[str]) -> list[int]:
+    """The ids of these crawl tags (as pages store them), created when new."""
+    return sorted(ids_for_names(conn, table_of(CrawlTag), "name", _tag_names(tags)).values())
 
 
 def _comment_row(comment: Mapping[str, Any], now: datetime) -> dict[str, Any]:

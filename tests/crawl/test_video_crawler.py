@@ -41,16 +41,17 @@ class FakeTime:
         self.now += timedelta(seconds=seconds)
 
 
-def plan_of(max_api_requests: int | None = None) -> CompiledSpec:
-    return compile_spec({"name": "crawler", "query": {"regions": ["GB", "FR"]},
+def plan_of(max_api_requests: int | None = None, tags: tuple[str, ...] = ()) -> CompiledSpec:
+    return compile_spec({"name": "crawler", "query": {"regions": ["GB", "FR"]}, "tags": list(tags),
                          "window": {"start": START.isoformat(), "end": END.isoformat(), "days_per_query": 5},
                          "limits": {"max_count": 20, "max_api_requests": max_api_requests}}, today=date(2024, 3, 20))
 
 
 def crawl(sim_url: str, db_url: str, time: FakeTime, *, daily_quota: int = 1000, strategy: str = "exit",
-          max_api_requests: int | None = None, stop_after_requests: int | None = None) -> CrawlResult:
+          max_api_requests: int | None = None, stop_after_requests: int | None = None,
+          tags: tuple[str, ...] = ()) -> CrawlResult:
     """`stop_after_requests`: the stop event is set (as by a signal) when that request is sent."""
-    plan = plan_of(max_api_requests)
+    plan = plan_of(max_api_requests, tags)
     engine = open_database(db_url)
     budget = RequestBudget(QuotaLedger(engine, limits=quota_pool_limits(daily_quota), clock=time.clock),
                            max_api_requests=plan.max_api_requests)
@@ -135,6 +136,28 @@ def test_videos_stored_counts_only_what_was_stored(start_sim, sqlite_url: str) -
     engine.dispose()
     assert result.exit_code == 0 and quarantined > 0
     assert result.videos.videos == videos == result.stored["videos"]
+
+
+def tagged_ids(db_url: str, tag: str) -> list[int]:
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        ids = [int(i) for i in conn.execute(sa.text(
+            "SELECT l.video_id FROM videos_to_crawl_tags l JOIN crawl_tag t ON t.id = l.crawl_tag_id "
+            "WHERE t.name = :tag ORDER BY l.video_id"), {"tag": tag}).scalars()]
+    engine.dispose()
+    return ids
+
+
+def test_a_later_run_with_another_tag_tags_the_videos_it_did_not_fetch_again(sim, sqlite_url: str) -> None:
+    first = crawl(sim.url, sqlite_url, FakeTime(), tags=("first",), max_api_requests=4)
+    assert first.exit_code == 75   # stopped inside the window: some days covered, the rest left
+    second = crawl(sim.url, sqlite_url, FakeTime(), tags=("second",))
+    assert second.exit_code == 0 and second.requests < first.requests + second.requests
+    stored = stored_ids(sqlite_url)
+    assert tagged_ids(sqlite_url, "second") == stored              # fetched again or not, all carry it
+    assert len(tagged_ids(sqlite_url, "first")) == first.videos.videos < len(stored)   # only what it found
+    again = crawl(sim.url, sqlite_url, FakeTime(), tags=("second",))
+    assert again.requests == 0 and tagged_ids(sqlite_url, "second") == stored
 
 
 def test_max_api_requests_stops_then_the_next_run_resumes_exactly(sim, sqlite_url: str, tmp_path: Path) -> None:

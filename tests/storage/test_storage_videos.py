@@ -304,3 +304,27 @@ def test_a_liked_video_that_cannot_be_stored_is_quarantined_and_gets_no_relation
         assert conn.execute(sa.text("SELECT video_id FROM user_liked_video")).scalars().all() == [1]
         assert conn.execute(sa.text("SELECT endpoint, record_id, log_id FROM quarantine")).all() == [
             (LIKED_VIDEOS_PATH, str(2**64 + 5), "LOG-LIKED")]
+
+
+def test_a_new_tag_reaches_the_spec_videos_of_its_days_only(engine: Engine) -> None:
+    """`tag_spec_videos`: the spec's stored videos inside the days get the tag (once); other days' videos
+    and other specs' videos do not."""
+    from crawlspec.storage.spec_videos import tag_spec_videos
+    from crawlspec.storage.videos import crawl_tag_ids
+
+    march_1, march_5 = 1709251200, 1709251200 + 4 * 86400
+    with engine.begin() as conn:
+        ours = new_crawl(conn, ["first"])
+        store_video_page(conn, [api_video(1, create_time=march_1), api_video(2, create_time=march_5)],
+                         crawl_id=ours, tags=["first"], now=T0)
+        theirs = start_crawl(conn, spec_name="other", fingerprint="e" * 64, query={}, start_date=date(2024, 3, 1),
+                             end_date=date(2024, 3, 7), tags=[], overrides=None, now=T0)
+        store_video_page(conn, [api_video(3, create_time=march_1)], crawl_id=theirs, tags=[], now=T0)
+        tag_ids = crawl_tag_ids(conn, ["second", " second "])
+        assert len(tag_ids) == 1
+        assert tag_spec_videos(conn, FP, date(2024, 3, 1), date(2024, 3, 3), tag_ids) == 1
+        assert tag_spec_videos(conn, FP, date(2024, 3, 1), date(2024, 3, 7), tag_ids) == 1   # only video 2 is new
+        assert tag_spec_videos(conn, FP, date(2024, 3, 1), date(2024, 3, 7), tag_ids) == 0
+    assert load_video(engine, 1)[1]["tags"] == {"first", "second"}
+    assert load_video(engine, 2)[1]["tags"] == {"first", "second"}
+    assert load_video(engine, 3)[1]["tags"] == set()
