@@ -192,11 +192,11 @@ def test_a_run_ended_by_an_error_releases_its_leases_and_closes_its_crawl_row(
     store = videos.store_video_page
     pages = []
 
-    def store_then_fail(*args: Any, **kwargs: Any) -> None:
+    def store_then_fail(*args: Any, **kwargs: Any) -> int:
         pages.append(1)
         if len(pages) == 2:
             raise error
-        store(*args, **kwargs)
+        return store(*args, **kwargs)
 
     monkeypatch.setattr(videos, "store_video_page", store_then_fail)
     if isinstance(error, RuntimeError):
