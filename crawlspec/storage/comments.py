@@ -38,6 +38,14 @@ class Listing:
     comments: int = 0
 
 
+def known_comment_ids(conn: Connection, comment_ids: Sequence[int]) -> set[int]:
+    """Those of `comment_ids` already stored."""
+    found: set[int] = set()
+    for part in chunked(sorted(set(comment_ids))):
+        found.update(conn.execute(sa.select(COMMENT.c.id).where(COMMENT.c.id.in_(part))).scalars())
+    return found
+
+
 def videos_with_comments(conn: Connection, video_ids: Sequence[int]) -> list[int]:
     """Those of `video_ids` stored with `comment_count > 0`, sorted."""
     query = sa.select(VIDEO.c.id).where(VIDEO.c.id.in_(video_ids), VIDEO.c.comment_count > 0)

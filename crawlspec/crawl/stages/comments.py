@@ -117,10 +117,12 @@ class CommentCrawler(Stage):
                            listing.comments + len(comments))
         now = self.ctx.clock()
         with self.ctx.engine.begin() as conn:
-            store_comments(conn, comments, now=now, log_id=page.log_id, crawl_id=self.ctx.crawl_id)
+            # a replies listing repeats the replies the video's listing stored: only new ones are counted
+            known = stored.known_comment_ids(conn, _ids(comments)) if listing.target == REPLIES_TARGET else set()
+            written = store_comments(conn, comments, now=now, log_id=page.log_id, crawl_id=self.ctx.crawl_id)
             stored.save_progress(conn, advanced, status="in_progress" if has_more else "done",
                                  has_more=has_more, crawl_id=self.ctx.crawl_id, now=now)
-        self.stats.records += len(comments)
+        self.stats.records += written - len(known)
         self.log.info("comment_page", target=listing.target, id=listing.target_id, page=advanced.pages,
                       comments=len(comments), cursor=cursor, has_more=has_more,
                       requests_used=self.ctx.budget.used)
@@ -132,3 +134,14 @@ class CommentCrawler(Stage):
         with self.ctx.engine.begin() as conn:
             stored.save_progress(conn, listing, status="failed", has_more=True, crawl_id=self.ctx.crawl_id,
                                  now=self.ctx.clock(), error=str(err))
+
+
+def _ids(comments: list[Any]) -> list[int]:
+    """The ids of a page's comments (a record without a usable id is quarantined, not counted)."""
+    ids = []
+    for comment in comments:
+        try:
+            ids.append(int(comment["id"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return ids

@@ -4,6 +4,7 @@ the `comment_id` listing only for comments whose replies the listing did not del
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -17,7 +18,7 @@ def test_replies_come_with_the_listing_and_only_the_cut_ones_are_asked_for(
         crawlspec_exe, start_sim, sim_env, tmp_path, sqlite_url, replies_flag):
     workdir = tmp_path
     (workdir / "specs").mkdir()
-    sim = start_sim(videos=1500)
+    sim = start_sim(videos=1500, seed=10)   # a seed whose cut comment has a reply inside the listing too
     corpus = dump_and_spec(sim, workdir)
     listed = {c["id"]: c for cs in corpus.listings().values() for c in cs}
     tops = {i: c for i, c in listed.items() if c["parent_comment_id"] == c["video_id"]}
@@ -28,6 +29,7 @@ def test_replies_come_with_the_listing_and_only_the_cut_ones_are_asked_for(
     assert any(c["parent_comment_id"] in tops for c in listed.values()), "the listing should carry replies"
     cut = [top for top, ids in replies.items() if not set(ids) <= set(listed)]
     assert cut, "the 1,000-item cap should cut some comment's replies"
+    assert any(set(replies[top]) & set(listed) for top in cut), "a cut comment's replies listing repeats one"
 
     extra = ["spec.fetch.comment_replies=true"] if replies_flag else []
     result = subprocess.run(command(crawlspec_exe, sim, sqlite_url, *extra),
@@ -38,5 +40,8 @@ def test_replies_come_with_the_listing_and_only_the_cut_ones_are_asked_for(
     expected = set(listed) | ({r for top in cut for r in replies[top]} if replies_flag else set())
     assert set(stored) == expected
     assert all(stored[r] == parent for parent, rs in replies.items() for r in rs if r in stored)
+    summaries = [json.loads(line) for line in result.stderr.splitlines() if '"stage_summary"' in line]
+    assert [s["records"] for s in summaries if s["stage"] == "comments"] == [len(stored)], \
+        "stored comments are counted once, the replies a replies listing repeats included"
     reply_pages = sum(max(1, -(-len(replies[top]) // 100)) for top in cut) if replies_flag else 0
     assert requests_of(sim)[COMMENTS_PATH] == corpus.comment_pages() + reply_pages
