@@ -48,6 +48,18 @@ def test_empty_parts_are_left_out_and_f_is_an_alias_of_fields():
     assert VideoQuery().is_empty()
 
 
+def test_the_older_tools_keyword_names_make_the_same_condition():
+    older = Cond(field=Fields.region_code, field_values=["US", "GB"], operation=Op.IN)
+    assert older == Cond(Fields.region_code, ["US", "GB"], Op.IN) == Cond(Fields.region_code, value=["US", "GB"], op="IN")
+    assert older.as_dict() == {"operation": "IN", "field_name": "region_code", "field_values": ["US", "GB"]}
+    with pytest.raises(TypeError):
+        Cond(Fields.region_code, "US", Op.EQ, operation=Op.IN)
+    with pytest.raises(TypeError):
+        Cond(Fields.region_code, "US")
+    with pytest.raises(ValueError):
+        Cond(field=Fields.region_code, field_values="ZZ", operation=Op.EQ)
+
+
 def test_a_condition_appended_after_the_query_was_made_is_part_of_it():
     conditions = [Cond(Fields.hashtag_name, "garfield", Op.EQ)]
     query = VideoQuery(and_=conditions, not_=[])

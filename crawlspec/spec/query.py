@@ -100,14 +100,28 @@ VALUE_CHECKS: dict[Fields, Callable[[Any], None]] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Cond:
     """One condition. A `str` value becomes a one-element list; a list is kept as given.
-    Raises `ValueError` for an unknown field or operation and for values the field cannot take."""
+    Raises `ValueError` for an unknown field or operation and for values the field cannot take.
+    The older tool's keyword names are taken too: `Cond(field=..., field_values=..., operation=...)`."""
 
     field: Fields
     value: str | Sequence[str]
     op: Op
+
+    def __init__(self, field: Fields | str, value: str | Sequence[str] | None = None, op: Op | str | None = None,
+                 *, field_values: str | Sequence[str] | None = None, operation: Op | str | None = None) -> None:
+        if value is not None and field_values is not None or op is not None and operation is not None:
+            raise TypeError("Cond: give value or field_values, op or operation, not both")
+        value = value if value is not None else field_values
+        op = op if op is not None else operation
+        if value is None or op is None:
+            raise TypeError("Cond needs a field, a value (field_values) and an op (operation)")
+        object.__setattr__(self, "field", field)
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "op", op)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         field_ = Fields(self.field)
