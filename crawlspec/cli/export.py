@@ -73,7 +73,7 @@ def _warn(message: str) -> None:
 
 @contextlib.contextmanager
 def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM unwinds like Ctrl-C, so that the partial `OUT.tmp` is removed (main thread only)."""
+    """SIGTERM unwinds like Ctrl-C, so that the partial temporary file is removed (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

@@ -1,7 +1,8 @@
 """Where `export` and `report` write: `--out` checked before anything is read, then written whole or not at all.
 
-A regular file is written as `NAME.tmp` and renamed over `NAME` only once complete, so an interrupted
-export keeps the previous file. A symlink is followed (its target is replaced, the link stays). A device
+A regular file is written as `NAME.PID.RANDOM.tmp` and renamed over `NAME` only once complete, so an
+interrupted export keeps the previous file and two exports to one `NAME` at once never write into the same
+temporary file (the last to finish wins, whole). A symlink is followed (its target is replaced, the link stays). A device
 or file descriptor (`/dev/stdout`, `/dev/null`, `/proc/self/fd/1`) or a named pipe another program reads is
 written in place, appended to: renaming over it would replace the device or pipe with a plain file, and a
 shell's `>> log.csv` behind `/dev/stdout` must keep what it holds. `--out` naming the
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import stat
 import sys
 from collections.abc import Iterator
@@ -73,8 +75,8 @@ def _is_stream(path: Path) -> bool:
 
 @contextlib.contextmanager
 def atomic_output(path: Path | None) -> Iterator[IO[bytes]]:
-    """A binary stream to `path`: via `path.tmp` renamed into place only if the block succeeds; a
-    device or pipe is written in place; None is stdout."""
+    """A binary stream to `path`: via a temporary file of this process beside it, renamed into place only
+    if the block succeeds; a device or pipe is written in place; None is stdout."""
     if path is None:
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
@@ -83,9 +85,9 @@ def atomic_output(path: Path | None) -> Iterator[IO[bytes]]:
         with open(path, "ab") as stream:
             yield stream
         return
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        with open(tmp, "wb") as stream:
+        with open(tmp, "xb") as stream:
             yield stream
             stream.flush()
             os.fsync(stream.fileno())

@@ -2,7 +2,7 @@
 is `crawlspec.cli.export`).
 
 Rows are streamed in batches (a server-side cursor on PostgreSQL), so memory stays flat whatever the
-table size; the file is written to `OUT.tmp` and renamed into place at the end, so a failure never leaves
+table size; the file is written to a temporary file beside `OUT` and renamed into place at the end, so a failure never leaves
 a half-written file. `--out -` writes csv / jsonl to stdout. A one-line summary goes to stderr.
 Never imports Hydra (or pandas): it starts fast.
 """

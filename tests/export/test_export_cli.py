@@ -45,7 +45,7 @@ def test_file_export_keeps_stdout_clean_and_summarises_on_stderr(crawlspec_exe: 
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and "4 video rows" in lines[0] and str(out) in lines[0] and " s" in lines[0]
     assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == VIDEO_IDS
-    assert not Path(str(out) + ".tmp").exists()
+    assert not list(out.parent.glob(out.name + ".*tmp"))
 
 
 @pytest.mark.slow
@@ -244,7 +244,7 @@ def test_failure_mid_export_leaves_no_file(crawl_db: str, tmp_path: Path, monkey
         export_table(crawl_db, "video", str(out), batch_size=1)
     assert out.read_text() == "previous export\n"
     assert calls == [1, 1]
-    assert not Path(str(out) + ".tmp").exists()
+    assert not list(out.parent.glob(out.name + ".*tmp"))
 
 
 def test_interrupt_exits_75_and_leaves_no_file(crawl_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -259,4 +259,4 @@ def test_interrupt_exits_75_and_leaves_no_file(crawl_db: str, tmp_path: Path, mo
     out = tmp_path / "v.jsonl"
     assert export.main(["--db", crawl_db, "--out", str(out)]) == exit_codes.RESUMABLE
     assert "interrupted" in capsys.readouterr().err
-    assert not out.exists() and not Path(str(out) + ".tmp").exists()
+    assert not out.exists() and not list(out.parent.glob(out.name + ".*tmp"))
