@@ -49,6 +49,7 @@ from crawlspec.spec.compile import CompiledSpec
 from crawlspec.spec.windows import Window, group_days
 from crawlspec.storage import checkpoints, crawls, matured
 from crawlspec.storage import failing_days as failure_rows
+from crawlspec.storage.failures import is_lock_timeout
 from crawlspec.storage.spec_videos import tag_spec_videos
 from crawlspec.storage.videos import crawl_tag_ids, store_video_page
 
@@ -234,7 +235,8 @@ class VideoCrawler:
         """An error ends the run: its crawl row says so now, because its leases (which would let the next
         run find the row of a process that is gone) are released on the way out."""
         error = sys.exc_info()[1]
-        lost_server = isinstance(error, sa.exc.DBAPIError) and self.ctx.engine.dialect.name != "sqlite"
+        lost_server = isinstance(error, sa.exc.DBAPIError) and (
+            self.ctx.engine.dialect.name != "sqlite" or is_lock_timeout(error))
         interrupted = isinstance(error, KeyboardInterrupt) or lost_server or \
             getattr(error, "exit_code", None) == exit_codes.RESUMABLE   # as the run's own exit code says
         try:
