@@ -219,9 +219,13 @@ class TikTokApiClient:
         checkpoint) and also returns the videos it stored in this call; the comments and creator info
         it fetched are in the database."""
         if store_results_after_each_response:
-            videos: list[dict[str, Any]] = []
-            stored = self.fetch_and_store_all(query_config, on_page=videos.extend)
-            stored.videos = videos
+            by_id: dict[int, dict[str, Any]] = {}   # a window planned again fetches its stored pages again
+
+            def keep(videos: list[dict[str, Any]]) -> None:
+                by_id.update((int(video.get("id") or video["video_id"]), video) for video in videos)
+
+            stored = self.fetch_and_store_all(query_config, on_page=keep)
+            stored.videos = list(by_id.values())
             return stored
         total = TikTokApiClientFetchResult()
         for result in self.api_results_iter(query_config):
@@ -237,7 +241,7 @@ class TikTokApiClient:
         is False unless the run's outcome (`data["outcome"]`, as `crawlspec status` shows it) is
         "complete": then `self.stopped` holds the outcome and a `fetch_and_store_all_incomplete` warning
         is logged; a later call goes on where this one stopped. `on_page`: called with the videos of each
-        page once they are committed."""
+        page that were stored, once the page is committed (a page fetched again calls it again)."""
         from crawlspec.crawl.session import CrawlSession  # lazy: pulls in OmegaConf, SQLAlchemy, jsonschema
         from crawlspec.crawl.videos import RunnerSettings  # lazy: pulls in OmegaConf, SQLAlchemy, jsonschema
 

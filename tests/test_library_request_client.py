@@ -119,7 +119,7 @@ def test_a_collection_cut_short_says_so(start_sim) -> None:
 def test_fetch_all_storing_each_response_returns_what_it_stored(start_sim, tmp_path) -> None:
     import sqlalchemy as sa
 
-    sim = start_sim(videos=3000)
+    sim = start_sim(videos=3000, oversize_id_rate=0.5)   # records that cannot be stored are not returned
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'library.db'}")
     limited = TikTokApiClient(ApiClientConfig(engine=engine, max_api_requests=2), request_client=_users_client(sim.url))
     first = limited.fetch_all(_region_query_config(), store_results_after_each_response=True)
@@ -132,4 +132,6 @@ def test_fetch_all_storing_each_response_returns_what_it_stored(start_sim, tmp_p
         stored = set(conn.execute(sa.text("SELECT id FROM video")).scalars())
     returned = [int(video["id"]) for video in first.videos + rest.videos]
     assert len(returned) == len(set(returned)) and set(returned) == stored
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM quarantine")).scalar_one() > 0
     engine.dispose()

@@ -86,10 +86,11 @@ class RequestBudget:
         reserve_in = getattr(self.ledger, "reserve_in", None)
         if reserve_in is None or getattr(self.ledger, "engine", None) is not conn.engine:
             return None
-        with self._lock:
-            if threading.get_ident() in self._ahead or (
-                    self.max_api_requests is not None and self.used >= self.max_api_requests):
-                return None
+        # Read without `_lock`: the caller's transaction may hold SQLite's write lock, and another thread
+        # holding `_lock` while it waits for that lock (`__call__`) would stall both until the busy timeout.
+        if threading.get_ident() in self._ahead or (
+                self.max_api_requests is not None and self.used >= self.max_api_requests):
+            return None
         pool, day = quota_pool(path), self.ledger.today()
         used = reserve_in(conn, pool, day=day)
         return None if used is None else Reservation(pool, day, used)

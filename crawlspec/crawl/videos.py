@@ -51,7 +51,7 @@ from crawlspec.storage import checkpoints, crawls, matured
 from crawlspec.storage import failing_days as failure_rows
 from crawlspec.storage.failures import is_lock_timeout
 from crawlspec.storage.spec_videos import tag_spec_videos
-from crawlspec.storage.videos import crawl_tag_ids, store_video_page
+from crawlspec.storage.videos import crawl_tag_ids, store_videos
 
 LEASE = leases.LEASE_LIFETIME
 """How long a window stays reserved for the process crawling it without a renewal (`crawlspec.crawl.leases`:
@@ -560,8 +560,8 @@ class VideoCrawler:
         cursor = pages.cursor if pages.cursor is not None else state.cursor
         ahead = None
         with self.ctx.engine.begin() as conn:
-            stored = store_video_page(conn, videos, crawl_id=self.ctx.crawl_id, tags=self.plan.tags, now=now,
-                                      log_id=response.log_id)   # distinct videos written (not the quarantined)
+            written = store_videos(conn, videos, crawl_id=self.ctx.crawl_id, tags=self.plan.tags, now=now,
+                                   log_id=response.log_id)   # the distinct videos written (not the quarantined)
             new_state = checkpoints.advance_window(
                 conn, state, cursor=cursor, search_id=response.search_id or state.search_id,
                 has_more=has_more, videos_on_page=len(videos), crawl_id=self.ctx.crawl_id, now=now)
@@ -587,11 +587,12 @@ class VideoCrawler:
                                                         attempts=tally.attempts, failures=tally.failures, now=now)
         self.ctx.budget.hold(ahead)
         if self.ctx.on_page is not None:
-            self.ctx.on_page(list(videos))
+            ids = set(written.ids)
+            self.ctx.on_page([video for video in videos if _record_id(video) in ids])
         self.stats.pages += 1
-        self.stats.videos += stored
+        self.stats.videos += len(written.ids)
         if tally is not None:
-            tally.videos += stored
+            tally.videos += len(written.ids)
         self.log.info("page", window=_window_label(new_state), page=new_state.pages, videos=len(videos),
                       cursor=cursor, has_more=has_more, requests_used=self.ctx.budget.used,
                       quota_left=self.ctx.budget.remaining())
@@ -672,6 +673,14 @@ class VideoCrawler:
                        log_id=getattr(err, "log_id", None))
         with self.ctx.engine.begin() as conn:
             checkpoints.fail_window(conn, state, error=str(err), now=self.ctx.clock())
+
+
+def _record_id(video: Any) -> int | None:
+    """A page record's id as stored (None when it has no usable one: it was quarantined)."""
+    try:
+        return int(video.get("id", video.get("video_id")))
+    except (AttributeError, TypeError, ValueError):
+        return None
 
 
 def _rounded(value: float | None) -> float | None:

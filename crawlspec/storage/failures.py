@@ -39,7 +39,6 @@ def database_errors(db_url: str) -> Iterator[None]:
 
 
 def is_lock_timeout(error: BaseException) -> bool:
-    """A SQLite operation that waited out its busy timeout on another process's lock ("database is locked")."""
-    detail = str(getattr(error, "orig", error))
-    return isinstance(error, exc.OperationalError) and ("database is locked" in detail
-                                                        or "database table is locked" in detail)
+    """A SQLite operation that waited out its busy timeout on another connection's lock ("database is
+    locked", SQLITE_BUSY; not "database table is locked", a conflict inside one connection)."""
+    return isinstance(error, exc.OperationalError) and "database is locked" in str(getattr(error, "orig", error))

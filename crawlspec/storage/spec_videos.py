@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from crawlspec.storage.bulk import dialect_insert_for
 from crawlspec.storage.models import Crawl, Video, videos_to_crawl_tags, videos_to_crawls
 from crawlspec.storage.models.base import table_of
 
@@ -59,6 +60,8 @@ def tag_spec_videos(conn: Connection, fingerprint: str, start: date, end: date, 
     link = videos_to_crawl_tags
     for tag_id in tag_ids:
         untagged = spec_videos_query(fingerprint, start, end, VIDEO.c.id, sa.literal(tag_id)).where(
-            ~sa.exists().where(link.c.video_id == VIDEO.c.id, link.c.crawl_tag_id == tag_id))
-        added += conn.execute(sa.insert(link).from_select(["video_id", "crawl_tag_id"], untagged)).rowcount or 0
+            ~sa.exists().where(link.c.video_id == VIDEO.c.id, link.c.crawl_tag_id == tag_id)).order_by(VIDEO.c.id)
+        # a concurrent run (or page) may add the same links first: kept, not an error (PostgreSQL)
+        insert = dialect_insert_for(conn.dialect.name, link).from_select(["video_id", "crawl_tag_id"], untagged)
+        added += conn.execute(insert.on_conflict_do_nothing()).rowcount or 0
     return added

@@ -73,8 +73,8 @@ USER_TEXT_COLUMNS = ("display_name", "bio_description", "avatar_url", "bio_url")
 MAX_REGION_CODE_LENGTH = 8   # the column's width; the API's codes have 2 letters
 COMMENT_INT_COLUMNS = ("video_id", "parent_comment_id", "like_count", "reply_count")
 
-__all__ = ["MalformedRecord", "StoredVideos", "crawl_tag_ids", "stored_usernames", "store_comments", "store_user_info",
-           "store_video_page", "store_videos"]
+__all__ = ["MalformedRecord", "StoredVideos", "crawl_tag_ids", "store_comment_ids", "store_comments", "store_user_info",
+           "store_video_page", "store_videos", "stored_usernames"]
 
 
 class _PageVideo:
@@ -260,6 +260,12 @@ def store_comments(conn: Connection, comments: Sequence[Any], *, now: datetime, 
     """Upsert comments (one API page or more); returns the number of distinct comments written.
 
     A comment that cannot be stored faithfully is quarantined; the others are stored."""
+    return len(store_comment_ids(conn, comments, now=now, log_id=log_id, crawl_id=crawl_id, endpoint=endpoint))
+
+
+def store_comment_ids(conn: Connection, comments: Sequence[Any], *, now: datetime, log_id: str | None = None,
+                      crawl_id: int | None = None, endpoint: str = COMMENTS_PATH) -> list[int]:
+    """`store_comments`, returning the ids written (sorted, distinct)."""
     rows: dict[int, dict[str, Any]] = {}
     rejected: list[Rejected] = []
     for comment in comments:
@@ -282,7 +288,7 @@ def store_comments(conn: Connection, comments: Sequence[Any], *, now: datetime, 
 
     quarantine_records(conn, rejected, source=RecordSource(endpoint, log_id, crawl_id), now=now)
     upsert_rows(conn, COMMENT_TABLE, [rows[key] for key in sorted(rows)], keys=("id",), update=update)
-    return len(rows)
+    return sorted(rows)
 
 
 def _user_row(username: Any, info: Mapping[str, Any], now: datetime) -> dict[str, Any]:

@@ -189,16 +189,16 @@ def test_a_run_ended_by_an_error_releases_its_leases_and_closes_its_crawl_row(
     from crawlspec.crawl import videos
 
     sim = start_sim(videos=3000)
-    store = videos.store_video_page
+    store = videos.store_videos
     pages = []
 
-    def store_then_fail(*args: Any, **kwargs: Any) -> int:
+    def store_then_fail(*args: Any, **kwargs: Any) -> Any:
         pages.append(1)
         if len(pages) == 2:
             raise error
         return store(*args, **kwargs)
 
-    monkeypatch.setattr(videos, "store_video_page", store_then_fail)
+    monkeypatch.setattr(videos, "store_videos", store_then_fail)
     if isinstance(error, RuntimeError):
         with pytest.raises(RuntimeError):
             run(_config(sim.url, db_url))

@@ -328,3 +328,35 @@ def test_a_new_tag_reaches_the_spec_videos_of_its_days_only(engine: Engine) -> N
     assert load_video(engine, 1)[1]["tags"] == {"first", "second"}
     assert load_video(engine, 2)[1]["tags"] == {"first", "second"}
     assert load_video(engine, 3)[1]["tags"] == set()
+
+
+def test_two_runs_tagging_the_same_videos_at_once_do_not_fail(engine: Engine) -> None:
+    """Two runs of one spec starting together both link the stored videos to a new tag: the one that
+    commits second keeps the links the first made (on PostgreSQL it waited on them), no error."""
+    import threading
+
+    from crawlspec.storage.spec_videos import tag_spec_videos
+    from crawlspec.storage.videos import crawl_tag_ids
+
+    with engine.begin() as conn:
+        crawl = new_crawl(conn)
+        store_video_page(conn, [api_video(i, create_time=1709251200) for i in (1, 2, 3)], crawl_id=crawl,
+                         tags=[], now=T0)
+        tag_ids = crawl_tag_ids(conn, ["nightly"])
+    added: list[int] = []
+    first = engine.connect()
+    transaction = first.begin()
+    added.append(tag_spec_videos(first, FP, date(2024, 3, 1), date(2024, 3, 7), tag_ids))
+
+    def second_run() -> None:
+        with engine.begin() as conn:
+            added.append(tag_spec_videos(conn, FP, date(2024, 3, 1), date(2024, 3, 7), tag_ids))
+
+    thread = threading.Thread(target=second_run)
+    thread.start()
+    thread.join(timeout=1)       # it waits for the first transaction's rows or write lock
+    transaction.commit()
+    first.close()
+    thread.join(timeout=30)
+    assert not thread.is_alive() and added[0] == 3 and len(added) == 2
+    assert all(load_video(engine, i)[1]["tags"] == {"nightly"} for i in (1, 2, 3))

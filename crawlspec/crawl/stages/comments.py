@@ -33,7 +33,7 @@ from crawlspec.errors import ApiError
 from crawlspec.storage import comments as stored
 from crawlspec.storage.comments import Listing
 from crawlspec.storage.spec_videos import spec_videos_with_comments
-from crawlspec.storage.videos import store_comments
+from crawlspec.storage.videos import store_comment_ids
 
 VIDEO_TARGET, REPLIES_TARGET = "video", "replies"
 
@@ -119,10 +119,10 @@ class CommentCrawler(Stage):
         with self.ctx.engine.begin() as conn:
             # a replies listing repeats the replies the video's listing stored: only new ones are counted
             known = stored.known_comment_ids(conn, _ids(comments)) if listing.target == REPLIES_TARGET else set()
-            written = store_comments(conn, comments, now=now, log_id=page.log_id, crawl_id=self.ctx.crawl_id)
+            written = store_comment_ids(conn, comments, now=now, log_id=page.log_id, crawl_id=self.ctx.crawl_id)
             stored.save_progress(conn, advanced, status="in_progress" if has_more else "done",
                                  has_more=has_more, crawl_id=self.ctx.crawl_id, now=now)
-        self.stats.records += written - len(known)
+        self.stats.records += len(set(written) - known)
         self.log.info("comment_page", target=listing.target, id=listing.target_id, page=advanced.pages,
                       comments=len(comments), cursor=cursor, has_more=has_more,
                       requests_used=self.ctx.budget.used)
