@@ -184,8 +184,9 @@ def test_ctrl_c_while_starting_up_exits_75_without_a_traceback(crawlspec_exe, tm
     import time
 
     db = f"sqlite:///{tmp_path / 'x.db'}"
-    # a slow embedded simulator: a loaded machine still signals before the crawl could have finished
-    proc = subprocess.Popen([crawlspec_exe, "run", "+spec=demo", "api=sim", "api.simulator.latency_ms=500",
+    # a slow embedded simulator (3 s an answer): a loaded machine that starves this test of CPU for seconds
+    # still signals before the crawl could have finished (at 500 ms it failed once in a loaded full run)
+    proc = subprocess.Popen([crawlspec_exe, "run", "+spec=demo", "api=sim", "api.simulator.latency_ms=3000",
                              f"db.url={db}", "log.format=console"],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
