@@ -184,11 +184,13 @@ def test_ctrl_c_while_starting_up_exits_75_without_a_traceback(crawlspec_exe, tm
     import time
 
     db = f"sqlite:///{tmp_path / 'x.db'}"
-    # a slow embedded simulator (3 s an answer): a loaded machine that starves this test of CPU for seconds
-    # still signals before the crawl could have finished (at 500 ms it failed once in a loaded full run)
-    proc = subprocess.Popen([crawlspec_exe, "run", "+spec=demo", "api=sim", "api.simulator.latency_ms=3000",
+    # a slow embedded simulator: a loaded machine still signals before the crawl could have finished.
+    # SIGINT back to its default in the child: a suite started in the background by a non-interactive shell
+    # (`pytest &`) ignores SIGINT, the child would inherit that, and the signal would be lost.
+    proc = subprocess.Popen([crawlspec_exe, "run", "+spec=demo", "api=sim", "api.simulator.latency_ms=500",
                              f"db.url={db}", "log.format=console"],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not (tmp_path / "x.db").exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)   # the database file appears as the schema is being created, before the crawl
