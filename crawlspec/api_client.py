@@ -219,10 +219,12 @@ class TikTokApiClient:
         checkpoint) and also returns the videos it stored in this call; the comments and creator info
         it fetched are in the database."""
         if store_results_after_each_response:
-            by_id: dict[int, dict[str, Any]] = {}   # a window planned again fetches its stored pages again
+            from crawlspec.storage.videos import video_record_id  # lazy: pulls in SQLAlchemy
 
-            def keep(videos: list[dict[str, Any]]) -> None:
-                by_id.update((int(video.get("id") or video["video_id"]), video) for video in videos)
+            by_id: dict[int | None, dict[str, Any]] = {}   # a window planned again fetches its stored pages again
+
+            def keep(videos: list[dict[str, Any]]) -> None:   # the stored videos of a page: their ids are usable
+                by_id.update((video_record_id(video), video) for video in videos)
 
             stored = self.fetch_and_store_all(query_config, on_page=keep)
             stored.videos = list(by_id.values())

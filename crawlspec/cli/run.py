@@ -147,9 +147,16 @@ def _crawl(settings: Settings, overrides: list[str], db_url: str, endpoint: ApiE
                            stop_event=stop_event, runner=runner_settings(settings.api, settings.run),
                            user_info_max_age_days=settings.api.user_info_max_age_days,
                            overrides=tuple(overrides), holder_gone=lease_holder_gone)
-    with stop_on_signals(stop_event):
-        result = session.run()
-    client.close()
+    try:
+        with stop_on_signals(stop_event), database_errors(db_url):
+            result = session.run()
+    except CrawlspecError as err:   # a database gone mid-run: the message, with what the run did before
+        so_far = session.videos_so_far
+        return RunOutcome(err.exit_code, videos=so_far.videos, requests=budget.used, stored={"videos": so_far.videos},
+                          message=f"crawlspec run: {redact_text(str(err))} (this run: {so_far.videos} videos "
+                                  f"stored, {budget.used} API requests used)")
+    finally:
+        client.close()
     stats, stages = result.videos, list(result.stages)
     _print_summary(plan.name, stats, db_url, ledger.remaining("research"), requests=result.requests, stages=stages,
                    outcome=result.outcome)

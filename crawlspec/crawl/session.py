@@ -107,6 +107,8 @@ class CrawlSession:
     holder_gone: HolderGone | None = None      # None: crawl rows of dead processes are left as they are
     clock: Callable[[], datetime] = utc_now
     on_page: PageHook | None = None            # the library's: each video page once it is committed
+    # the video crawl's counts as pages commit: what a run ended by an error (a database gone) did
+    videos_so_far: CrawlStats = field(default_factory=CrawlStats)
 
     def run(self) -> CrawlResult:
         crawl_id = self.start()
@@ -146,7 +148,7 @@ class CrawlSession:
             videos.requests = self.budget.used
             return videos, stages
 
-        videos = VideoCrawler(self.plan, ctx, self.runner).run()
+        videos = VideoCrawler(self.plan, ctx, self.runner, stats=self.videos_so_far).run()
         if videos.stopped:
             return videos, []
         return videos, run_stages(self.plan, ctx, max_age_days=self.user_info_max_age_days)

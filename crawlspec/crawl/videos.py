@@ -51,7 +51,7 @@ from crawlspec.storage import checkpoints, crawls, matured
 from crawlspec.storage import failing_days as failure_rows
 from crawlspec.storage.failures import is_lock_timeout
 from crawlspec.storage.spec_videos import tag_spec_videos
-from crawlspec.storage.videos import crawl_tag_ids, store_videos
+from crawlspec.storage.videos import crawl_tag_ids, store_videos, video_record_id
 
 LEASE = leases.LEASE_LIFETIME
 """How long a window stays reserved for the process crawling it without a renewal (`crawlspec.crawl.leases`:
@@ -186,11 +186,13 @@ def plan_windows(plan: CompiledSpec, covered: set[date], unfinished: list[checkp
 class VideoCrawler:
     """Pages every pending window of one compiled spec, committing each page with its checkpoint."""
 
-    def __init__(self, plan: CompiledSpec, ctx: RunContext, settings: RunnerSettings):
+    def __init__(self, plan: CompiledSpec, ctx: RunContext, settings: RunnerSettings, *,
+                 stats: CrawlStats | None = None):
+        """`stats`: counted into as pages commit, so a caller still knows them when the run raises."""
         self.plan = plan
         self.ctx = ctx
         self.settings = settings
-        self.stats = CrawlStats()
+        self.stats = CrawlStats() if stats is None else stats
         self.lease_owner = leases.new_lease_owner()
         self.failure_streak = 0
         self.last_fetch_failed_requests = 0
@@ -588,7 +590,7 @@ class VideoCrawler:
         self.ctx.budget.hold(ahead)
         if self.ctx.on_page is not None:
             ids = set(written.ids)
-            self.ctx.on_page([video for video in videos if _record_id(video) in ids])
+            self.ctx.on_page([video for video in videos if video_record_id(video) in ids])
         self.stats.pages += 1
         self.stats.videos += len(written.ids)
         if tally is not None:
@@ -673,14 +675,6 @@ class VideoCrawler:
                        log_id=getattr(err, "log_id", None))
         with self.ctx.engine.begin() as conn:
             checkpoints.fail_window(conn, state, error=str(err), now=self.ctx.clock())
-
-
-def _record_id(video: Any) -> int | None:
-    """A page record's id as stored (None when it has no usable one: it was quarantined)."""
-    try:
-        return int(video.get("id", video.get("video_id")))
-    except (AttributeError, TypeError, ValueError):
-        return None
 
 
 def _rounded(value: float | None) -> float | None:

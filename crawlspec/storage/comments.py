@@ -38,10 +38,10 @@ class Listing:
     comments: int = 0
 
 
-def known_comment_ids(conn: Connection, comment_ids: Sequence[int]) -> set[int]:
-    """Those of `comment_ids` already stored."""
+def known_comment_ids(conn: Connection, comment_ids: Sequence[int | None]) -> set[int]:
+    """Those of `comment_ids` already stored (None, a record without a usable id, is skipped)."""
     found: set[int] = set()
-    for part in chunked(sorted(set(comment_ids))):
+    for part in chunked(sorted({comment_id for comment_id in comment_ids if comment_id is not None})):
         found.update(conn.execute(sa.select(COMMENT.c.id).where(COMMENT.c.id.in_(part))).scalars())
     return found
 

@@ -105,6 +105,22 @@ def _video_id(video: Mapping[str, Any]) -> int:
     return video_id
 
 
+def video_record_id(record: Any) -> int | None:
+    """The id `store_videos` stores a page record under; None when it has no usable one (it is quarantined)."""
+    try:
+        return _video_id(record)
+    except (MalformedRecord, AttributeError):
+        return None
+
+
+def comment_record_id(record: Any) -> int | None:
+    """The id `store_comment_ids` stores a comment record under; None when it has no usable one."""
+    try:
+        return as_int(record.get("id"), "comment id")
+    except (MalformedRecord, AttributeError):
+        return None
+
+
 def _name_set(values: Any, what: tuple[object, ...]) -> set[str]:
     if values is None:
         return set()

@@ -4,6 +4,7 @@ back, the same command completes with exactly the corpus's matching videos, none
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -118,6 +119,11 @@ def test_postgres_stopped_mid_crawl_exits_75_then_the_next_run_completes_exactly
     assert "Traceback" not in stderr
     assert "lost the connection" in stderr and "run the same command again" in stderr, stderr[-3000:]
     assert "password" not in stderr.lower() or "***" in stderr
+    summary = next(json.loads(line) for line in stderr.splitlines() if '"run_summary"' in line)
+    sent = sim.stats()["requests"].get(VIDEO_QUERY_PATH, 0)
+    # what the run did before the outage is still told (the crawl row holding it is out of reach)
+    assert 3 <= summary["requests"] <= sent + 1 and summary["videos"] > 0, summary
+    assert f"{summary['videos']} videos stored" in summary["summary"]
 
     again = subprocess.run(command, cwd=tmp_path, env=sim_env, capture_output=True, text=True, timeout=300)
 

@@ -33,7 +33,7 @@ from crawlspec.errors import ApiError
 from crawlspec.storage import comments as stored
 from crawlspec.storage.comments import Listing
 from crawlspec.storage.spec_videos import spec_videos_with_comments
-from crawlspec.storage.videos import store_comment_ids
+from crawlspec.storage.videos import comment_record_id, store_comment_ids
 
 VIDEO_TARGET, REPLIES_TARGET = "video", "replies"
 
@@ -118,7 +118,9 @@ class CommentCrawler(Stage):
         now = self.ctx.clock()
         with self.ctx.engine.begin() as conn:
             # a replies listing repeats the replies the video's listing stored: only new ones are counted
-            known = stored.known_comment_ids(conn, _ids(comments)) if listing.target == REPLIES_TARGET else set()
+            known: set[int] = set()
+            if listing.target == REPLIES_TARGET:
+                known = stored.known_comment_ids(conn, [comment_record_id(comment) for comment in comments])
             written = store_comment_ids(conn, comments, now=now, log_id=page.log_id, crawl_id=self.ctx.crawl_id)
             stored.save_progress(conn, advanced, status="in_progress" if has_more else "done",
                                  has_more=has_more, crawl_id=self.ctx.crawl_id, now=now)
@@ -134,14 +136,3 @@ class CommentCrawler(Stage):
         with self.ctx.engine.begin() as conn:
             stored.save_progress(conn, listing, status="failed", has_more=True, crawl_id=self.ctx.crawl_id,
                                  now=self.ctx.clock(), error=str(err))
-
-
-def _ids(comments: list[Any]) -> list[int]:
-    """The ids of a page's comments (a record without a usable id is quarantined, not counted)."""
-    ids = []
-    for comment in comments:
-        try:
-            ids.append(int(comment["id"]))
-        except (KeyError, TypeError, ValueError):
-            continue
-    return ids
